@@ -1,0 +1,1 @@
+"""Wetland carbon sink accounting (湿地碳汇): the pure engine in ``engine/`` plus the registry around it."""
