@@ -1,0 +1,178 @@
+"""The govgrid command line: demo, serve, db upgrade, divisions load, audit verify, users create, module commands."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from govgrid.config import Settings, get_settings, set_settings
+
+app = typer.Typer(help="govgrid: 条块协同的数字政府平台 (digital government across lines and territories)",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database: migrations and reference data", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log", no_args_is_help=True)
+users_app = typer.Typer(help="Users and roles", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+console = Console()
+err = Console(stderr=True)
+
+DEMO_DB = "govgrid-demo.db"
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for e in exc.errors():
+            err.print(f"[red]配置错误 (configuration error):[/red] {e['msg']}")
+        raise typer.Exit(2) from None
+
+
+def _bootstrap(settings: Settings) -> None:
+    """Point the process at the configured database."""
+    from govgrid.core import db
+
+    set_settings(settings)
+    db.configure(settings.database_url)
+
+
+def prepare_database(url: str) -> None:
+    """Migrate to the newest schema and load the GB/T 2260 tree and line catalogue (idempotent)."""
+    from govgrid.core.db import session_scope
+    from govgrid.core.departments import service as departments
+    from govgrid.core.divisions import service as divisions
+    from govgrid.core.migrate import upgrade
+
+    upgrade(url)
+    with session_scope() as session:
+        report = divisions.load_gb2260(session)
+        departments.ensure_lines(session)
+    if report.inserted:
+        console.print(f"行政区划: loaded {report.inserted} divisions; skipped {len(report.skipped)} features without a code")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Run Alembic migrations to the newest revision and load reference data."""
+    settings = _settings()
+    _bootstrap(settings)
+    prepare_database(settings.database_url)
+    console.print("[green]database is up to date[/green]")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the web server against GOVGRID_DATABASE_URL."""
+    settings = _settings()
+    _bootstrap(settings)
+    _run_server(host, port)
+
+
+def _run_server(host: str, port: int) -> None:
+    import uvicorn
+
+    from govgrid.app import configure_logging, create_app
+    from govgrid.core.modules import module_specs
+
+    configure_logging()
+    application = create_app()
+    for spec in module_specs():
+        for task in spec.background:
+            application.router.on_startup.append(task)
+    uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000,
+         database: Annotated[Path, typer.Option(help="SQLite file")] = Path(DEMO_DB),
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="only prepare the demo database")] = False) -> None:
+    """Create or reuse ./govgrid-demo.db, load the demo data and start the server."""
+    from govgrid.core.db import session_scope
+    from govgrid.demo import load_demo
+
+    url = f"sqlite:///{database.resolve()}"
+    settings = Settings(database_url=url, demo_mode=True)
+    _bootstrap(settings)
+    logging.basicConfig(level=logging.WARNING)
+    console.print(f"演示数据库 (demo database): {database.resolve()}")
+    prepare_database(url)
+    with session_scope() as session:
+        ctx = load_demo(session)
+    console.rule("govgrid demo")
+    console.print(f"打开 (open): [bold]http://{host}:{port}/[/bold]   API: http://{host}:{port}/docs")
+    console.print(f"演示账号密码 (demo password for every account): [bold]{ctx.password}[/bold]")
+    for username, what in ctx.users.items():
+        console.print(f"  {username:<16} {what}")
+    for line in ctx.printed:
+        console.print(line)
+    console.print("[yellow]演示账号只在演示模式下可用 (demo accounts are refused outside demo mode)[/yellow]")
+    if not no_serve:
+        _run_server(host, port)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit chain; exit 1 and name the first broken record if any was edited, removed or reordered."""
+    from govgrid.core.audit import service as audit
+    from govgrid.core.db import session_scope
+
+    _bootstrap(_settings())
+    with session_scope() as session:
+        result = audit.verify(session)
+    if result.ok:
+        console.print(f"[green]audit chain intact[/green]: {result.checked} records verified")
+        return
+    err.print(f"[red]audit chain broken at record {result.broken_seq}[/red]: {result.reason} "
+              f"({result.checked} records verified before it)")
+    raise typer.Exit(1)
+
+
+@users_app.command("create")
+def users_create(username: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+                 display_name: str | None = None, superuser: bool = False,
+                 department: Annotated[str | None, typer.Option(help="department code, e.g. 410527-tax")] = None,
+                 role: str = "viewer", reach: str = "department") -> None:
+    """Add a user, optionally with a role in a department."""
+    from govgrid.core.audit.service import SystemActor
+    from govgrid.core.db import session_scope
+    from govgrid.core.departments import service as departments
+    from govgrid.core.errors import AppError
+    from govgrid.core.identity import service as identity
+
+    _bootstrap(_settings())
+    actor = SystemActor("cli")
+    try:
+        with session_scope() as session:
+            user = identity.create_user(session, actor=actor, username=username, password=password,
+                                        display_name=display_name, is_superuser=superuser)
+            if department:
+                identity.assign_role(session, actor=actor, user=user,
+                                     department=departments.get_by_code(session, department), role=role, reach=reach)
+    except AppError as exc:
+        err.print(f"[red]{exc.message}[/red]")
+        for d in exc.details:
+            err.print(f"  {'.'.join(map(str, d['loc']))}: {d['msg']}")
+        raise typer.Exit(2) from None
+    console.print(f"[green]created user {username}[/green]")
+
+
+def _mount_module_clis() -> None:
+    from govgrid.core.modules import module_specs
+
+    for spec in module_specs():
+        if spec.cli is not None:
+            app.add_typer(spec.cli, name=spec.name)
+
+
+try:
+    _mount_module_clis()
+except Exception as exc:  # a broken module must not take the whole CLI down
+    print(f"warning: module commands unavailable: {exc}", file=sys.stderr)

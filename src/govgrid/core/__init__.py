@@ -1,0 +1,1 @@
+"""govgrid core: divisions, departments, identity, authorisation, audit, database."""

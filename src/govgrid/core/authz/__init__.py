@@ -1,0 +1,1 @@
+"""The one policy module: who may see and do what, applied inside queries."""

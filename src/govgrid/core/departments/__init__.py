@@ -1,0 +1,1 @@
+"""条 lines (kinds of department) and departments (a line in a division)."""

@@ -1,0 +1,116 @@
+"""FastAPI dependencies shared by every router: session, caller, paging, locale."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.orm import Session
+
+from govgrid.config import get_settings
+from govgrid.core.authz.principal import Principal
+from govgrid.core.db import session_factory
+from govgrid.core.errors import Unauthorized
+from govgrid.core.identity import security
+from govgrid.core.identity import service as identity
+
+TOKEN_COOKIE = "govgrid_token"
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work: committed when the endpoint returns, rolled back on error."""
+    session = session_factory()()
+    request.state.db = session
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def _credentials(request: Request) -> tuple[str | None, str | None]:
+    """(jwt, api_key) presented by the request, from header, cookie or X-API-Key."""
+    auth = request.headers.get("authorization", "").strip()
+    api_key = request.headers.get("x-api-key", "").strip() or None
+    token = None
+    if auth.lower().startswith("bearer "):
+        value = auth[7:].strip()
+        if security.split_api_key(value):
+            api_key = value
+        else:
+            token = value
+    elif auth and security.split_api_key(auth):
+        api_key = auth  # CKAN clients send the bare key in Authorization
+    if token is None and api_key is None:
+        token = request.cookies.get(TOKEN_COOKIE)
+    return token, api_key
+
+
+def get_optional_principal(request: Request, session: SessionDep) -> Principal | None:
+    """The caller if credentials were presented and are valid; None for anonymous."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    token, api_key = _credentials(request)
+    principal = None
+    if api_key:
+        principal = identity.load_api_key_principal(session, api_key)
+        if principal is None:
+            raise Unauthorized("API 密钥无效或已吊销 (invalid or revoked API key)")
+    elif token:
+        user_id = security.decode_token(token)
+        principal = identity.load_user_principal(session, user_id) if user_id is not None else None
+        if principal is None and request.headers.get("authorization"):
+            raise Unauthorized("登录已失效，请重新登录 (token invalid or expired: log in again)")
+    request.state.principal = principal
+    return principal
+
+
+def get_principal(principal: Annotated[Principal | None, Depends(get_optional_principal)]) -> Principal:
+    """The caller; anonymous requests get 401."""
+    if principal is None:
+        raise Unauthorized("需要登录 (authentication required)")
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_optional_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+@dataclass
+class PageParams:
+    """limit/offset paging with a server-side maximum."""
+
+    limit: int
+    offset: int
+
+
+def get_page(
+    limit: Annotated[int, Query(ge=1, description="page size (max set by GOVGRID_MAX_PAGE_SIZE)")] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PageParams:
+    """Paging parameters, capped at the configured maximum."""
+    return PageParams(limit=min(limit, get_settings().max_page_size), offset=offset)
+
+
+PageDep = Annotated[PageParams, Depends(get_page)]
+
+
+def get_locale(request: Request) -> str:
+    """zh-CN unless the caller asks for English (lang query, cookie or Accept-Language)."""
+    lang = request.query_params.get("lang") or request.cookies.get("govgrid_lang")
+    if not lang:
+        accept = request.headers.get("accept-language", "")
+        lang = "en" if accept.lower().startswith("en") else get_settings().default_locale
+    return "en" if lang.lower().startswith("en") else "zh-CN"
+
+
+LocaleDep = Annotated[str, Depends(get_locale)]

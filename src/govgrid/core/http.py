@@ -1,0 +1,172 @@
+"""HTTP plumbing: the one error shape, request ids, body limits, error renderers for standard APIs."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from govgrid.config import get_settings
+from govgrid.core.audit.service import request_id_var
+from govgrid.core.errors import AppError, error_body
+
+log = logging.getLogger(__name__)
+
+# Standard APIs with their own error formats (Open311, CKAN) register a renderer for their prefix.
+ErrorRenderer = Callable[[Request, int, str, str, list[dict[str, Any]]], Response]
+_renderers: dict[str, ErrorRenderer] = {}
+
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
+                 429: "rate_limited"}
+
+
+def register_error_renderer(prefix: str, renderer: ErrorRenderer) -> None:
+    """Let a standard API under `prefix` render errors in its own format."""
+    _renderers[prefix] = renderer
+
+
+def render_error(request: Request, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> Response:
+    """Render an error in the format of the API the request addressed."""
+    path = request.url.path
+    for prefix, renderer in sorted(_renderers.items(), key=lambda kv: -len(kv[0])):
+        if path.startswith(prefix):
+            return renderer(request, status, code, message, details or [])
+    if _wants_html(request):
+        from govgrid.core.pages import render
+
+        return render(request, "error.html", {"status": status, "message": message}, status_code=status)
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith("/api/") or path.endswith((".json", ".xml", ".jsonld", ".ttl")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _loc(loc: Any) -> list[Any]:
+    return [p for p in loc] if isinstance(loc, (list, tuple)) else [loc]
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every exception to a 4xx in the right shape; a 500 only for real bugs."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> Response:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return render_error(request, exc.status, exc.code, exc.message, exc.details, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        details = []
+        for err in exc.errors():
+            msg = err.get("msg", "invalid")
+            if err.get("type") == "json_invalid":
+                msg = "请求体不是有效的 JSON (request body is not valid JSON): " + str(err.get("ctx", {}).get("error", ""))
+            details.append({"loc": _loc(err.get("loc", [])), "msg": msg})
+        return render_error(request, 422, "validation_error", "请求参数无效 (invalid request)", details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"没有这个地址 (no such endpoint): {request.url.path}"
+        if exc.status_code == 405:
+            message = f"不支持 {request.method} 方法 (method not allowed)"
+        return render_error(request, exc.status_code, code, message)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
+        log.info("integrity error: %s", exc.orig)
+        return render_error(request, 409, "conflict", "数据冲突：记录已存在或仍被引用 (conflict with existing data)")
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> Response:
+        log.error("database unavailable: %s", exc.orig)
+        return render_error(request, 503, "unavailable", "数据库暂时不可用，请稍后重试 (database unavailable, retry later)")
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return render_error(request, 500, "internal_error", "服务器内部错误，已记录 (internal error; it has been logged)")
+
+
+class RequestContextMiddleware:
+    """Assigns a request id (header X-Request-ID) and refuses bodies over the configured limit."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        limit = get_settings().max_body_bytes
+        path = scope.get("path", "")
+        if "/uploads" in path or path.endswith("/upload"):
+            limit = get_settings().upload_max_bytes
+        declared = headers.get(b"content-length")
+        try:
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                await self._too_large(scope, receive, send, limit, rid)
+                return
+            received = 0
+
+            async def limited_receive() -> Message:
+                nonlocal received
+                message = await receive()
+                if message["type"] == "http.request":
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        raise _BodyTooLarge(limit)
+                return message
+
+            async def send_with_id(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    message.setdefault("headers", [])
+                    message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                await send(message)
+
+            try:
+                await self.app(scope, limited_receive, send_with_id)
+            except _BodyTooLarge:
+                await self._too_large(scope, receive, send, limit, rid)
+        finally:
+            request_id_var.reset(token)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, limit: int, rid: str) -> None:
+        request = Request(scope, receive)
+        response = render_error(request, 413, "payload_too_large",
+                                f"请求体超过 {limit} 字节上限 (request body exceeds {limit} bytes)")
+        response.headers["x-request-id"] = rid
+        await response(scope, receive, send)
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    """Raised from receive(); an HTTPException so body parsers pass it through as a 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"请求体超过 {limit} 字节上限 (request body exceeds {limit} bytes)")
+
+
+class RequestIdLogFilter(logging.Filter):
+    """Adds the request id to every log record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get() or "-"
+        return True

@@ -1,0 +1,1 @@
+"""Users, roles in departments, passwords (argon2), tokens (JWT) and API keys."""

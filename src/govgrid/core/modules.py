@@ -1,0 +1,86 @@
+"""How a module plugs into the platform: one ModuleSpec per module, found by name."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+# The order is the order of the navigation bar.
+MODULE_NAMES = ["exchange", "appeals", "citymap", "carbon", "services", "economy", "market", "reuse"]
+
+
+@dataclass
+class NavItem:
+    """A link in the top navigation."""
+
+    path: str
+    zh: str
+    en: str
+
+
+@dataclass
+class DemoContext:
+    """What the core demo loader made, for modules to build on (department ids by code, user names)."""
+
+    departments: dict[str, int] = field(default_factory=dict)
+    users: dict[str, str] = field(default_factory=dict)  # username -> role description (for printing)
+    printed: list[str] = field(default_factory=list)  # extra lines `govgrid demo` prints (channel secrets, keys)
+    password: str = ""
+
+
+@dataclass
+class ModuleSpec:
+    """A module's contributions: routers, pages, navigation, demo data, CLI, background work."""
+
+    name: str
+    title_zh: str
+    title_en: str
+    api_router: APIRouter | None = None  # mounted under /api/v1
+    root_routers: list[APIRouter] = field(default_factory=list)  # standard APIs and pages, mounted at /
+    mounts: list[tuple[str, Callable[[], Any]]] = field(default_factory=list)  # (path, factory of an ASGI app)
+    nav: list[NavItem] = field(default_factory=list)
+    templates_dir: Path | None = None
+    load_demo: Callable[[Session, DemoContext], None] | None = None
+    cli: Any = None  # a typer.Typer mounted as `govgrid <name>`
+    migrations_dir: Path | None = None
+    on_startup: Callable[[], None] | None = None
+    background: list[Callable[[], Any]] = field(default_factory=list)  # long-running tasks started with the server
+
+
+def module_specs() -> list[ModuleSpec]:
+    """Every installed module's spec, in navigation order."""
+    specs = []
+    for name in MODULE_NAMES:
+        modname = f"govgrid.{name}.module"
+        try:
+            found = importlib.util.find_spec(modname)
+        except ModuleNotFoundError:
+            found = None
+        if found is None:
+            continue
+        mod = importlib.import_module(modname)
+        specs.append(mod.MODULE)
+    return specs
+
+
+def import_all_models() -> None:
+    """Import every table so Base.metadata is complete (Alembic, tests)."""
+    for m in ("divisions", "departments", "identity", "audit"):
+        importlib.import_module(f"govgrid.core.{m}.models")
+    for name in MODULE_NAMES:
+        modname = f"govgrid.{name}.models"
+        try:
+            if importlib.util.find_spec(modname) is not None:
+                importlib.import_module(modname)
+        except ModuleNotFoundError:
+            continue

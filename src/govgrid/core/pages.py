@@ -1,0 +1,88 @@
+"""Server-rendered pages: one Jinja2 environment shared by core and modules, zh-CN first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
+
+from govgrid.core.authz.principal import Principal
+from govgrid.core.deps import OptionalPrincipal, get_locale
+from govgrid.core.modules import NavItem
+
+_template_dirs: list[Path] = []
+_messages: dict[str, dict[str, str]] = {"zh-CN": {}, "en": {}}
+_nav: list[NavItem] = []
+_templates: Jinja2Templates | None = None
+
+
+def register_templates(path: Path) -> None:
+    """Add a folder of templates (a module's pages extend 'base.html')."""
+    global _templates
+    if path not in _template_dirs:
+        _template_dirs.append(path)
+        _templates = None
+
+
+def register_messages(messages: dict[str, dict[str, str]]) -> None:
+    """Add UI strings: {'zh-CN': {key: text}, 'en': {key: text}}."""
+    for locale, table in messages.items():
+        _messages.setdefault(locale, {}).update(table)
+
+
+def register_nav(items: list[NavItem]) -> None:
+    """Add links to the top navigation."""
+    for item in items:
+        if all(n.path != item.path for n in _nav):
+            _nav.append(item)
+
+
+def translate(locale: str, key: str, **kwargs: Any) -> str:
+    """The UI string for a key in a locale (falls back to zh-CN, then the key itself)."""
+    text = _messages.get(locale, {}).get(key) or _messages["zh-CN"].get(key) or key
+    return text.format(**kwargs) if kwargs else text
+
+
+def templates() -> Jinja2Templates:
+    """The shared template environment."""
+    global _templates
+    if _templates is None:
+        t = Jinja2Templates(directory=str(_template_dirs[0]) if _template_dirs else ".")
+        t.env.loader = ChoiceLoader([FileSystemLoader(str(d)) for d in _template_dirs])
+        _templates = t
+    return _templates
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    """Render a page with the locale, the caller and the navigation in its context."""
+    locale = get_locale(request)
+    ctx = {
+        "request": request,
+        "locale": locale,
+        "t": lambda key, **kw: translate(locale, key, **kw),
+        "nav": [(n.path, n.zh if locale == "zh-CN" else n.en) for n in _nav],
+        "principal": getattr(request.state, "principal", None),
+        "path": request.url.path,
+    }
+    ctx.update(context or {})
+    return templates().TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+class LoginRedirect(Exception):
+    """Raised by page dependencies when the visitor must log in first."""
+
+    def __init__(self, next_url: str):
+        self.next_url = next_url
+
+
+def _page_principal(request: Request, principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise LoginRedirect(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
+    return principal
+
+
+PagePrincipal = Annotated[Principal, Depends(_page_principal)]

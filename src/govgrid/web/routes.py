@@ -1,0 +1,102 @@
+"""Shell pages: home (the 条×块 matrix), login, logout, language, department."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+
+from govgrid.config import get_settings
+from govgrid.core.authz import policy
+from govgrid.core.deps import TOKEN_COOKIE, OptionalPrincipal, SessionDep, get_locale
+from govgrid.core.departments import service as departments
+from govgrid.core.divisions import service as divisions
+from govgrid.core.errors import Unauthorized
+from govgrid.core.identity import security
+from govgrid.core.identity import service as identity
+from govgrid.core.pages import PagePrincipal, render
+
+router = APIRouter(include_in_schema=False)
+
+PUBLIC_LINKS: list[tuple[str, str, str]] = []  # (path, zh, en) filled by modules with public pages
+
+
+def _safe_next(url: str | None) -> str:
+    """Only same-site relative redirects after login."""
+    if not url or not url.startswith("/") or url.startswith("//") or urlparse(url).netloc:
+        return "/"
+    return url
+
+
+def _tree(session, principal) -> list[dict]:
+    seen: dict[str, dict] = {}
+    for a in principal.assignments:
+        div = divisions.get(session, a.division_code)
+        for node in [*divisions.ancestors(session, div), div]:
+            seen.setdefault(node.code, {"code": node.code, "name": node.name, "level": node.level,
+                                        "indent": node.depth, "path": node.path})
+        for child in divisions.children(session, div.code)[:30]:
+            seen.setdefault(child.code, {"code": child.code, "name": child.name, "level": child.level,
+                                         "indent": child.depth, "path": child.path})
+    return sorted(seen.values(), key=lambda n: n["path"])
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep, principal: OptionalPrincipal):
+    """The home page: the caller's division tree and 条×块 matrix."""
+    links = [(p, zh if get_locale(request) == "zh-CN" else en) for p, zh, en in PUBLIC_LINKS]
+    if principal is None:
+        return render(request, "home.html", {"public_links": links})
+    lines, divs, cells = departments.matrix(session, principal=principal)
+    return render(request, "home.html", {"lines": lines, "divisions": divs, "cells": cells,
+                                         "tree": _tree(session, principal), "public_links": links})
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None):
+    """The login form."""
+    return render(request, "login.html", {"next_url": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+def login_submit(request: Request, session: SessionDep, username: Annotated[str, Form(max_length=64)],
+                 password: Annotated[str, Form(max_length=200)], next: Annotated[str, Form(max_length=500)] = "/"):
+    """Check the login and set the session cookie."""
+    try:
+        user = identity.authenticate(session, username=username, password=password)
+    except Unauthorized as exc:
+        return render(request, "login.html", {"next_url": _safe_next(next), "error": exc.message}, status_code=401)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(TOKEN_COOKIE, security.create_token(user.id), httponly=True, samesite="lax",
+                        secure=not get_settings().demo_mode and request.url.scheme == "https",
+                        max_age=get_settings().token_minutes * 60)
+    return response
+
+
+@router.get("/logout")
+def logout():
+    """Drop the session cookie."""
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(TOKEN_COOKIE)
+    return response
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, next: str | None = None):
+    """Switch the interface language (zh-CN or en)."""
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie("govgrid_lang", "en" if code.lower().startswith("en") else "zh-CN", max_age=365 * 86400,
+                        samesite="lax")
+    return response
+
+
+@router.get("/departments/{department_id}")
+def department_page(request: Request, session: SessionDep, principal: PagePrincipal, department_id: int):
+    """A department page (in scope only)."""
+    dept = departments.get(session, department_id)
+    policy.require(session, principal, dept.id)
+    parent = departments.get(session, dept.parent_id) if dept.parent_id else None
+    return render(request, "department.html", {"dept": dept, "parent": parent})
+
