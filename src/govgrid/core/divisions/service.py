@@ -195,13 +195,15 @@ class _Locator:
 
 _locator: _Locator | None = None
 _locator_lock = threading.Lock()
+locator_version = 0  # bumped on every invalidation, so tests can tell when a rollback leaves it stale
 
 
 def invalidate_locator() -> None:
     """Drop the cached point index (after divisions change)."""
-    global _locator
+    global _locator, locator_version
     with _locator_lock:
         _locator = None
+        locator_version += 1
 
 
 def _get_locator(session: Session) -> _Locator:

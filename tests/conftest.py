@@ -1,0 +1,104 @@
+"""Test fixtures: one migrated database per test session (SQLite by default, PostgreSQL when
+GOVGRID_TEST_DATABASE_URL is set), each test in a transaction that is rolled back."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from govgrid.config import Settings, set_settings
+from govgrid.core import db as coredb
+from govgrid.core.divisions import service as divisions_service
+from govgrid.core.identity import security
+from govgrid.core.identity.models import User
+from govgrid.core.modules import DemoContext
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+def _database_url(tmp_root: Path) -> str:
+    base = os.environ.get("GOVGRID_TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_root / f'govgrid-test-{WORKER}.db'}"
+    # PostgreSQL: one fresh database per worker.
+    url = make_url(base)
+    name = f"govgrid_test_{WORKER}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database holding the GB/T 2260 tree, the line catalogue and the core demo."""
+    url = _database_url(tmp_path_factory.mktemp("db"))
+    settings = Settings(database_url=url, demo_mode=True, secret_key="test-secret-" + "x" * 40)
+    set_settings(settings)
+    coredb.configure(url)
+    from govgrid.cli import prepare_database
+    from govgrid.demo import load_core
+
+    prepare_database(url)
+    with coredb.session_scope() as session:
+        load_core(session, DemoContext())
+    yield url
+    coredb.get_engine().dispose()
+
+
+@pytest.fixture()
+def db(database_url: str) -> Iterator[Session]:
+    """A session whose work is rolled back after the test (commits become savepoints)."""
+    engine = coredb.get_engine()
+    conn = engine.connect()
+    outer = conn.begin()
+    factory = sessionmaker(bind=conn, expire_on_commit=False, join_transaction_mode="create_savepoint")
+    coredb.set_session_factory(factory)
+    version = divisions_service.locator_version
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        conn.close()
+        coredb.set_session_factory(sessionmaker(bind=engine, expire_on_commit=False))
+        if divisions_service.locator_version != version:
+            divisions_service.invalidate_locator()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str):
+    """The whole application with every installed module."""
+    from govgrid.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture()
+def client(app, db: Session) -> Iterator[TestClient]:
+    """An HTTP client against the app, sharing the test's rolled-back transaction."""
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+def auth_headers(db: Session, username: str) -> dict[str, str]:
+    """Bearer headers for a user (token minted directly: argon2 is slow by design)."""
+    user = db.scalar(select(User).where(User.username == username))
+    assert user is not None, f"no user {username}"
+    return {"Authorization": f"Bearer {security.create_token(user.id)}"}
+
+
+@pytest.fixture()
+def login(db: Session):
+    """login('nh_gov') -> Authorization headers."""
+    return lambda username: auth_headers(db, username)
