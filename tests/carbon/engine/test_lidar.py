@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 import rasterio
 
-from govgrid.carbon.engine.lidar import HEIGHT_NODATA, Allometry, AllometryModel, CanopyHeightModel, allometric_carbon
+from govgrid.carbon.engine.lidar import (
+    HEIGHT_NODATA,
+    Allometry,
+    AllometryModel,
+    CanopyHeightModel,
+    allometric_carbon,
+)
 
 
 def write_las(path, x, y, z, cls, crs="EPSG:32649"):
@@ -29,7 +35,13 @@ def test_chm_on_a_known_cloud(tmp_path):
     gx, gy = gx.ravel() + 500000, gy.ravel() + 3260000
     gz = 10 + 0.5 * ((gx - 500000) // 2)
     tx, ty, tz = np.array([500000.9]), np.array([3260003.5]), np.array([22.0])
-    path = write_las(tmp_path / "t.laz", np.r_[gx, tx], np.r_[gy, ty], np.r_[gz, tz], np.r_[np.full(gx.size, 2), [5]].astype(np.uint8))
+    path = write_las(
+        tmp_path / "t.laz",
+        np.r_[gx, tx],
+        np.r_[gy, ty],
+        np.r_[gz, tz],
+        np.r_[np.full(gx.size, 2), [5]].astype(np.uint8),
+    )
     res = CanopyHeightModel().execute({"las_path": path, "out_dir": tmp_path / "o", "resolution_m": 2.0})
     with rasterio.open(res.chm_path) as src:
         chm = src.read(1)
@@ -47,7 +59,9 @@ def test_allometry_by_hand(tmp_path, make_raster):
     chm = make_raster("chm.tif", h, res=100.0, nodata=HEIGHT_NODATA)
     lc = make_raster("lc.tif", np.array([[5, 3], [3, 5]], np.uint8), res=100.0)
     coef = {5: Allometry(a=2.0, b=1.5, root_shoot=0.25), 3: Allometry(a=1.0, b=1.0, root_shoot=1.0)}
-    res = AllometryModel().execute({"chm_path": chm, "landcover_path": lc, "coefficients": coef, "out_path": tmp_path / "c.tif"})
+    res = AllometryModel().execute(
+        {"chm_path": chm, "landcover_path": lc, "coefficients": coef, "out_path": tmp_path / "c.tif"}
+    )
     agb5 = 2.0 * 10.0**1.5
     assert res.by_class[5]["agb_t"] == pytest.approx(agb5)  # one 1-ha cell
     assert res.by_class[5]["bgb_t"] == pytest.approx(agb5 * 0.25)
@@ -61,11 +75,19 @@ def test_allometry_problems(tmp_path, make_raster):
     chm = make_raster("chm.tif", np.ones((2, 2), np.float32), res=1.0)
     lc = make_raster("lc.tif", np.ones((3, 3), np.uint8), res=1.0)
     problems = AllometryModel().validate(
-        {"chm_path": chm, "landcover_path": lc, "coefficients": {5: {"a": 1, "b": 1}}, "carbon_fraction": 1.5, "default_class": 7}
+        {
+            "chm_path": chm,
+            "landcover_path": lc,
+            "coefficients": {5: {"a": 1, "b": 1}},
+            "carbon_fraction": 1.5,
+            "default_class": 7,
+        }
     )
     keys = {p.key for p in problems}
     assert {"carbon_fraction", "coefficients.5.a"} <= keys or {"carbon_fraction"} <= keys
-    problems = AllometryModel().validate({"chm_path": chm, "landcover_path": lc, "coefficients": {5: {"a": 1, "b": 1}}, "default_class": 7})
+    problems = AllometryModel().validate(
+        {"chm_path": chm, "landcover_path": lc, "coefficients": {5: {"a": 1, "b": 1}}, "default_class": 7}
+    )
     assert {p.key for p in problems} == {"default_class", "landcover_path"}
 
 

@@ -20,8 +20,16 @@ def test_registry_has_both():
 
 
 def test_ipcc_by_hand():
-    x = AccountingInputs(bas_year=2018, alt_year=2023, project_stock_t1_tc=1000, project_stock_t2_tc=1120,
-                         baseline_change_tc=20, uncertainty_rel=0.15, leakage_fraction=0.1, buffer_fraction=0.2)
+    x = AccountingInputs(
+        bas_year=2018,
+        alt_year=2023,
+        project_stock_t1_tc=1000,
+        project_stock_t2_tc=1120,
+        baseline_change_tc=20,
+        uncertainty_rel=0.15,
+        leakage_fraction=0.1,
+        buffer_fraction=0.2,
+    )
     r = get_methodology("ipcc_inland_wetland").account(JUNSHAN, x)
     diff = (120 - 20) * 44 / 12
     ner = diff * 0.9
@@ -34,7 +42,14 @@ def test_ipcc_by_hand():
 
 def test_vm0033_uncertainty_only_beyond_twenty_percent():
     m = get_methodology("vm0033")
-    base = dict(bas_year=2020, alt_year=2025, project_stock_t1_tc=0, project_stock_t2_tc=300, buffer_fraction=0.1, fire_reduction_premium_tco2e=10)
+    base = dict(
+        bas_year=2020,
+        alt_year=2025,
+        project_stock_t1_tc=0,
+        project_stock_t2_tc=300,
+        buffer_fraction=0.1,
+        fire_reduction_premium_tco2e=10,
+    )
     ner = 300 * 44 / 12 + 10
     within = m.account(TIDAL, AccountingInputs(**base, uncertainty_rel=0.18))
     assert within.uncertainty_deduction_tco2e == 0

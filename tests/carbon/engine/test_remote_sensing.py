@@ -62,7 +62,9 @@ def landsat_stack(landsat_dir, tmp_path_factory):
 
 
 def test_real_landsat_ndvi(landsat_stack, tmp_path):
-    paths = SpectralIndicesModel().execute({"image_path": landsat_stack, "out_dir": tmp_path, "bands": LANDSAT, "block_rows": 100})
+    paths = SpectralIndicesModel().execute(
+        {"image_path": landsat_stack, "out_dir": tmp_path, "bands": LANDSAT, "block_rows": 100}
+    )
     with rasterio.open(paths["ndvi"]) as src:
         ndvi = src.read(1)
         assert src.shape == (443, 489)
@@ -93,7 +95,13 @@ def test_real_landsat_classification_accuracy(landsat_stack, tmp_path):
     pts = tmp_path / "train.csv"
     pts.write_text("\n".join(rows) + "\n")
     res = ClassificationModel().execute(
-        {"image_path": landsat_stack, "training_points_path": pts, "out_path": tmp_path / "lc.tif", "bands": LANDSAT, "n_estimators": 50}
+        {
+            "image_path": landsat_stack,
+            "training_points_path": pts,
+            "out_path": tmp_path / "lc.tif",
+            "bands": LANDSAT,
+            "n_estimators": 50,
+        }
     )
     acc = res.accuracy
     assert acc.n_test == sum(map(sum, acc.confusion))

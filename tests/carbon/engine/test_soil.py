@@ -11,8 +11,12 @@ from govgrid.carbon.engine.soil import SoilCarbonModel, soc_stock
 
 def test_stock_formula_and_fraction_units():
     # 2% x 1.2 g/cm3 x 30 cm x (1 - 0.1) = 64.8 t C/ha
-    assert soc_stock(np.array([2.0]), np.array([1.2]), np.array([30.0]), np.array([0.1]), "percent")[0] == pytest.approx(64.8)
-    assert soc_stock(np.array([0.02]), np.array([1.2]), np.array([30.0]), np.array([0.1]), "fraction")[0] == pytest.approx(64.8)
+    assert soc_stock(np.array([2.0]), np.array([1.2]), np.array([30.0]), np.array([0.1]), "percent")[
+        0
+    ] == pytest.approx(64.8)
+    assert soc_stock(np.array([0.02]), np.array([1.2]), np.array([30.0]), np.array([0.1]), "fraction")[
+        0
+    ] == pytest.approx(64.8)
 
 
 def _samples(tmp_path, n=30, seed=0, soc_scale=1.0):
@@ -28,7 +32,9 @@ def _samples(tmp_path, n=30, seed=0, soc_scale=1.0):
 
 
 def test_kriging_raster_variance_and_loo(tmp_path):
-    res = SoilCarbonModel().execute({"samples_path": _samples(tmp_path), "out_dir": tmp_path / "o", "resolution_m": 100, "block_rows": 3})
+    res = SoilCarbonModel().execute(
+        {"samples_path": _samples(tmp_path), "out_dir": tmp_path / "o", "resolution_m": 100, "block_rows": 3}
+    )
     assert len(res.stocks_t_ha) == 30
     assert res.loo_rmse_t_ha < 0.2 * res.mean_stock_t_ha
     with rasterio.open(res.stock_path) as s, rasterio.open(res.variance_path) as v:

@@ -103,7 +103,9 @@ class CanopyHeightModel(Model[LidarArgs]):
         if n == 0:
             problems.append(Problem("las_path", "point cloud is empty"))
         elif n_ground < 3:
-            problems.append(Problem("las_path", f"only {n_ground} ground points (class {args.ground_class}); need >= 3"))
+            problems.append(
+                Problem("las_path", f"only {n_ground} ground points (class {args.ground_class}); need >= 3")
+            )
         if args.crs is None and las_crs(args.las_path) is None:
             problems.append(Problem("crs", "the file holds no CRS; give one"))
         if args.crs is not None:
@@ -143,7 +145,11 @@ class CanopyHeightModel(Model[LidarArgs]):
         if not have.all():
             known = np.column_stack([grid_r[have], grid_c[have]])
             missing = np.column_stack([grid_r[~have], grid_c[~have]])
-            vals = griddata(known, dtm[have], missing, method="linear") if have.sum() >= 3 else np.full(len(missing), np.nan)
+            vals = (
+                griddata(known, dtm[have], missing, method="linear")
+                if have.sum() >= 3
+                else np.full(len(missing), np.nan)
+            )
             gaps = np.isnan(vals)
             if gaps.any():
                 vals[gaps] = griddata(known, dtm[have], missing[gaps], method="nearest")
@@ -258,7 +264,11 @@ class AllometryModel(Model[AllometryArgs]):
         InputSpec("landcover_path", "land-cover raster on the CHM grid", required=False),
         InputSpec("carbon_fraction", "carbon fraction of dry matter", "t C/t dm"),
     )
-    outputs = (OutputSpec("lidar_carbon.tif", "biomass carbon (AGB + BGB) x CF", "Mg C/ha", "float32", HEIGHT_NODATA),)
+    outputs = (
+        OutputSpec(
+            "lidar_carbon.tif", "biomass carbon (AGB + BGB) x CF", "Mg C/ha", "float32", HEIGHT_NODATA
+        ),
+    )
 
     def check(self, args: AllometryArgs) -> list[Problem]:
         """CHM readable; land cover aligned; every vegetated class present has coefficients."""
@@ -267,14 +277,22 @@ class AllometryModel(Model[AllometryArgs]):
         if args.landcover_path is None and args.default_class is None:
             problems.append(Problem("landcover_path", "give a land-cover raster or a default_class"))
         if args.default_class is not None and args.default_class not in args.coefficients:
-            problems.append(Problem("default_class", f"class {args.default_class} has no allometry coefficients"))
+            problems.append(
+                Problem("default_class", f"class {args.default_class} has no allometry coefficients")
+            )
         if args.landcover_path is not None:
             lc = raster_info("landcover_path", args.landcover_path, problems)
             if lc is not None and chm is not None:
                 if lc.crs != chm.crs:
-                    problems.append(Problem("landcover_path", f"CRS mismatch: {lc.crs} vs chm_path's {chm.crs}"))
-                elif (lc.width, lc.height) != (chm.width, chm.height) or not lc.transform.almost_equals(chm.transform):
-                    problems.append(Problem("landcover_path", "grid differs from chm_path's (resolution or extent)"))
+                    problems.append(
+                        Problem("landcover_path", f"CRS mismatch: {lc.crs} vs chm_path's {chm.crs}")
+                    )
+                elif (lc.width, lc.height) != (chm.width, chm.height) or not lc.transform.almost_equals(
+                    chm.transform
+                ):
+                    problems.append(
+                        Problem("landcover_path", "grid differs from chm_path's (resolution or extent)")
+                    )
         return problems
 
     def run(self, args: AllometryArgs) -> AllometryResult:
@@ -284,7 +302,10 @@ class AllometryModel(Model[AllometryArgs]):
             windows = row_windows(src.width, src.height, args.block_rows)
             px_ha = abs(src.transform.a * src.transform.e) * _unit_factor(src.crs) ** 2 / 10_000.0
         lc = str(args.landcover_path) if args.landcover_path else None
-        tasks = [(str(args.chm_path), lc, args.default_class, args.coefficients, args.carbon_fraction, w) for w in windows]
+        tasks = [
+            (str(args.chm_path), lc, args.default_class, args.coefficients, args.carbon_fraction, w)
+            for w in windows
+        ]
         dst = rasterio.open(args.out_path, "w", **profile) if args.out_path else None
         by_class: dict[int, dict[str, float]] = {}
         area = 0.0
@@ -296,7 +317,9 @@ class AllometryModel(Model[AllometryArgs]):
                 for code in args.coefficients:
                     sel = valid & (cls == code)
                     if sel.any():
-                        d = by_class.setdefault(code, {"agb_t": 0.0, "bgb_t": 0.0, "carbon_t": 0.0, "area_ha": 0.0})
+                        d = by_class.setdefault(
+                            code, {"agb_t": 0.0, "bgb_t": 0.0, "carbon_t": 0.0, "area_ha": 0.0}
+                        )
                         d["agb_t"] += float(agb[sel].sum()) * px_ha
                         d["bgb_t"] += float(bgb[sel].sum()) * px_ha
                         d["carbon_t"] += float(c[sel].sum()) * px_ha

@@ -20,7 +20,14 @@ from .spec import ApplicabilityError, ArgsModel
 C_TO_CO2 = 44.0 / 12.0
 
 WetlandType = Literal[
-    "inland_mineral", "inland_organic", "tidal_marsh", "tidal_freshwater", "mangrove", "seagrass", "lake", "riverine"
+    "inland_mineral",
+    "inland_organic",
+    "tidal_marsh",
+    "tidal_freshwater",
+    "mangrove",
+    "seagrass",
+    "lake",
+    "riverine",
 ]
 
 
@@ -41,12 +48,16 @@ class AccountingInputs(ArgsModel):
     alt_year: int
     project_stock_t1_tc: float
     project_stock_t2_tc: float
-    baseline_change_tc: float = Field(0.0, description="stock change over the period without the project (t C)")
+    baseline_change_tc: float = Field(
+        0.0, description="stock change over the period without the project (t C)"
+    )
     uncertainty_rel: float = Field(0.0, ge=0, description="90% CI half-width / mean of the net removals")
     leakage_fraction: float = Field(0.0, ge=0, le=1)
     buffer_fraction: float = Field(0.1, ge=0, le=1)
     fire_reduction_premium_tco2e: float = Field(0.0, ge=0)
-    project_emissions_tco2e: float = Field(0.0, ge=0, description="CH4/N2O and fossil emissions of the project (t CO2e)")
+    project_emissions_tco2e: float = Field(
+        0.0, ge=0, description="CH4/N2O and fossil emissions of the project (t CO2e)"
+    )
 
 
 @dataclass
@@ -175,10 +186,17 @@ class IpccInlandWetland(Methodology):
     def applicability(self, project: ProjectInfo) -> list[str]:
         """Inland (non-tidal) wetlands on mineral soils only."""
         reasons = []
-        if project.tidal or project.wetland_type in ("tidal_marsh", "tidal_freshwater", "mangrove", "seagrass"):
+        if project.tidal or project.wetland_type in (
+            "tidal_marsh",
+            "tidal_freshwater",
+            "mangrove",
+            "seagrass",
+        ):
             reasons.append("tidal/coastal wetlands belong to Wetlands Supplement ch. 4 (coastal), not ch. 5")
         if project.soil == "organic" or project.wetland_type == "inland_organic":
-            reasons.append("organic soils are covered by Wetlands Supplement ch. 2-3 (drained/rewetted organic soils)")
+            reasons.append(
+                "organic soils are covered by Wetlands Supplement ch. 2-3 (drained/rewetted organic soils)"
+            )
         return reasons
 
     def net_removals(self, diff_tco2e: float, leakage_tco2e: float, x: AccountingInputs) -> float:

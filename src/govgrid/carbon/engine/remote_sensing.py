@@ -53,7 +53,9 @@ class BandMap(ArgsModel):
     red: int = Field(3, ge=1)
     nir: int = Field(4, ge=1)
     scale: float = Field(1e-4, gt=0)
-    cloud_blue_threshold: float | None = Field(0.25, description="blue reflectance above this is masked as cloud")
+    cloud_blue_threshold: float | None = Field(
+        0.25, description="blue reflectance above this is masked as cloud"
+    )
 
 
 def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -72,7 +74,9 @@ def indices(blue: np.ndarray, green: np.ndarray, red: np.ndarray, nir: np.ndarra
     }
 
 
-def read_features(src: rasterio.io.DatasetReader, bands: BandMap, window: Any = None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def read_features(
+    src: rasterio.io.DatasetReader, bands: BandMap, window: Any = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Reflectance and indices for a window, with a mask of valid (not nodata, not cloud) pixels."""
     idx = [bands.blue, bands.green, bands.red, bands.nir]
     raw = src.read(idx, window=window, masked=True)
@@ -92,7 +96,10 @@ def _indices_block(task: tuple) -> tuple[Any, dict[str, np.ndarray]]:
     path, bands, window = task
     with rasterio.open(path) as src:
         feats, valid = read_features(src, bands, window)
-    return window, {k: np.where(valid, feats[k], np.float32(INDEX_NODATA)).astype(np.float32) for k in ("ndvi", "evi", "ndwi")}
+    return window, {
+        k: np.where(valid, feats[k], np.float32(INDEX_NODATA)).astype(np.float32)
+        for k in ("ndvi", "evi", "ndwi")
+    }
 
 
 class IndicesArgs(ArgsModel):
@@ -115,7 +122,10 @@ class SpectralIndicesModel(Model[IndicesArgs]):
         InputSpec("image_path", "multi-band GeoTIFF (surface reflectance x scale)"),
         InputSpec("bands", "band numbers of blue, green, red, NIR and the reflectance scale"),
     )
-    outputs = tuple(OutputSpec(f"{k}.tif", k.upper(), "unitless", "float32", INDEX_NODATA) for k in ("ndvi", "evi", "ndwi"))
+    outputs = tuple(
+        OutputSpec(f"{k}.tif", k.upper(), "unitless", "float32", INDEX_NODATA)
+        for k in ("ndvi", "evi", "ndwi")
+    )
 
     def check(self, args: IndicesArgs) -> list[Problem]:
         """Band numbers must exist in the image."""
@@ -165,7 +175,9 @@ def band_problems(count: int, bands: BandMap, key: str = "bands") -> list[Proble
     ]
 
 
-def read_points(path: Path, value_column: str, key: str, problems: list[Problem]) -> list[tuple[float, float, float]]:
+def read_points(
+    path: Path, value_column: str, key: str, problems: list[Problem]
+) -> list[tuple[float, float, float]]:
     """Read ``x, y, <value_column>`` rows from a CSV, reporting unreadable rows under ``key``."""
     if not path.exists():
         problems.append(Problem(key, f"file not found: {path}"))
@@ -218,7 +230,12 @@ def points_outside(image_path: Path, pts: list[tuple[float, float, float]], key:
         return []
     if len(out) == len(pts):
         return [Problem(key, "empty overlap: no point falls inside the image")]
-    return [Problem(key, f"{len(out)} of {len(pts)} points fall outside the image (rows {', '.join(str(i + 2) for i in out[:10])})")]
+    return [
+        Problem(
+            key,
+            f"{len(out)} of {len(pts)} points fall outside the image (rows {', '.join(str(i + 2) for i in out[:10])})",
+        )
+    ]
 
 
 @dataclass
@@ -281,7 +298,11 @@ class ClassificationModel(Model[ClassifyArgs]):
         InputSpec("training_points_path", "CSV x, y, class in the image CRS"),
         InputSpec("test_fraction", "share of points held out for the accuracy report", "fraction"),
     )
-    outputs = (OutputSpec("landcover.tif", "land-cover classes (WETLAND_CLASSES)", "class code", "uint8", CLASS_NODATA),)
+    outputs = (
+        OutputSpec(
+            "landcover.tif", "land-cover classes (WETLAND_CLASSES)", "class code", "uint8", CLASS_NODATA
+        ),
+    )
 
     def check(self, args: ClassifyArgs) -> list[Problem]:
         """Bands exist, points are readable and inside the image, classes known, enough per class."""
@@ -307,7 +328,9 @@ class ClassificationModel(Model[ClassifyArgs]):
         pts = np.array(read_points(args.training_points_path, "class", "training_points_path", []))
         X, ok = sample_features(args.image_path, pts[:, :2], args.bands)
         X, y = X[ok], pts[ok, 2].astype(int)
-        Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=args.test_fraction, random_state=args.seed, stratify=y)
+        Xtr, Xte, ytr, yte = train_test_split(
+            X, y, test_size=args.test_fraction, random_state=args.seed, stratify=y
+        )
         clf = RandomForestClassifier(n_estimators=args.n_estimators, random_state=args.seed, n_jobs=1)
         clf.fit(Xtr, ytr)
         pred = clf.predict(Xte)
@@ -327,7 +350,15 @@ class ClassificationModel(Model[ClassifyArgs]):
             user_accuracy={lab: float(v) for lab, v in zip(labels, user, strict=True)},
         )
         if args.out_path is not None:
-            classify_raster(clf, args.image_path, args.out_path, args.bands, args.block_rows, args.scheduler, args.progress)
+            classify_raster(
+                clf,
+                args.image_path,
+                args.out_path,
+                args.bands,
+                args.block_rows,
+                args.scheduler,
+                args.progress,
+            )
         return ClassificationResult(clf, report, args.out_path)
 
 
@@ -356,7 +387,10 @@ def classify_raster(
         }
         windows = row_windows(src.width, src.height, block_rows)
     tasks = [(str(image_path), bands, clf, w) for w in windows]
-    with rasterio.open(out_path, "w", **profile) as dst, progress_bar("classifying", len(tasks), progress) as advance:
+    with (
+        rasterio.open(out_path, "w", **profile) as dst,
+        progress_bar("classifying", len(tasks), progress) as advance,
+    ):
         for window, arr in map_blocks(_classify_block, tasks, scheduler=scheduler):
             dst.write(arr, 1, window=window)
             advance(1)
@@ -435,7 +469,11 @@ class BiomassRegressionModel(Model[BiomassArgs]):
             if neg:
                 problems.append(Problem("plots_path", f"out of range: negative agb_t_ha on lines {neg[:10]}"))
             if len(pts) < len(args.predictors) + 3:
-                problems.append(Problem("plots_path", f"{len(pts)} plots are too few for {len(args.predictors)} predictors"))
+                problems.append(
+                    Problem(
+                        "plots_path", f"{len(pts)} plots are too few for {len(args.predictors)} predictors"
+                    )
+                )
             if info is not None:
                 problems += points_outside(args.image_path, pts, "plots_path")
         if args.landcover_path is not None:

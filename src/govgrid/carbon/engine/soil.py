@@ -31,10 +31,17 @@ SOIL_NODATA = -9999.0
 COLUMNS = ("x", "y", "soc", "bulk_density_g_cm3", "depth_cm", "coarse_fraction")
 
 
-def soc_stock(soc: np.ndarray, bulk_density: np.ndarray, depth_cm: np.ndarray, coarse: np.ndarray, soc_units: str) -> np.ndarray:
+def soc_stock(
+    soc: np.ndarray, bulk_density: np.ndarray, depth_cm: np.ndarray, coarse: np.ndarray, soc_units: str
+) -> np.ndarray:
     """t C/ha = SOC% x BD (g/cm3) x depth (cm) x (1 - coarse); SOC as fraction is x100 first."""
     pct = np.asarray(soc, float) * (100.0 if soc_units == "fraction" else 1.0)
-    return pct * np.asarray(bulk_density, float) * np.asarray(depth_cm, float) * (1.0 - np.asarray(coarse, float))
+    return (
+        pct
+        * np.asarray(bulk_density, float)
+        * np.asarray(depth_cm, float)
+        * (1.0 - np.asarray(coarse, float))
+    )
 
 
 class SoilArgs(ArgsModel):
@@ -68,7 +75,9 @@ class SoilResult:
     variance_path: Path | None
 
 
-def read_samples(path: Path, problems: list[Problem], key: str = "samples_path") -> dict[str, np.ndarray] | None:
+def read_samples(
+    path: Path, problems: list[Problem], key: str = "samples_path"
+) -> dict[str, np.ndarray] | None:
     """Read the samples CSV into float columns, reporting missing columns and non-numbers."""
     if not path.exists():
         problems.append(Problem(key, f"file not found: {path}"))
@@ -111,7 +120,9 @@ def _range_problems(d: dict[str, np.ndarray], soc_units: str, key: str) -> list[
 
     bad("soc", 0.0, soc_max, "%" if soc_units == "percent" else "g/g")
     if soc_units == "fraction" and (d["soc"] > 1).any():
-        problems.append(Problem("soc_units", "SOC values above 1 look like percent, but soc_units is 'fraction'"))
+        problems.append(
+            Problem("soc_units", "SOC values above 1 look like percent, but soc_units is 'fraction'")
+        )
     bad("bulk_density_g_cm3", 0.05, 2.65, "g/cm3")
     bad("depth_cm", 0.0, 300.0, "cm", lo_open=True)
     bad("coarse_fraction", 0.0, 0.99, "(fraction)")
@@ -142,21 +153,27 @@ class SoilCarbonModel(Model[SoilArgs]):
             problems += _range_problems(d, args.soc_units, "samples_path")
             n_loc = len({(x, y) for x, y in zip(d["x"], d["y"], strict=True)})
             if n_loc < 6:
-                problems.append(Problem("samples_path", f"{n_loc} distinct locations; kriging needs at least 6"))
+                problems.append(
+                    Problem("samples_path", f"{n_loc} distinct locations; kriging needs at least 6")
+                )
         if args.template_path is not None:
             info = raster_info("template_path", args.template_path, problems)
             if info is not None and d is not None and len(d["x"]):
                 left, bottom, right, top = info.bounds
                 inside = (d["x"] >= left) & (d["x"] <= right) & (d["y"] >= bottom) & (d["y"] <= top)
                 if not inside.any():
-                    problems.append(Problem("samples_path", "empty overlap: no sample lies within template_path"))
+                    problems.append(
+                        Problem("samples_path", "empty overlap: no sample lies within template_path")
+                    )
         return problems
 
     def run(self, args: SoilArgs) -> SoilResult:
         """Stocks, variogram fit, LOO cross-validation and (with out_dir) the kriged rasters."""
         d = read_samples(args.samples_path, [])
         assert d is not None
-        stock = soc_stock(d["soc"], d["bulk_density_g_cm3"], d["depth_cm"], d["coarse_fraction"], args.soc_units)
+        stock = soc_stock(
+            d["soc"], d["bulk_density_g_cm3"], d["depth_cm"], d["coarse_fraction"], args.soc_units
+        )
         x, y = d["x"], d["y"]
         ok = OrdinaryKriging(x, y, stock, variogram_model=args.variogram_model, nlags=args.nlags)
         names = {
@@ -184,7 +201,9 @@ class SoilCarbonModel(Model[SoilArgs]):
             self._krige_to_raster(args, ok, x, y, result)
         return result
 
-    def _krige_to_raster(self, args: SoilArgs, ok: OrdinaryKriging, x: np.ndarray, y: np.ndarray, result: SoilResult) -> None:
+    def _krige_to_raster(
+        self, args: SoilArgs, ok: OrdinaryKriging, x: np.ndarray, y: np.ndarray, result: SoilResult
+    ) -> None:
         if args.template_path is not None:
             with rasterio.open(args.template_path) as t:
                 transform, width, height, crs = t.transform, t.width, t.height, t.crs

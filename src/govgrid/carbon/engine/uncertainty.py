@@ -53,4 +53,6 @@ def monte_carlo(
     draws = {k: d.draw(rng, n) for k, d in sorted(params.items())}
     out = np.asarray(fn(**draws), float)
     det = float(np.asarray(fn(**{k: np.array([d.mean]) for k, d in params.items()}), float).ravel()[0])
-    return MonteCarloResult(det, float(out.mean()), float(np.percentile(out, 5)), float(np.percentile(out, 95)), n, seed)
+    return MonteCarloResult(
+        det, float(out.mean()), float(np.percentile(out, 5)), float(np.percentile(out, 95)), n, seed
+    )
