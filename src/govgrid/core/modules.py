@@ -26,6 +26,7 @@ class NavItem:
     path: str
     zh: str
     en: str
+    public: bool = False  # shown to anonymous visitors on the home page (resident reporting, public statistics)
 
 
 @dataclass

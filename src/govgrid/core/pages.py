@@ -41,6 +41,11 @@ def register_nav(items: list[NavItem]) -> None:
             _nav.append(item)
 
 
+def public_links(locale: str) -> list[tuple[str, str]]:
+    """Navigation items open to anonymous visitors."""
+    return [(n.path, n.zh if locale == "zh-CN" else n.en) for n in _nav if n.public]
+
+
 def translate(locale: str, key: str, **kwargs: Any) -> str:
     """The UI string for a key in a locale (falls back to zh-CN, then the key itself)."""
     text = _messages.get(locale, {}).get(key) or _messages["zh-CN"].get(key) or key

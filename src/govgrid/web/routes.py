@@ -16,12 +16,9 @@ from govgrid.core.divisions import service as divisions
 from govgrid.core.errors import Unauthorized
 from govgrid.core.identity import security
 from govgrid.core.identity import service as identity
-from govgrid.core.pages import PagePrincipal, render
+from govgrid.core.pages import PagePrincipal, public_links, render
 
 router = APIRouter(include_in_schema=False)
-
-PUBLIC_LINKS: list[tuple[str, str, str]] = []  # (path, zh, en) filled by modules with public pages
-
 
 def _safe_next(url: str | None) -> str:
     """Only same-site relative redirects after login."""
@@ -46,7 +43,7 @@ def _tree(session, principal) -> list[dict]:
 @router.get("/")
 def home(request: Request, session: SessionDep, principal: OptionalPrincipal):
     """The home page: the caller's division tree and 条×块 matrix."""
-    links = [(p, zh if get_locale(request) == "zh-CN" else en) for p, zh, en in PUBLIC_LINKS]
+    links = public_links(get_locale(request))
     if principal is None:
         return render(request, "home.html", {"public_links": links})
     lines, divs, cells = departments.matrix(session, principal=principal)
