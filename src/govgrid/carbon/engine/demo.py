@@ -63,8 +63,8 @@ def _scene(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     lc[(xx > 0.85) & (yy > 0.75)] = 7
     bas = lc.copy()
     # 2018: plantations and polder fields reached into the marsh; removed by 2023
-    bas[(d > 0.10) & (d < 0.30) & (patches > 0.3)] = 5
-    bas[(d > 0.24) & (d < 0.36) & (yy < 0.4)] = 6
+    bas[(d > 0.10) & (d < 0.30) & (patches > 1.2)] = 5
+    bas[(d > 0.05) & (d < 0.36) & (yy < 0.5)] = 6
     return bas, lc
 
 
@@ -236,7 +236,7 @@ forest_class = 5
 [allometry.5]
 a = 1.9
 b = 1.45
-rel_error = 0.25
+rel_error = 0.15
 root_shoot = 0.24
 root_shoot_rel_error = 0.3
 

@@ -334,7 +334,7 @@ class ClassificationModel(Model[ClassifyArgs]):
         clf = RandomForestClassifier(n_estimators=args.n_estimators, random_state=args.seed, n_jobs=1)
         clf.fit(Xtr, ytr)
         pred = clf.predict(Xte)
-        labels = sorted(set(y))
+        labels = sorted({int(v) for v in y})
         cm = confusion_matrix(yte, pred, labels=labels)
         with np.errstate(divide="ignore", invalid="ignore"):
             prod = np.diag(cm) / cm.sum(axis=1)
