@@ -176,3 +176,5 @@ try:
     _mount_module_clis()
 except Exception as exc:  # a broken module must not take the whole CLI down
     print(f"warning: module commands unavailable: {exc}", file=sys.stderr)
+if __name__ == "__main__":
+    app()

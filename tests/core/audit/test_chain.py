@@ -1,0 +1,102 @@
+"""The audit chain: every change and login recorded; any edit, deletion or reordering is found."""
+
+import os
+import subprocess
+import sys
+
+from sqlalchemy import text
+
+from govgrid.core.audit import service as audit
+from govgrid.core.audit.service import SystemActor
+
+
+def _add(db, n):
+    return [audit.record(db, actor=SystemActor("test"), action="test.write", entity_type="thing", entity_id=i,
+                         detail={"n": i, "名": "张三"}) for i in range(n)]
+
+
+def test_untouched_chain_verifies(db):
+    _add(db, 5)
+    result = audit.verify(db)
+    assert result.ok, result
+    assert result.checked >= 5
+
+
+def test_edited_row_is_reported_exactly(db):
+    recs = _add(db, 5)
+    target = recs[2].seq
+    db.execute(text("UPDATE audit_records SET detail = :d WHERE seq = :s"), {"d": '{"n": 999}', "s": target})
+    db.expire_all()
+    result = audit.verify(db)
+    assert not result.ok
+    assert result.broken_seq == target
+
+
+def test_deleted_row_is_reported(db):
+    recs = _add(db, 4)
+    db.execute(text("DELETE FROM audit_records WHERE seq = :s"), {"s": recs[1].seq})
+    result = audit.verify(db)
+    assert not result.ok and result.broken_seq == recs[1].seq
+
+
+def test_reordered_rows_are_reported(db):
+    recs = _add(db, 4)
+    a, b = recs[1], recs[2]
+    # swap the content of two records (keeping their seq): the links no longer hold
+    db.execute(text("UPDATE audit_records SET entity_id = CASE seq WHEN :a THEN :eb ELSE :ea END, "
+                    "detail = CASE seq WHEN :a THEN :db ELSE :da END WHERE seq IN (:a, :b)"),
+               {"a": a.seq, "b": b.seq, "ea": a.entity_id, "eb": b.entity_id,
+                "da": '{"n": 1, "名": "张三"}', "db": '{"n": 2, "名": "张三"}'})
+    db.expire_all()
+    result = audit.verify(db)
+    assert not result.ok and result.broken_seq == a.seq
+
+
+def test_truncated_tail_is_reported(db):
+    recs = _add(db, 3)
+    db.execute(text("DELETE FROM audit_records WHERE seq = :s"), {"s": recs[-1].seq})
+    result = audit.verify(db)
+    assert not result.ok
+
+
+def test_login_and_failed_login_are_audited(client, db):
+    ok = client.post("/api/v1/auth/token", data={"username": "nh_gov", "password": "govgrid-demo"})
+    assert ok.status_code == 200 and ok.json()["token_type"] == "bearer"
+    bad = client.post("/api/v1/auth/token", data={"username": "nh_gov", "password": "wrong-password"})
+    assert bad.status_code == 401
+    actions = db.execute(text("SELECT action FROM audit_records ORDER BY seq DESC LIMIT 2")).scalars().all()
+    assert actions == ["auth.login_failed", "auth.login"]
+
+
+def test_write_through_api_is_audited_in_same_transaction(client, db, login):
+    r = client.post("/api/v1/divisions", headers=login("nh_gov"), json={
+        "parent_code": "410527100", "code": "410527100299", "name": "测试村", "level": "village"})
+    assert r.status_code == 201, r.text
+    row = db.execute(text("SELECT action, entity_id FROM audit_records ORDER BY seq DESC LIMIT 1")).one()
+    assert tuple(row) == ("division.create", "410527100299")
+
+
+def test_cli_verify_names_the_edited_record(tmp_path):
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    env = {**os.environ, "GOVGRID_DATABASE_URL": url, "GOVGRID_DEMO_MODE": "1"}
+    script = (
+        "from govgrid.config import Settings, set_settings; from govgrid.core import db;"
+        f"set_settings(Settings(database_url='{url}', demo_mode=True)); db.configure('{url}');"
+        "from govgrid.core.migrate import upgrade; upgrade('" + url + "');"
+        "from govgrid.core.audit import service as a; from govgrid.core.audit.service import SystemActor;"
+        "s = db.session_factory()();"
+        "[a.record(s, actor=SystemActor('t'), action='x', detail={'i': i}) for i in range(6)]; s.commit()"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, env=env)
+    ok = subprocess.run([sys.executable, "-m", "govgrid.cli", "audit", "verify"], env=env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert "6 records verified" in ok.stdout
+    import sqlite3
+
+    con = sqlite3.connect(tmp_path / "audit.db")
+    con.execute("UPDATE audit_records SET action = 'tampered' WHERE seq = 4")
+    con.commit()
+    con.close()
+    bad = subprocess.run([sys.executable, "-m", "govgrid.cli", "audit", "verify"], env=env, capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "record 4" in bad.stderr
