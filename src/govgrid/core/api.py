@@ -13,9 +13,9 @@ from govgrid.core import schemas as s
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.models import AuditRecord
 from govgrid.core.authz import policy
-from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
+from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import Forbidden, NotFound
@@ -31,8 +31,10 @@ CODE = Annotated[str, Query(min_length=6, max_length=32, pattern=r"^\d+$")]
 def division_read(session, div: Division, with_ancestors: bool = True) -> s.DivisionRead:
     """Serialise a division with its ancestors."""
     anc = divisions.ancestors(session, div) if with_ancestors else []
-    bbox = [div.min_lon, div.min_lat, div.max_lon, div.max_lat] if div.min_lon is not None else None
-    center = [div.center_lon, div.center_lat] if div.center_lon is not None else None
+    raw_bbox = [div.min_lon, div.min_lat, div.max_lon, div.max_lat]
+    raw_center = [div.center_lon, div.center_lat]
+    bbox = [float(v) for v in raw_bbox if v is not None] if None not in raw_bbox else None
+    center = [float(v) for v in raw_center if v is not None] if None not in raw_center else None
     return s.DivisionRead(code=div.code, name=div.name, level=div.level, parent_code=div.parent_code, depth=div.depth,
                           bbox=bbox, center=center, source=div.source,
                           ancestors=[s.DivisionRef.model_validate(a) for a in anc])

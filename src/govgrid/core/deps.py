@@ -105,11 +105,8 @@ PageDep = Annotated[PageParams, Depends(get_page)]
 
 
 def get_locale(request: Request) -> str:
-    """zh-CN unless the caller asks for English (lang query, cookie or Accept-Language)."""
-    lang = request.query_params.get("lang") or request.cookies.get("govgrid_lang")
-    if not lang:
-        accept = request.headers.get("accept-language", "")
-        lang = "en" if accept.lower().startswith("en") else get_settings().default_locale
+    """zh-CN unless the visitor chose English (?lang=en or the language switch's cookie)."""
+    lang = request.query_params.get("lang") or request.cookies.get("govgrid_lang") or get_settings().default_locale
     return "en" if lang.lower().startswith("en") else "zh-CN"
 
 

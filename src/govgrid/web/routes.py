@@ -10,8 +10,8 @@ from fastapi.responses import RedirectResponse
 
 from govgrid.config import get_settings
 from govgrid.core.authz import policy
-from govgrid.core.deps import TOKEN_COOKIE, OptionalPrincipal, SessionDep, get_locale
 from govgrid.core.departments import service as departments
+from govgrid.core.deps import TOKEN_COOKIE, OptionalPrincipal, SessionDep, get_locale
 from govgrid.core.divisions import service as divisions
 from govgrid.core.errors import Unauthorized
 from govgrid.core.identity import security

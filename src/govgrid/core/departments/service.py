@@ -117,14 +117,22 @@ def list_visible(session: Session, *, principal, line_code: str | None = None, d
     return items, total
 
 
-def matrix(session: Session, *, principal, max_divisions: int = 60) -> tuple[list[Line], list, dict[str, dict[str, Department]]]:
-    """The 条×块 matrix of the principal's visible departments: lines x divisions -> department."""
+def matrix(session: Session, *, principal, max_divisions: int = 40) -> tuple[list[Line], list, dict[str, dict[str, Department]]]:
+    """The 条×块 matrix of the principal's visible departments: lines x divisions -> department.
+
+    Columns are the principal's own divisions and one level below them (a county and its townships; a city and its
+    counties), so the matrix stays readable; deeper units are reached from the department pages."""
     from govgrid.core.authz import policy
     from govgrid.core.divisions.models import Division
 
+    if principal.is_superuser:
+        max_depth = 3  # the nation down to counties
+    else:
+        own = [a.division_path.count("/") - 2 for a in principal.assignments]
+        max_depth = (min(own) if own else 0) + 1
     rows = session.execute(
         select(Department, Division).join(Division, Department.division_code == Division.code)
-        .where(policy.department_clause(principal)).order_by(Division.path)
+        .where(policy.department_clause(principal), Division.depth <= max_depth).order_by(Division.path)
     ).all()
     cells: dict[str, dict[str, Department]] = {}
     divs: dict[str, Division] = {}

@@ -174,7 +174,7 @@ class _Locator:
         ).all()
         self.codes = np.array([r[0] for r in rows], dtype=object)
         self.depths = np.array([r[1] for r in rows], dtype=np.int32)
-        self.geoms = np.array([shape(json.loads(r[2])) for r in rows], dtype=object)
+        self.geoms: np.ndarray = np.array([shape(json.loads(r[2] or "null")) for r in rows], dtype=object)  # type: ignore[type-var]
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms)
 

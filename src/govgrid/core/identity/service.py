@@ -77,7 +77,7 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     ok = security.verify_password(password, user.password_hash if user else None)
     reason = None
-    if not ok:
+    if not ok or user is None:
         reason = "bad_credentials"
     elif not user.is_active:
         reason = "inactive"
