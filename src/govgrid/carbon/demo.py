@@ -1,0 +1,250 @@
+"""Junshan wetland registry demo (君山湿地碳汇示例): engine run -> project -> report -> verification -> issuance
+-> transfer -> retirement, and a refused second issuance over the same area and vintage.
+
+Every input is the engine's seeded synthetic demo data (labelled DEMO); the loader is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pyproj import Transformer
+from shapely.geometry import box, mapping
+from shapely.ops import transform
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govgrid.carbon import service
+from govgrid.carbon.models import CarbonAccount, CarbonProject
+from govgrid.core.audit.service import SystemActor
+from govgrid.core.errors import AppError, Conflict
+from govgrid.core.identity import service as identity
+from govgrid.core.modules import DemoContext
+
+log = logging.getLogger(__name__)
+
+ACTOR = SystemActor("demo-loader")
+PROJECT_NAME = "君山湿地退林退耕还湿碳汇项目（示例）"
+ENTERPRISE = "岳阳绿源纸业有限公司（示例企业）"
+USERS = [
+    ("jsh_forestry", "君山区林业局项目专员", "430611-forestry", "operator", "department"),
+    ("jsh_ecology", "君山区生态环境局值班员", "430611-ecology_environment", "operator", "department"),
+    ("yy_verifier", "岳阳市生态环境核查机构（示例第三方）", "430600-ecology_environment", "verifier", "line"),
+    ("hn_registry", "湖南省生态环境厅碳汇登记簿管理员", "430000-ecology_environment", "admin", "line"),
+]
+ATTACH = ("report.html", "report.pdf", "result.json", "fig_landcover.png", "fig_maps.png", "fig_charts.png")
+
+
+def _principal(session: Session, username: str) -> Any:
+    from govgrid.core.identity.models import User
+
+    user = session.scalar(select(User).where(User.username == username))
+    assert user is not None
+    principal = identity.load_user_principal(session, user.id)
+    assert principal is not None
+    return principal
+
+
+def scene_boundary(landcover_tif: Path) -> dict[str, Any]:
+    """The WGS 84 footprint of the engine's demo scene, shrunk by 30 m so no edge pixel is half outside."""
+    import rasterio
+
+    with rasterio.open(landcover_tif) as src:
+        b = src.bounds
+        to_wgs = Transformer.from_crs(src.crs, 4326, always_xy=True)
+    scene = box(b.left + 30, b.bottom + 30, b.right - 30, b.top - 30).segmentize(150)
+    geom = transform(to_wgs.transform, scene)
+    return mapping(geom)
+
+
+def report_summary(result: Any) -> dict[str, Any]:
+    """The figures of an engine result kept with the report (for pages and verifiers)."""
+    credit = dict(result.credit)
+    credit.pop("equations", None)
+    return {
+        "project": result.project,
+        "annual_sink_tco2e": result.annual_sink_tco2e,
+        "interval_90_tco2e": list(result.interval_90_tco2e),
+        "stocks_tc": {str(k): v for k, v in result.stocks.get("total_tc", {}).items()},
+        "credit": credit,
+        "classification": {k: v for k, v in result.classification.items() if not isinstance(v, list | dict)},
+        "demo": True,
+    }
+
+
+def record_run(session: Session, *, actor: Any, project: CarbonProject, result: Any) -> Any:
+    """Submit an engine result as a monitoring report and attach its outputs (report, figures, land cover)."""
+    report = service.submit_report(
+        session,
+        actor=actor,
+        project_id=project.id,
+        vintage_start=result.vintage_start,
+        vintage_end=result.vintage_end,
+        methodology=result.methodology,
+        net_creditable_tco2e=result.net_creditable_tco2e,
+        area_ha=result.area_ha,
+        input_hashes=result.input_hashes,
+        summary=report_summary(result),
+    )
+    out = Path(result.report_html).parent
+    names = [*ATTACH, f"landcover_{result.vintage_start}.tif", f"landcover_{result.vintage_end}.tif"]
+    for name in names:
+        path = out / name
+        if path.exists():
+            service.add_report_file(
+                session, actor=actor, report_id=report.id, name=name, content=path.read_bytes()
+            )
+    return report
+
+
+def load_demo(session: Session, ctx: DemoContext) -> None:
+    """Load the Junshan registry demo (idempotent: a second call adds nothing)."""
+    for username, display, dept, role, reach in USERS:
+        identity.ensure_user_with_role(
+            session,
+            actor=ACTOR,
+            username=username,
+            password=ctx.password or "govgrid-demo",
+            display_name=display,
+            department_code=dept,
+            role=role,
+            reach=reach,
+            is_demo=True,
+        )
+        ctx.users[username] = f"{display} · {role} ({reach})"
+    if session.scalar(select(CarbonProject.id).where(CarbonProject.name == PROJECT_NAME)) is not None:
+        return
+    try:
+        from govgrid.carbon.engine.assessment import run_assessment
+        from govgrid.carbon.engine.demo import generate_demo_inputs
+    except ImportError as exc:  # the engine is a separate piece of work; the registry stays usable without it
+        ctx.printed.append(f"碳汇示例跳过：引擎不可用 (carbon demo skipped, engine unavailable: {exc})")
+        return
+    proponent = _principal(session, "jsh_forestry")
+    verifier = _principal(session, "yy_verifier")
+    registrar = _principal(session, "hn_registry")
+    with tempfile.TemporaryDirectory(prefix="govgrid-carbon-demo-") as tmp:
+        config = generate_demo_inputs(Path(tmp) / "inputs")
+        result = run_assessment(config, out_dir=Path(tmp) / "output")
+        boundary = scene_boundary(Path(result.rasters[f"landcover_{result.vintage_end}"]))
+        project = service.create_project(
+            session,
+            actor=proponent,
+            name=PROJECT_NAME,
+            department_code="430611-forestry",
+            methodology=result.methodology,
+            wetland_type="lake",
+            tidal=False,
+            soil="mineral",
+            boundary=boundary,
+            crediting_start=date(result.vintage_start, 1, 1),
+            crediting_end=date(result.vintage_start + 20, 12, 31),
+            description="东洞庭湖君山湿地：遥感影像、无人机 LiDAR、土壤采样支撑的碳汇核算。示例数据，非真实调查。",
+            is_demo=True,
+        )
+        report = record_run(session, actor=proponent, project=project, result=result)
+    service.verify_report(
+        session,
+        actor=verifier,
+        report_id=report.id,
+        approve=True,
+        statement="示例核查：输入文件哈希与报告一致，方法学适用（内陆矿质土湿地），数据可复现。",
+    )
+    loss, alert = service.check_report_landcover(session, actor=ACTOR, report_id=report.id)
+    ctx.printed.append(
+        f"碳汇: 项目 {project.code} 湿地流失 {loss.lost_ha:.2f} ha"
+        + (f"，已生成保护预警 #{alert.id}" if alert else "（未超过阈值）")
+    )
+    if report.net_creditable_tco2e < 1:
+        ctx.printed.append(
+            f"碳汇: 引擎核算可签发量为 {report.net_creditable_tco2e:.2f} tCO2e，不足 1 吨，示例未签发 "
+            "(engine returned no creditable tonnes: issuance skipped)"
+        )
+        return
+    iss = service.issue(session, actor=registrar, report_id=report.id)
+    forestry_acc = session.get(CarbonAccount, iss.account_id)
+    assert forestry_acc is not None
+    enterprise = service.create_account(
+        session, actor=registrar, holder_name=ENTERPRISE, department_code=None, division_code="430600"
+    )
+    moved = max(1, iss.quantity * 4 // 10)
+    service.transfer(
+        session, actor=proponent, from_account_id=forestry_acc.id, to_account_id=enterprise.id, quantity=moved
+    )
+    service.retire(
+        session,
+        actor=registrar,
+        account_id=enterprise.id,
+        quantity=max(1, moved // 2),
+        beneficiary=ENTERPRISE,
+        reason="2024 年度企业碳中和声明（示例）",
+    )
+    service.retire(
+        session,
+        actor=proponent,
+        account_id=forestry_acc.id,
+        quantity=max(1, iss.quantity // 10),
+        beneficiary="君山区人民政府",
+        reason="君山区公共机构 2024 年度碳中和（示例）",
+    )
+    ctx.printed.append(
+        f"碳汇: 签发 {service.serial_label(project.code, iss.vintage_start, iss.vintage_end, iss.serial_start, iss.serial_end)}"
+        f"（{iss.quantity} tCO2e），转让 {moved} 给 {ENTERPRISE}，部分注销"
+    )
+    _show_double_issuance_refused(session, ctx, proponent, verifier, registrar, project, report)
+
+
+def _show_double_issuance_refused(
+    session: Session,
+    ctx: DemoContext,
+    proponent: Any,
+    verifier: Any,
+    registrar: Any,
+    project: CarbonProject,
+    report: Any,
+) -> None:
+    """A second project over the same area and vintage is refused at issuance; nothing of it is kept."""
+    nested = session.begin_nested()
+    try:
+        dup = service.create_project(
+            session,
+            actor=proponent,
+            name="重复申报测试（示例，将被回滚）",
+            department_code="430611-forestry",
+            methodology=project.methodology,
+            wetland_type="lake",
+            tidal=False,
+            soil="mineral",
+            boundary=json.loads(project.boundary),
+            crediting_start=project.crediting_start,
+            crediting_end=project.crediting_end,
+        )
+        dup_report = service.submit_report(
+            session,
+            actor=proponent,
+            project_id=dup.id,
+            vintage_start=report.vintage_start,
+            vintage_end=report.vintage_end,
+            methodology=report.methodology,
+            net_creditable_tco2e=report.net_creditable_tco2e,
+            area_ha=report.area_ha,
+            input_hashes=report.input_hashes,
+        )
+        service.verify_report(
+            session, actor=verifier, report_id=dup_report.id, approve=True, statement="示例"
+        )
+        service.issue(session, actor=registrar, report_id=dup_report.id)
+        ctx.printed.append("碳汇: 警告——重复签发未被拒绝 (WARNING: double issuance was not refused)")
+    except Conflict as exc:
+        ctx.printed.append(
+            f"碳汇: 同一区域同一监测期的第二次签发被拒绝 (second issuance refused): {exc.message[:80]}…"
+        )
+    except AppError as exc:
+        ctx.printed.append(f"碳汇: 重复签发演示未能完成 (double-issuance demo incomplete): {exc.message}")
+    finally:
+        nested.rollback()

@@ -1,0 +1,177 @@
+"""Carbon registry pages: project map, monitoring results with maps and charts, public registry, alert inbox."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Request
+
+from govgrid.carbon import service
+from govgrid.core.deps import SessionDep
+from govgrid.core.pages import PagePrincipal, register_messages, render
+
+router = APIRouter(include_in_schema=False)
+
+register_messages(
+    {
+        "zh-CN": {
+            "carbon.title": "湿地碳汇",
+            "carbon.projects": "碳汇项目",
+            "carbon.registry": "碳汇登记簿",
+            "carbon.alerts": "保护预警",
+            "carbon.map": "项目范围图",
+            "carbon.code": "项目编号",
+            "carbon.name": "项目名称",
+            "carbon.proponent": "项目业主",
+            "carbon.methodology": "方法学",
+            "carbon.area": "面积 (公顷)",
+            "carbon.period": "计入期",
+            "carbon.reports": "监测报告",
+            "carbon.vintage": "监测期",
+            "carbon.status": "状态",
+            "carbon.net": "可签发减排量 (tCO2e)",
+            "carbon.hashes": "输入文件 SHA-256",
+            "carbon.verifier": "核查机构",
+            "carbon.issuances": "签发记录",
+            "carbon.serial": "序列号",
+            "carbon.quantity": "数量 (tCO2e)",
+            "carbon.holder": "持有账户",
+            "carbon.retired": "已注销",
+            "carbon.issued": "已签发",
+            "carbon.active": "流通中",
+            "carbon.beneficiary": "受益方",
+            "carbon.reason": "注销原因",
+            "carbon.open_report": "打开完整 MRV 报告",
+            "carbon.figures": "引擎输出图件",
+            "carbon.charts": "核算图表",
+            "carbon.none": "暂无",
+            "carbon.lost": "湿地流失 (公顷)",
+            "carbon.transitions": "地类转变",
+            "carbon.department": "责任部门",
+            "carbon.public_note": "公开登记簿：列出项目、签发与注销（含受益方），不含账户与个人信息。",
+            "carbon.demo_note": "示例数据（合成，非真实调查）",
+            "carbon.division": "行政区划边界",
+            "carbon.blocks": "序列号区块",
+            "carbon.epochs": "时相",
+            "carbon.alert_help": "项目范围内湿地（水面、泥滩、沼泽、草甸）转为耕地或建设用地超过阈值时生成，派给县林业局和生态环境局。",
+            "carbon.stock_chart": "各时相碳储量 (t C)",
+            "carbon.credit_chart": "减排量核算步骤 (tCO2e)",
+            "carbon.registry_chart": "各项目签发与注销 (tCO2e)",
+        },
+        "en": {
+            "carbon.title": "Wetland carbon",
+            "carbon.projects": "Carbon projects",
+            "carbon.registry": "Carbon registry",
+            "carbon.alerts": "Protection alerts",
+            "carbon.map": "Project map",
+            "carbon.code": "Code",
+            "carbon.name": "Name",
+            "carbon.proponent": "Proponent",
+            "carbon.methodology": "Methodology",
+            "carbon.area": "Area (ha)",
+            "carbon.period": "Crediting period",
+            "carbon.reports": "Monitoring reports",
+            "carbon.vintage": "Vintage",
+            "carbon.status": "Status",
+            "carbon.net": "Net creditable (tCO2e)",
+            "carbon.hashes": "Input SHA-256",
+            "carbon.verifier": "Verifier",
+            "carbon.issuances": "Issuances",
+            "carbon.serial": "Serial numbers",
+            "carbon.quantity": "Quantity (tCO2e)",
+            "carbon.holder": "Account",
+            "carbon.retired": "Retired",
+            "carbon.issued": "Issued",
+            "carbon.active": "Active",
+            "carbon.beneficiary": "Beneficiary",
+            "carbon.reason": "Reason",
+            "carbon.open_report": "Open the full MRV report",
+            "carbon.figures": "Engine figures",
+            "carbon.charts": "Accounting charts",
+            "carbon.none": "None yet",
+            "carbon.lost": "Wetland lost (ha)",
+            "carbon.transitions": "Transitions",
+            "carbon.department": "Department",
+            "carbon.public_note": "Public registry: projects, issuances and retirements with beneficiaries; no accounts or personal data.",
+            "carbon.demo_note": "Demo data (synthetic, not a survey)",
+            "carbon.division": "Division boundary",
+            "carbon.blocks": "Serial blocks",
+            "carbon.epochs": "Epochs",
+            "carbon.alert_help": "Raised when wetland (water, mudflat, marsh, meadow) inside a project turns to cropland or built-up land beyond the threshold; assigned to the county forestry and ecology-environment departments.",
+            "carbon.stock_chart": "Carbon stock by epoch (t C)",
+            "carbon.credit_chart": "Credit arithmetic (tCO2e)",
+            "carbon.registry_chart": "Issued and retired per project (tCO2e)",
+        },
+    }
+)
+
+
+@router.get("/carbon")
+def projects_page(request: Request, session: SessionDep, principal: PagePrincipal):
+    """Projects in scope on a map with their division boundaries."""
+    rows, total = service.list_projects(session, principal=principal, limit=200, offset=0)
+    features = [service.project_boundary(p) | {"id": p.id} for p in rows]
+    divisions = sorted({p.division_code[:6] for p in rows})
+    return render(
+        request,
+        "carbon/projects.html",
+        {
+            "projects": rows,
+            "total": total,
+            "features_json": json.dumps(features, ensure_ascii=False),
+            "divisions_json": json.dumps(divisions),
+        },
+    )
+
+
+@router.get("/carbon/projects/{project_id}")
+def project_page(project_id: int, request: Request, session: SessionDep, principal: PagePrincipal):
+    """One project: map, monitoring results with the engine's figures and charts, issuances, blocks, alerts."""
+    project = service.get_project(session, principal=principal, project_id=project_id)
+    reports = service.list_reports(session, principal=principal, project_id=project_id)
+    files = {r.id: service.report_file_names(session, r.id) for r in reports}
+    issuances = service.project_issuances(session, project_id)
+    blocks = service.project_blocks(session, project_id)
+    charts = [
+        {
+            "id": r.id,
+            "vintage": [r.vintage_start, r.vintage_end],
+            "stocks": r.summary.get("stocks_tc", {}),
+            "credit": r.summary.get("credit", {}),
+        }
+        for r in reports
+    ]
+    return render(
+        request,
+        "carbon/project.html",
+        {
+            "project": project,
+            "reports": reports,
+            "files": files,
+            "issuances": issuances,
+            "blocks": blocks,
+            "alerts": service.project_alerts(session, project_id),
+            "serial": service.serial_label,
+            "feature_json": json.dumps(service.project_boundary(project), ensure_ascii=False),
+            "charts_json": json.dumps(charts, ensure_ascii=False),
+        },
+    )
+
+
+@router.get("/carbon/registry")
+def registry_page(request: Request, session: SessionDep):
+    """The public registry of issued and retired credits (no login)."""
+    reg = service.public_registry(session)
+    per_project: dict[str, dict[str, int]] = {}
+    for i in reg["issuances"]:
+        per_project.setdefault(i["project_code"], {"issued": 0, "retired": 0})["issued"] += i["quantity"]
+    for r in reg["retirements"]:
+        per_project.setdefault(r["project_code"], {"issued": 0, "retired": 0})["retired"] += r["quantity"]
+    return render(request, "carbon/registry.html", {"reg": reg, "chart_json": json.dumps(per_project)})
+
+
+@router.get("/carbon/alerts")
+def alerts_page(request: Request, session: SessionDep, principal: PagePrincipal):
+    """Protection-alert inbox of the caller's departments."""
+    tasks, total = service.list_alert_tasks(session, principal=principal, status=None, limit=200, offset=0)
+    return render(request, "carbon/alerts.html", {"tasks": tasks, "total": total})
