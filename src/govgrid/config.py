@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     max_page_size: int = 500
     upload_max_bytes: int = 50 * 1024 * 1024
     log_level: str = "INFO"
+    modules: str = Field(default="all", description="comma-separated modules to enable, 'all' or 'none'")
     working_day_calendar: str = Field(default="", description="path to a holiday calendar CSV; empty = built-in")
 
     @model_validator(mode="after")

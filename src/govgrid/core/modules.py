@@ -58,10 +58,23 @@ class ModuleSpec:
     background: list[Callable[[], Any]] = field(default_factory=list)  # long-running tasks started with the server
 
 
+def enabled_module_names() -> list[str]:
+    """Modules enabled by GOVGRID_MODULES (default: all installed)."""
+    from govgrid.config import get_settings
+
+    wanted = get_settings().modules.strip().lower()
+    if wanted in ("", "all"):
+        return list(MODULE_NAMES)
+    if wanted == "none":
+        return []
+    chosen = {w.strip() for w in wanted.split(",")}
+    return [n for n in MODULE_NAMES if n in chosen]
+
+
 def module_specs() -> list[ModuleSpec]:
-    """Every installed module's spec, in navigation order."""
+    """Every enabled module's spec, in navigation order."""
     specs = []
-    for name in MODULE_NAMES:
+    for name in enabled_module_names():
         modname = f"govgrid.{name}.module"
         try:
             found = importlib.util.find_spec(modname)
