@@ -65,10 +65,10 @@ def detect_loss(
 def loss_from_rasters(before: bytes, after: bytes, boundary: dict[str, Any]) -> LandCoverLoss:
     """Wetland loss between two land-cover GeoTIFFs (same grid), counted inside a WGS 84 project boundary."""
     import rasterio
+    import shapely
     from pyproj import Transformer
     from rasterio.features import geometry_mask
     from shapely.geometry import mapping, shape
-    from shapely.ops import transform
 
     with (
         rasterio.MemoryFile(BytesIO(before)) as m1,
@@ -81,7 +81,7 @@ def loss_from_rasters(before: bytes, after: bytes, boundary: dict[str, Any]) -> 
         if a.crs is None:
             raise ValueError("land-cover raster has no CRS")
         to_raster = Transformer.from_crs(4326, a.crs, always_xy=True)
-        geom = transform(to_raster.transform, shape(boundary))
+        geom = shapely.transform(shape(boundary), lambda x, y: to_raster.transform(x, y), interleaved=False)
         inside = geometry_mask(
             [mapping(geom)], out_shape=(a.height, a.width), transform=a.transform, invert=True
         )

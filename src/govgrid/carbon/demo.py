@@ -13,9 +13,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import shapely
 from pyproj import Transformer
 from shapely.geometry import box, mapping
-from shapely.ops import transform
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,7 +58,7 @@ def scene_boundary(landcover_tif: Path) -> dict[str, Any]:
         b = src.bounds
         to_wgs = Transformer.from_crs(src.crs, 4326, always_xy=True)
     scene = box(b.left + 30, b.bottom + 30, b.right - 30, b.top - 30).segmentize(150)
-    geom = transform(to_wgs.transform, scene)
+    geom = shapely.transform(scene, lambda x, y: to_wgs.transform(x, y), interleaved=False)
     return mapping(geom)
 
 
