@@ -1,0 +1,81 @@
+"""Masking rules for personal fields (GB/T 37964-2019 practice), and value checks for the personal types."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+# Two-character surnames (复姓) keep both characters.
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 令狐 轩辕 端木 独孤 南宫 西门 百里 呼延 "
+    "万俟 司空 澹台 公冶 太史 申屠 钟离 闻人 赫连 第五 拓跋 完颜 左丘 东郭 公羊 濮阳 淳于 单于 太叔 仲孙".split()
+)
+_TOWNSHIP = re.compile(r"^(.*?(?:街道|镇|乡))")
+_COUNTY = re.compile(r"^(.*?(?:县|区|市|旗))")
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+ID_RE = re.compile(r"^\d{17}[\dX]$")
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+
+
+def mask_id_number(value: str) -> str:
+    """Keep the first 3 and last 4 characters; the birth date (digits 7-14) is always hidden."""
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_phone(value: str) -> str:
+    """Keep the first 3 and last 4 digits: 138****5678."""
+    if len(value) <= 7:
+        return "*" * len(value)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+def mask_name(value: str) -> str:
+    """Keep the surname: 张*, 欧阳**."""
+    keep = 2 if value[:2] in COMPOUND_SURNAMES and len(value) > 2 else 1
+    return value[:keep] + "*" * (len(value) - keep)
+
+
+def mask_address(value: str) -> str:
+    """Keep the address down to the township (镇/乡/街道); hide the rest."""
+    m = _TOWNSHIP.match(value) or _COUNTY.match(value)
+    return (m.group(1) + "****") if m else "****"
+
+
+def mask_full(value: str) -> str:
+    """Hide everything."""
+    return "****"
+
+
+MASKERS: dict[str, Callable[[str], str]] = {
+    "id_number": mask_id_number,
+    "phone": mask_phone,
+    "name": mask_name,
+    "address": mask_address,
+    "full": mask_full,
+}
+
+
+def mask_value(rule: str, value: Any) -> Any:
+    """Apply a named rule to a value (None and empty values stay as they are)."""
+    if value is None or value == "" or rule == "none":
+        return value
+    return MASKERS[rule](str(value))
+
+
+def id_number_checksum(first17: str) -> str:
+    """The GB 11643 check character for the first 17 digits."""
+    return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def valid_id_number(value: str) -> bool:
+    """An 18-character 公民身份号码 with a correct check character."""
+    return bool(ID_RE.match(value)) and id_number_checksum(value[:17]) == value[17]
+
+
+def valid_phone(value: str) -> bool:
+    """An 11-digit mainland mobile number."""
+    return bool(PHONE_RE.match(value))

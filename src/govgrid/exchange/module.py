@@ -1,0 +1,23 @@
+"""The exchange module's contributions: API, CKAN and DCAT views, pages, demo data, CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from govgrid.core.modules import ModuleSpec, NavItem
+from govgrid.exchange import api, ckan, dcat, pages
+from govgrid.exchange.cli import cli
+from govgrid.exchange.demo import load_demo
+
+MODULE = ModuleSpec(
+    name="exchange",
+    title_zh="数据目录与共享交换",
+    title_en="Data catalog and exchange",
+    api_router=api.router,
+    root_routers=[ckan.router, dcat.router, pages.router],
+    nav=[NavItem("/exchange", "数据共享", "Data exchange")],
+    templates_dir=Path(__file__).parent / "templates",
+    load_demo=load_demo,
+    cli=cli,
+    migrations_dir=Path(__file__).parent / "migrations",
+)
