@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from govgrid.core.authz.principal import Assignment, Principal
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions.models import Division
+from govgrid.core.divisions.service import in_subtree
 from govgrid.core.errors import Forbidden
 
 READ_ROLES = ("admin", "operator", "supervisor", "viewer", "dispatcher", "handler", "inspector", "verifier", "approver")
@@ -25,9 +26,9 @@ READ_ROLES = ("admin", "operator", "supervisor", "viewer", "dispatcher", "handle
 
 def _assignment_clause(a: Assignment) -> ColumnElement[bool]:
     if a.reach == "division":
-        return Division.path.like(a.division_path + "%")
+        return in_subtree(Division.path, a.division_path)
     if a.reach == "line":
-        return and_(Department.line_code == a.line_code, Division.path.like(a.division_path + "%"))
+        return and_(Department.line_code == a.line_code, in_subtree(Division.path, a.division_path))
     return Department.id == a.department_id
 
 
@@ -64,7 +65,7 @@ def division_clause(principal: Principal | None, path_column: Any, roles: Iterab
         return true()
     wanted = tuple(roles) if roles else None
     parts = [
-        path_column.like(a.division_path + "%")
+        in_subtree(path_column, a.division_path)
         for a in principal.assignments
         if a.reach in ("division", "line") and (wanted is None or a.role in wanted)
     ]

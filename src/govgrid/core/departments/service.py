@@ -77,7 +77,7 @@ def create(session: Session, *, line_code: str, division_code: str, name: str | 
         select(Department).join(Department.division).where(
             Department.line_code == line_code,
             Department.id != dept.id,
-        ).where(divisions.Division.path.like(div.path + "%"))
+        ).where(divisions.in_subtree(divisions.Division.path, div.path))
     )
     for other in below:
         if other.parent_id == (parent.id if parent else None):

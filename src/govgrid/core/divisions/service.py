@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from govgrid.core.divisions.enums import CODE_LENGTH, LEVEL_ORDER, NATIONAL_CODE, Level
@@ -136,16 +136,19 @@ def children(session: Session, code: str) -> list[Division]:
     return list(session.scalars(select(Division).where(Division.parent_code == code).order_by(Division.code)))
 
 
-def subtree_clause(path: str):
-    """SQL predicate: a division path lies in the subtree rooted at `path` (inclusive)."""
-    return Division.path.startswith(path, autoescape=False)
+def in_subtree(column: Any, path: str) -> Any:
+    """SQL predicate: a path column lies in the subtree rooted at `path` (inclusive).
+
+    A range instead of LIKE: paths hold only digits and '/', so every path below '/a/b/' sorts in
+    ['/a/b/', '/a/b0'), and both SQLite and PostgreSQL answer it from the plain btree index on the column."""
+    return and_(column >= path, column < path[:-1] + "0")
 
 
 def descendants(
     session: Session, div: Division, *, level: str | None = None, limit: int = 100, offset: int = 0
 ) -> tuple[list[Division], int]:
     """Descendants (excluding the node itself), optionally of one level, paged."""
-    stmt = select(Division).where(Division.path.like(div.path + "%"), Division.code != div.code)
+    stmt = select(Division).where(in_subtree(Division.path, div.path), Division.code != div.code)
     if level:
         stmt = stmt.where(Division.level == level)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -175,21 +178,23 @@ class _Locator:
         self.codes = np.array([r[0] for r in rows], dtype=object)
         self.depths = np.array([r[1] for r in rows], dtype=np.int32)
         self.geoms: np.ndarray = np.array([shape(json.loads(r[2] or "null")) for r in rows], dtype=object)  # type: ignore[type-var]
+        self.code_rank = np.argsort(np.argsort(self.codes.astype(str)))
         shapely.prepare(self.geoms)
         self.tree = shapely.STRtree(self.geoms)
 
     def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> list[str | None]:
-        """Deepest containing division code per point (None outside every boundary)."""
+        """Deepest containing division code per point (None outside every boundary); ties go to the lower code."""
         pts = shapely.points(lons, lats)
-        pairs = self.tree.query(pts, predicate="intersects")
+        p_idx, g_idx = self.tree.query(pts, predicate="intersects")
         out: list[str | None] = [None] * len(pts)
-        best = np.full(len(pts), -1, dtype=np.int64)
-        for p, g in zip(pairs[0], pairs[1], strict=True):
-            d = self.depths[g]
-            cur = out[p]
-            if d > best[p] or (d == best[p] and cur is not None and self.codes[g] < cur):
-                best[p] = d
-                out[p] = self.codes[g]
+        if len(p_idx) == 0:
+            return out
+        # order candidates by point, then deepest first, then lowest code; the first row per point wins
+        order = np.lexsort((self.code_rank[g_idx], -self.depths[g_idx], p_idx))
+        p_sorted, g_sorted = p_idx[order], g_idx[order]
+        first = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
+        for p, g in zip(p_sorted[first].tolist(), g_sorted[first].tolist(), strict=True):
+            out[p] = self.codes[g]
         return out
 
 
