@@ -6,10 +6,10 @@ Create Date: 2026-11-27 01:22:12.237769
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-import govgrid.core.db
+from alembic import op
 
+import govgrid.core.db
 
 revision = 'core_0001'
 down_revision = None
