@@ -51,13 +51,13 @@ def _principal(session: Session, username: str) -> Any:
 
 
 def scene_boundary(landcover_tif: Path) -> dict[str, Any]:
-    """The WGS 84 footprint of the engine's demo scene, shrunk by 30 m so no edge pixel is half outside."""
+    """The WGS 84 footprint of the engine's demo scene (the project covers the whole scene the engine accounts)."""
     import rasterio
 
     with rasterio.open(landcover_tif) as src:
         b = src.bounds
         to_wgs = Transformer.from_crs(src.crs, 4326, always_xy=True)
-    scene = box(b.left + 30, b.bottom + 30, b.right - 30, b.top - 30).segmentize(150)
+    scene = box(b.left, b.bottom, b.right, b.top).segmentize(150)
     geom = shapely.transform(scene, lambda x, y: to_wgs.transform(x, y), interleaved=False)
     return mapping(geom)
 
