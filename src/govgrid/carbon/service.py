@@ -22,6 +22,7 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
+from pydantic import ValidationError as PydanticValidationError
 from pyproj import Geod
 from shapely.geometry import mapping, shape
 from sqlalchemy import Select, and_, func, or_, select, true
@@ -192,7 +193,15 @@ def create_project(
             {"loc": ["methodology"], "msg": f"未知方法学 (unknown methodology); known: {sorted(REGISTRY)}"}
         )
     else:
-        info = ProjectInfo(name=name, wetland_type=wetland_type, tidal=tidal, soil=soil)
+        try:
+            info = ProjectInfo.model_validate(
+                {"name": name, "wetland_type": wetland_type, "tidal": tidal, "soil": soil}
+            )
+        except PydanticValidationError as exc:
+            raise ValidationFailed(
+                "项目适用性信息无效 (invalid applicability facts)",
+                details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
+            ) from None
         for reason in get_methodology(methodology).applicability(info):
             problems.append(
                 {"loc": ["methodology"], "msg": f"方法学不适用 ({methodology} does not apply): {reason}"}
