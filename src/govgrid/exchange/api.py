@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from govgrid.core.deps import CurrentPrincipal, OptionalPrincipal, PageDep, SessionDep
+from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
 from govgrid.core.errors import ValidationFailed
 from govgrid.exchange import schemas as s
 from govgrid.exchange import service
@@ -213,7 +213,7 @@ def list_uploads(session: SessionDep, principal: CurrentPrincipal, code: str):
 def read_records(
     request: Request,
     session: SessionDep,
-    principal: OptionalPrincipal,
+    principal: CurrentPrincipal,
     code: str,
     page: PageDep,
     after: Annotated[int | None, Query(ge=0, description="keyset paging: id after which to continue")] = None,
@@ -245,7 +245,7 @@ def read_records(
     response_model=s.VerifyRead,
     summary="Verify-only: consistent / not consistent, without returning data",
 )
-def verify(session: SessionDep, principal: OptionalPrincipal, code: str, body: s.VerifyIn):
+def verify(session: SessionDep, principal: CurrentPrincipal, code: str, body: s.VerifyIn):
     try:
         return service.verify(session, actor=principal, code=code, values=body.values, purpose=body.purpose)
     except service.GrantRateLimited as exc:

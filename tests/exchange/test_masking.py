@@ -1,0 +1,43 @@
+"""Masking rules as practised (GB/T 37964): what a consumer sees of personal fields."""
+
+import pytest
+
+from govgrid.exchange.masking import mask_value, valid_id_number
+from tests.exchange.conftest import id_number
+
+
+@pytest.mark.parametrize(
+    ("rule", "value", "expected"),
+    [
+        ("id_number", "510105198001011234", "510***********1234"),
+        ("phone", "13812345678", "138****5678"),
+        ("name", "张三", "张*"),
+        ("name", "张三丰", "张**"),
+        ("name", "欧阳明", "欧阳*"),
+        ("name", "欧阳娜娜", "欧阳**"),
+        ("address", "内黄县城关镇解放路12号院3号", "内黄县城关镇****"),
+        ("address", "君山区柳林洲街道洞庭路1号", "君山区柳林洲街道****"),
+        ("address", "东风路8号", "****"),
+        ("full", "4200", "****"),
+        ("none", "keep", "keep"),
+    ],
+)
+def test_mask_rules(rule, value, expected):
+    assert mask_value(rule, value) == expected
+
+
+def test_id_number_mask_always_hides_the_birth_date():
+    masked = mask_value("id_number", "410527198001011235")
+    assert "19800101" not in masked and masked[6:14] == "********"
+
+
+def test_empty_values_stay_empty():
+    assert mask_value("phone", None) is None and mask_value("name", "") == ""
+
+
+def test_id_number_check_digit():
+    good = id_number("410527", "19800101", 123)
+    assert valid_id_number(good)
+    wrong = good[:-1] + ("0" if good[-1] != "0" else "1")
+    assert not valid_id_number(wrong)
+    assert not valid_id_number("41052719800101")
