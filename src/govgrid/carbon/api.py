@@ -367,6 +367,7 @@ def update_task(
     "/public/registry",
     response_model=s.PublicRegistry,
     summary="Public registry: projects, issuances, retirements",
+    openapi_extra={"x-public": True},
 )
 def public_registry(session: SessionDep) -> dict[str, Any]:
     """Open to everyone: no accounts, holders or personal data."""

@@ -57,6 +57,7 @@ register_messages(
             "carbon.stock_chart": "各时相碳储量 (t C)",
             "carbon.credit_chart": "减排量核算步骤 (tCO2e)",
             "carbon.registry_chart": "各项目签发与注销 (tCO2e)",
+            "carbon.steps": "项目清除,基线,泄漏,不确定性扣减,缓冲池,可签发",
         },
         "en": {
             "carbon.title": "Wetland carbon",
@@ -101,6 +102,7 @@ register_messages(
             "carbon.stock_chart": "Carbon stock by epoch (t C)",
             "carbon.credit_chart": "Credit arithmetic (tCO2e)",
             "carbon.registry_chart": "Issued and retired per project (tCO2e)",
+            "carbon.steps": "project,baseline,leakage,uncertainty,buffer,creditable",
         },
     }
 )
