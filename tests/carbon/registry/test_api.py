@@ -423,3 +423,9 @@ def test_pages_render_for_the_proponent(client, login, flow):
     assert client.get("/carbon/alerts", headers=h).status_code == 200
     r = client.get("/carbon", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_public_registry_page_speaks_english_when_asked(client, flow):
+    flow.issued()
+    r = client.get("/carbon/registry?lang=en")
+    assert r.status_code == 200 and "Carbon registry" in r.text and "Retired" in r.text

@@ -124,3 +124,31 @@ def test_same_area_and_vintage_is_refused_at_the_service(db):
         assert _issue(db, 112.70, 10, (2023, 2028)).quantity == 10
     finally:
         nested.rollback()
+
+
+def test_the_database_itself_refuses_a_reused_serial_or_a_range_that_lies_about_its_quantity(db):
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    nested = db.begin_nested()
+    try:
+        iss = _issue(db, 112.70, 10, (2018, 2023))
+        block = db.scalar(select(CreditBlock).where(CreditBlock.issuance_id == iss.id))
+        fields = dict(
+            issuance_id=iss.id,
+            project_id=iss.project_id,
+            vintage_start=2018,
+            vintage_end=2023,
+            account_id=block.account_id,
+        )
+        for bad in (
+            dict(serial_start=block.serial_start, serial_end=block.serial_start, quantity=1),
+            dict(serial_start=10**8, serial_end=10**8 + 5, quantity=3),
+        ):
+            inner = db.begin_nested()
+            db.add(CreditBlock(**fields, **bad))
+            with pytest.raises(IntegrityError):
+                db.flush()
+            inner.rollback()
+    finally:
+        nested.rollback()
