@@ -25,7 +25,7 @@ MODULE = ModuleSpec(
     api_router=api_router,
     root_routers=[pages_router],
     nav=[
-        NavItem("/carbon", "湿地碳汇", "Wetland carbon"),
+        NavItem("/carbon/projects", "湿地碳汇", "Wetland carbon"),
         NavItem("/carbon/registry", "碳汇登记簿", "Carbon registry", public=True),
     ],
     templates_dir=Path(__file__).parent / "templates",

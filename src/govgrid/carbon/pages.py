@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
 
 from govgrid.carbon import service
 from govgrid.core.deps import SessionDep
@@ -109,6 +110,12 @@ register_messages(
 
 
 @router.get("/carbon")
+def carbon_home():
+    """The module's entry point: the project list."""
+    return RedirectResponse("/carbon/projects", status_code=303)
+
+
+@router.get("/carbon/projects")
 def projects_page(request: Request, session: SessionDep, principal: PagePrincipal):
     """Projects in scope on a map with their division boundaries."""
     rows, total = service.list_projects(session, principal=principal, limit=200, offset=0)

@@ -417,11 +417,16 @@ def test_pages_render_for_the_proponent(client, login, flow):
     p, _, _ = flow.issued()
     h = login("jsh_forestry")
     r = client.get("/carbon", headers=h)
-    assert r.status_code == 200 and p["code"] in r.text and "/static/leaflet/leaflet.js" in r.text
+    assert (
+        r.status_code == 200
+        and r.url.path == "/carbon/projects"
+        and p["code"] in r.text
+        and "/static/leaflet/leaflet.js" in r.text
+    )
     r = client.get(f"/carbon/projects/{p['id']}", headers=h)
     assert r.status_code == 200 and "plotly.min.js" in r.text and f"CN-GG-{p['code']}-2018-2023" in r.text
     assert client.get("/carbon/alerts", headers=h).status_code == 200
-    r = client.get("/carbon", follow_redirects=False)
+    r = client.get("/carbon/projects", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
 
 
