@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
 from govgrid.core.errors import ValidationFailed
@@ -224,7 +224,7 @@ def read_records(
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED_PARAMS}
     wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
     try:
-        return service.read_records(
+        page_data = service.read_records(
             session,
             actor=principal,
             code=code,
@@ -238,6 +238,7 @@ def read_records(
         )
     except service.GrantRateLimited as exc:
         return rate_limited(exc)
+    return Response(service.page_body(page_data), media_type="application/json")
 
 
 @router.post(

@@ -52,7 +52,7 @@ class Resource(Base):
     items: Mapped[list[DataItem]] = relationship(
         order_by="DataItem.position", cascade="all, delete-orphan", lazy="selectin"
     )
-    provider: Mapped[Department] = relationship(lazy="joined", innerjoin=True)
+    provider: Mapped[Department] = relationship(lazy="select")
 
 
 class DataItem(Base):
@@ -182,7 +182,7 @@ class Grant(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(100))
     revoke_reason: Mapped[str] = mapped_column(Text, default="")
 
-    resource: Mapped[Resource] = relationship(lazy="joined", innerjoin=True)
+    resource: Mapped[Resource] = relationship(lazy="select")
 
 
 class GatewayCall(Base):
