@@ -84,6 +84,7 @@ register_messages(
             "ex.handler": "审批部门",
             "ex.clear_fields": "允许明文的字段",
             "ex.records_info": "当前数据版本",
+            "ex.item_label": "信息项名称",
         },
         "en": {
             "ex.catalog": "Data catalog",
@@ -148,6 +149,7 @@ register_messages(
             "ex.handler": "Approver",
             "ex.clear_fields": "Fields allowed in clear",
             "ex.records_info": "Current data version",
+            "ex.item_label": "Item",
         },
     }
 )
@@ -336,7 +338,7 @@ def matrix_page(
     names = {ln.code: ln.name_zh for ln in departments.lines(session)}
     plines = sorted({c["provider_line"] for c in data["cells"]})
     clines = sorted({c["consumer_line"] for c in data["cells"]})
-    z = [[0] * len(clines) for _ in plines]
+    z: list[list[int | None]] = [[None] * len(clines) for _ in plines]
     text = [[""] * len(clines) for _ in plines]
     for c in data["cells"]:
         i, j = plines.index(c["provider_line"]), clines.index(c["consumer_line"])
@@ -360,5 +362,9 @@ def matrix_page(
             "names": names,
             "labels": _labels(),
             "division": data["division_code"],
+            "handlers": {
+                r.handler_department_id: departments.get(session, r.handler_department_id).name
+                for r in data["stuck"]
+            },
         },
     )
