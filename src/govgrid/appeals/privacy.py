@@ -1,0 +1,74 @@
+"""What the public may see of a ticket: no name, phone, e-mail or exact address; points coarsened."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govgrid.appeals.models import Ticket
+from govgrid.core.divisions.models import Division
+
+_PHONE = re.compile(r"(?<!\d)(\+?\d[\d\- ]{5,}\d)(?!\d)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+COARSE_DECIMALS = 2  # about 1 km: enough for a map of hot spots, not enough to find a house
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****1234 style, for staff who need to know a number exists but not to call it."""
+    if not phone:
+        return None
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    return digits[:3] + "****" + digits[-4:] if len(digits) >= 7 else "****"
+
+
+def public_text(ticket: Ticket, text: str | None) -> str | None:
+    """Text with phone numbers, e-mail addresses and the reporter's own name blanked out."""
+    if text is None:
+        return None
+    out = _PHONE.sub(lambda m: "*" * min(len(m.group(1)), 11), text)
+    out = _EMAIL.sub("***@***", out)
+    for secret in (ticket.reporter_name, ticket.reporter_phone, ticket.reporter_email, ticket.address):
+        if secret and len(secret.strip()) >= 2:
+            out = out.replace(secret.strip(), "***")
+    return out
+
+
+def coarse(value: float | None) -> float | None:
+    """A coordinate rounded to the public grid."""
+    return None if value is None else round(value, COARSE_DECIMALS)
+
+
+def place_names(session: Session, tickets: list[Ticket]) -> dict[str, str]:
+    """Public place label per division code: township and village names (never the reporter's address)."""
+    codes: set[str] = set()
+    for t in tickets:
+        codes.update(c for c in t.division_path.strip("/").split("/") if len(c) >= 6)
+    names = dict(session.execute(select(Division.code, Division.name).where(Division.code.in_(codes))).all())
+    out = {}
+    for t in tickets:
+        parts = [c for c in t.division_path.strip("/").split("/") if len(c) >= 6 and not c.endswith("0000")]
+        out[t.division_code] = "".join(names.get(c, "") for c in parts if not c.endswith("00") or len(c) > 6)
+    return out
+
+
+def public_view(ticket: Ticket, place: str, department_name: str | None) -> dict[str, Any]:
+    """The public face of a ticket (tracking page, Open311 GET, public map)."""
+    return {
+        "number": ticket.number,
+        "state": ticket.state,
+        "category_code": ticket.category_code,
+        "title": public_text(ticket, ticket.title),
+        "description": public_text(ticket, ticket.description),
+        "place": place,
+        "lon": coarse(ticket.lon),
+        "lat": coarse(ticket.lat),
+        "department": department_name,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+        "resolve_due": ticket.resolve_due,
+        "answer": public_text(ticket, ticket.answer),
+        "rating": ticket.rating,
+    }
