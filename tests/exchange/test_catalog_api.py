@@ -179,3 +179,35 @@ def test_sensitive_items_need_a_higher_grade(client, login):
     )
     assert r.status_code == 422
     assert any("grade" in d["loc"] for d in r.json()["error"]["details"])
+
+
+def test_equal_scores_put_my_own_territory_first(client, login, make_resource):
+    make_resource(provider="140321-forestry", name="平定县湿地名录", class_code="A03")
+    make_resource(provider="410527-forestry", name="内黄县湿地名录", class_code="A03")
+    r = client.get("/api/v1/exchange/resources", params={"q": "湿地名录"}, headers=login("pd_handler"))
+    assert [i["name"] for i in r.json()["items"]][:2] == ["平定县湿地名录", "内黄县湿地名录"]
+    r = client.get("/api/v1/exchange/resources", params={"q": "湿地名录"}, headers=login("nh_handler"))
+    assert [i["name"] for i in r.json()["items"]][:2] == ["内黄县湿地名录", "平定县湿地名录"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 422),
+        (b'{"resource_code": 5, "purpose": []}', 422),
+        (b"[]", 422),
+    ],
+)
+def test_malformed_request_bodies_are_4xx_in_shape(client, login, body, status):
+    r = client.post(
+        "/api/v1/exchange/requests",
+        content=body,
+        headers={**login("nh_handler"), "Content-Type": "application/json"},
+    )
+    assert r.status_code == status
+    assert r.json()["error"]["code"] == "validation_error"
+
+
+def test_oversized_search_query_is_422(client, login):
+    r = client.get("/api/v1/exchange/resources", params={"q": "湿" * 300}, headers=login("nh_handler"))
+    assert r.status_code == 422

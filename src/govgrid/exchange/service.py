@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, true
+from sqlalchemy import and_, case, func, insert, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from govgrid.core.audit import service as audit
@@ -491,13 +491,25 @@ def search_resources(
     elif sort == "modified":
         order = [Resource.updated_at.desc(), Resource.code]
     elif score_col is not None:
-        order = [score_col.desc(), Resource.code]
+        order = [score_col.desc(), _nearness(actor).desc(), Resource.code]
     else:
-        order = [Resource.division_path, Resource.code]
+        order = [_nearness(actor).desc(), Resource.division_path, Resource.code]
     rows = session.execute(stmt.order_by(*order).limit(limit).offset(offset)).all()
     if score_col is not None:
         return [(r[0], float(r[1] or 0)) for r in rows], total
     return [(r[0], 0.0) for r in rows], total
+
+
+def _nearness(actor: Principal | None) -> Any:
+    """Ties go to entries of the caller's own territory (its division and below, or the levels above it)."""
+    a = actor.primary if actor is not None else None
+    if a is None:
+        return literal(0)
+    return case(
+        (Resource.division_path.like(a.division_path + "%"), 2),
+        (literal(a.division_path).like(Resource.division_path + "%"), 1),
+        else_=0,
+    )
 
 
 def active_upload(session: Session, resource: Resource) -> Upload | None:
