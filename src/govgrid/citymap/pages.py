@@ -1,0 +1,160 @@
+"""City map pages: the one map (一张图), the inspector's mobile report page, and a case page."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from govgrid.citymap import api as citymap_api
+from govgrid.citymap import catalog
+from govgrid.citymap import service as svc
+from govgrid.citymap.enums import SHANGHAI, STATE_ZH
+from govgrid.core.deps import SessionDep, get_locale
+from govgrid.core.pages import PagePrincipal, register_messages, render
+
+router = APIRouter(include_in_schema=False)
+
+MESSAGES = {
+    "zh-CN": {
+        "citymap.title": "城市管理一张图",
+        "citymap.layers": "图层",
+        "citymap.grid": "单元网格",
+        "citymap.grid_by": "网格着色",
+        "citymap.by_open": "在办案卷数",
+        "citymap.by_overdue": "超期数",
+        "citymap.cases": "案卷",
+        "citymap.parts": "城市部件",
+        "citymap.units": "处置力量",
+        "citymap.cameras": "视频监控",
+        "citymap.boundaries": "行政区划",
+        "citymap.heat": "热力图",
+        "citymap.class": "类别",
+        "citymap.all": "全部",
+        "citymap.period": "时段",
+        "citymap.days30": "近30天",
+        "citymap.days90": "近90天",
+        "citymap.days180": "近180天",
+        "citymap.indicators": "考核指标（近90天）",
+        "citymap.closure_rate": "结案率",
+        "citymap.on_time_rate": "按期结案率",
+        "citymap.rework_rate": "返工率",
+        "citymap.overdue": "超期数",
+        "citymap.open_overdue": "在办超期",
+        "citymap.filed": "立案数",
+        "citymap.response": "响应时间中位数(分)",
+        "citymap.live": "实时",
+        "citymap.report": "网格员上报",
+        "citymap.report_title": "问题上报",
+        "citymap.photo": "照片",
+        "citymap.location": "位置",
+        "citymap.use_gps": "使用当前位置",
+        "citymap.description": "描述",
+        "citymap.submit": "上报",
+        "citymap.case": "案卷",
+        "citymap.state": "状态",
+        "citymap.steps": "处理过程",
+        "citymap.departments": "部门考核",
+        "citymap.units_available": "可用",
+        "citymap.tap_map": "在地图上点击选择位置",
+    },
+    "en": {
+        "citymap.title": "City management map",
+        "citymap.layers": "Layers",
+        "citymap.grid": "Unit grid",
+        "citymap.grid_by": "Colour cells by",
+        "citymap.by_open": "open cases",
+        "citymap.by_overdue": "overdue cases",
+        "citymap.cases": "Cases",
+        "citymap.parts": "City parts",
+        "citymap.units": "Field units",
+        "citymap.cameras": "Cameras",
+        "citymap.boundaries": "Divisions",
+        "citymap.heat": "Heat map",
+        "citymap.class": "Class",
+        "citymap.all": "all",
+        "citymap.period": "Period",
+        "citymap.days30": "last 30 days",
+        "citymap.days90": "last 90 days",
+        "citymap.days180": "last 180 days",
+        "citymap.indicators": "Indicators (last 90 days)",
+        "citymap.closure_rate": "Closure rate",
+        "citymap.on_time_rate": "On-time closure rate",
+        "citymap.rework_rate": "Rework rate",
+        "citymap.overdue": "Overdue",
+        "citymap.open_overdue": "Open overdue",
+        "citymap.filed": "Filed",
+        "citymap.response": "Median response (min)",
+        "citymap.live": "live",
+        "citymap.report": "Inspector report",
+        "citymap.report_title": "Report a problem",
+        "citymap.photo": "Photo",
+        "citymap.location": "Location",
+        "citymap.use_gps": "Use my position",
+        "citymap.description": "Description",
+        "citymap.submit": "Submit",
+        "citymap.case": "Case",
+        "citymap.state": "State",
+        "citymap.steps": "Steps",
+        "citymap.departments": "Departments",
+        "citymap.units_available": "available",
+        "citymap.tap_map": "tap the map to pick the location",
+    },
+}
+register_messages(MESSAGES)
+
+
+def _county(principal, requested: str | None) -> str:
+    if requested and requested.isdigit() and len(requested) == 6:
+        return requested
+    for a in principal.assignments:
+        if (
+            len(a.division_code) >= 6
+            and a.division_code[:6] != "000000"
+            and not a.division_code.endswith("0000")
+        ):
+            return a.division_code[:6]
+    return "140321"
+
+
+def _classes(locale: str) -> list[dict]:
+    return [
+        {"kind": c.kind, "code": c.code, "name": c.name_zh if locale == "zh-CN" else c.name_en}
+        for c in catalog.catalogue()
+    ]
+
+
+@router.get("/citymap")
+def map_page(request: Request, principal: PagePrincipal, county: str | None = None, town: str | None = None):
+    """The one map: grid, cases, parts, units, cameras, boundaries, heat, indicators, live feed."""
+    code = _county(principal, county)
+    return render(
+        request,
+        "citymap_map.html",
+        {
+            "county": code,
+            "town": town or "",
+            "classes": _classes(get_locale(request)),
+            "states": [(s.value, z) for s, z in STATE_ZH.items()],
+        },
+    )
+
+
+@router.get("/citymap/report")
+def report_page(request: Request, principal: PagePrincipal):
+    """The grid inspector's mobile page: class, point, description, photo."""
+    return render(
+        request,
+        "citymap_report.html",
+        {"county": _county(principal, None), "classes": _classes(get_locale(request))},
+    )
+
+
+@router.get("/citymap/cases/{case_id}")
+def case_page(case_id: int, request: Request, session: SessionDep, principal: PagePrincipal):
+    """One case with its steps."""
+    case = citymap_api.case_read(svc.get_case(session, principal=principal, case_id=case_id))
+    steps = svc.case_steps(session, principal=principal, case_id=case_id)
+    return render(
+        request,
+        "citymap_case.html",
+        {"case": case, "steps": steps, "tz": SHANGHAI, "state_zh": {s.value: z for s, z in STATE_ZH.items()}},
+    )
