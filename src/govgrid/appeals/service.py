@@ -279,15 +279,9 @@ def _event(
     )
 
 
-def _bump(session: Session, ticket: Ticket, metric: str, at: datetime) -> None:
-    stats.bump(
-        session,
-        at=at,
-        division_code=ticket.division_code,
-        department_id=ticket.department_id,
-        category_code=ticket.category_code,
-        metric=metric,
-    )
+def _bump(session: Session, ticket: Ticket, metrics: str | list[str], at: datetime) -> None:
+    stats.bump_many(session, at=at, division_code=ticket.division_code, department_id=ticket.department_id,
+                    category_code=ticket.category_code, metrics=[metrics] if isinstance(metrics, str) else metrics)
 
 
 # --------------------------------------------------------------------------------------------- access
@@ -601,9 +595,7 @@ def dispatch(
             "category": ticket.category_code,
         },
     )
-    _bump(session, ticket, "dispatched", now)
-    if overridden:
-        _bump(session, ticket, "overridden", now)
+    _bump(session, ticket, ["dispatched", "overridden"] if overridden else ["dispatched"], now)
     return ticket
 
 
@@ -661,9 +653,8 @@ def sign(session: Session, *, actor: Principal, ticket: Ticket, now: datetime | 
         division_code=ticket.division_code,
         department_id=ticket.department_id,
     )
-    _bump(session, ticket, "signed", now)
-    if ticket.sign_due is None or now <= ticket.sign_due:
-        _bump(session, ticket, "signed_on_time", now)
+    on_time = ticket.sign_due is None or now <= ticket.sign_due
+    _bump(session, ticket, ["signed", "signed_on_time"] if on_time else ["signed"], now)
     return ticket
 
 
@@ -695,16 +686,11 @@ def contact(
         division_code=ticket.division_code,
         department_id=ticket.department_id,
     )
-    _bump(session, ticket, "contacted", now)
     contact_ok = ticket.contact_due is None or now <= ticket.contact_due
-    if contact_ok:
-        _bump(session, ticket, "contacted_on_time", now)
-    if (
-        contact_ok
-        and ticket.signed_at is not None
-        and (ticket.sign_due is None or ticket.signed_at <= ticket.sign_due)
-    ):
-        _bump(session, ticket, "responded_on_time", now)
+    metrics = ["contacted"] + (["contacted_on_time"] if contact_ok else [])
+    if contact_ok and ticket.signed_at is not None and (ticket.sign_due is None or ticket.signed_at <= ticket.sign_due):
+        metrics.append("responded_on_time")
+    _bump(session, ticket, metrics, now)
     return ticket
 
 
@@ -737,9 +723,8 @@ def answer(
         division_code=ticket.division_code,
         department_id=ticket.department_id,
     )
-    _bump(session, ticket, "answered", now)
-    if ticket.resolve_due is None or now <= ticket.resolve_due:
-        _bump(session, ticket, "answered_on_time", now)
+    on_time = ticket.resolve_due is None or now <= ticket.resolve_due
+    _bump(session, ticket, ["answered", "answered_on_time"] if on_time else ["answered"], now)
     return ticket
 
 
@@ -881,10 +866,7 @@ def rate(
         department_id=ticket.department_id,
         detail={"rating": rating, "resolved": resolved, "source": source},
     )
-    _bump(session, ticket, "rated", now)
-    _bump(session, ticket, f"rated_{rating}", now)
-    if resolved:
-        _bump(session, ticket, "rated_resolved", now)
+    _bump(session, ticket, ["rated", f"rated_{rating}"] + (["rated_resolved"] if resolved else []), now)
     if resolved and rating != "unsatisfied":
         if ticket.state != State.closed:
             ticket.state = State.closed
@@ -1380,6 +1362,7 @@ def set_config(session: Session, *, actor: Actor, key: str, value: dict[str, Any
     """Store a configuration value (audited)."""
     from govgrid.appeals.models import AppealsConfig
 
+    session.info.pop("appeals_config", None)
     row = session.get(AppealsConfig, key)
     if row is None:
         session.add(AppealsConfig(key=key, value=value, updated_at=utcnow()))
