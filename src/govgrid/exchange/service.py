@@ -154,7 +154,7 @@ def _get_any(session: Session, code: str) -> Resource:
 
 
 def in_provider_scope(
-    session: Session, principal: Principal | None, resource: Resource, roles: Iterable[str] | None = None
+    session: Session, principal: Principal | None, resource: Any, roles: Iterable[str] | None = None
 ) -> bool:
     """True if the caller's own scope covers the provider department (no grant needed)."""
     if (
@@ -1083,20 +1083,26 @@ def revoke_grant(session: Session, *, actor: Principal, grant_id: int, reason: s
     return grant
 
 
+def _grant_where(principal: Principal, resource_id: int, mode: str) -> list[Any]:
+    """Predicates of an active grant of a resource to one of the caller's own departments."""
+    where = [
+        Grant.resource_id == resource_id,
+        Grant.consumer_department_id.in_(list(principal.department_ids)),
+        Grant.revoked_at.is_(None),
+        Grant.expires_at > utcnow(),
+    ]
+    if mode == "records":
+        where.append(Grant.mode == "records")
+    return where
+
+
 def active_grant(
     session: Session, principal: Principal | None, resource: Resource, mode: str = "records"
 ) -> Grant | None:
     """The newest unexpired, unrevoked grant of the resource to one of the caller's departments (deny by default)."""
     if principal is None or not principal.assignments:
         return None
-    stmt = select(Grant).where(
-        Grant.resource_id == resource.id,
-        Grant.consumer_department_id.in_(list(principal.department_ids)),
-        Grant.revoked_at.is_(None),
-        Grant.expires_at > utcnow(),
-    )
-    if mode == "records":
-        stmt = stmt.where(Grant.mode == "records")
+    stmt = select(Grant).where(*_grant_where(principal, resource.id, mode))
     return session.scalar(stmt.order_by(Grant.granted_at.desc(), Grant.id.desc()).limit(1))
 
 
@@ -1155,22 +1161,97 @@ RATE_LIMITER = _RateLimiter()
 
 
 @dataclass
+class Target:
+    """What the gateway needs of a resource, read in one Core query (no ORM objects on the hot path)."""
+
+    id: int
+    code: str
+    kind: str
+    api_url: str | None
+    provider_department_id: int
+    division_code: str
+    items: dict[str, tuple[str, str, bool]]  # name -> (type, mask rule, personal or sensitive), in item order
+    upload_id: int | None
+    upload_version: int | None
+
+
+@dataclass
+class GrantView:
+    """The columns of an active grant the gateway uses."""
+
+    id: int
+    consumer_department_id: int
+    fields: list[str] | None
+    clear_fields: list[str]
+    row_filter_division: str | None
+    rate_limit_per_minute: int
+    purpose: str
+
+
+@dataclass
 class Access:
     """How a caller reaches a resource's records: through its own scope or through a grant."""
 
-    resource: Resource
-    grant: Grant | None
+    resource: Target
+    grant: GrantView | None
     fields: list[str]
     masks: dict[str, str]  # item name -> rule, for the fields that are masked for this caller
     row_filter: str | None
 
 
+def _target(session: Session, code: str) -> Target:
+    rows = session.execute(
+        select(
+            Resource.id,
+            Resource.code,
+            Resource.kind,
+            Resource.api_url,
+            Resource.provider_department_id,
+            Resource.division_code,
+            DataItem.name,
+            DataItem.type,
+            DataItem.mask,
+            DataItem.personal,
+            DataItem.sensitive,
+            Upload.id,
+            Upload.version,
+        )
+        .join(DataItem, DataItem.resource_id == Resource.id)
+        .outerjoin(Upload, and_(Upload.resource_id == Resource.id, Upload.status == "active"))
+        .where(Resource.code == code)
+        .order_by(DataItem.position, Upload.version.desc())
+    ).all()
+    if not rows:
+        raise NotFound(f"目录资源 {code} 不存在 (no catalog entry {code})")
+    first = rows[0]
+    items: dict[str, tuple[str, str, bool]] = {}
+    for r in rows:
+        items.setdefault(r[6], (r[7], r[8], bool(r[9] or r[10])))
+    return Target(first[0], first[1], first[2], first[3], first[4], first[5], items, first[11], first[12])
+
+
 def _access(session: Session, actor: Principal | None, code: str, mode: str) -> Access:
     if actor is None:
         raise Unauthorized("需要登录 (authentication required)")
-    res = _get_any(session, code)
+    res = _target(session, code)
     own = in_provider_scope(session, actor, res)
-    grant = None if own else active_grant(session, actor, res, mode)
+    grant = None
+    if not own and actor.assignments:
+        row = session.execute(
+            select(
+                Grant.id,
+                Grant.consumer_department_id,
+                Grant.fields,
+                Grant.clear_fields,
+                Grant.row_filter_division,
+                Grant.rate_limit_per_minute,
+                Grant.purpose,
+            )
+            .where(*_grant_where(actor, res.id, mode))
+            .order_by(Grant.granted_at.desc(), Grant.id.desc())
+            .limit(1)
+        ).first()
+        grant = GrantView(*row) if row is not None else None
     if not own and grant is None:
         # Only a refusal needs to know whether the entry is visible at all (404) or visible but not granted (403).
         visible = session.scalar(select(Resource.id).where(Resource.id == res.id, catalog_clause(actor)))
@@ -1182,18 +1263,10 @@ def _access(session: Session, actor: Principal | None, code: str, mode: str) -> 
         )
     if res.kind != "table":
         raise Conflict(f"该资源由提供方接口提供: {res.api_url} (served by the provider's registered API)")
-    items = {i.name: i for i in res.items}
-    fields = (
-        [i.name for i in res.items]
-        if own or not grant or not grant.fields
-        else [f for f in grant.fields if f in items]
-    )
-    clear = set(grant.clear_fields) if grant else set(items)
-    masks = {
-        f: items[f].mask
-        for f in fields
-        if items[f].mask != "none" and (items[f].personal or items[f].sensitive) and f not in clear
-    }
+    items = res.items
+    fields = list(items) if own or not grant or not grant.fields else [f for f in grant.fields if f in items]
+    clear = set(grant.clear_fields or []) if grant else set(items)
+    masks = {f: items[f][1] for f in fields if items[f][1] != "none" and items[f][2] and f not in clear}
     if grant is not None:
         RATE_LIMITER.hit(grant.id, grant.rate_limit_per_minute)
     return Access(res, grant, fields, masks, grant.row_filter_division if grant else None)
@@ -1250,13 +1323,13 @@ def read_records(
                 details=[{"loc": ["fields", f], "msg": "not granted"} for f in unknown],
             )
         out_fields = [f for f in acc.fields if f in fields]
-    up = active_upload(session, acc.resource)
+    upload_id, version = acc.resource.upload_id, acc.resource.upload_version
     records: list[dict[str, Any]] = []
     has_more = False
     next_after = None
     total = None
-    if up is not None:
-        stmt = _records_stmt(up.id, acc.row_filter, filters, after)
+    if upload_id is not None:
+        stmt = _records_stmt(upload_id, acc.row_filter, filters, after)
         if count:
             total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
         page = stmt.order_by(Record.id).limit(limit + 1)
@@ -1291,12 +1364,12 @@ def read_records(
             "filters": sorted(filters),
             "offset": offset,
             "after": after,
-            "version": up.version if up else None,
+            "version": version,
         },
     )
     return {
         "resource_code": acc.resource.code,
-        "version": up.version if up else None,
+        "version": version,
         "fields": out_fields,
         "masked_fields": [f for f in out_fields if f in acc.masks],
         "records": records,
@@ -1353,7 +1426,7 @@ def _log_call(
         },
     )
     session.execute(
-        insert(GatewayCall),
+        insert(GatewayCall.__table__),
         [
             {
                 "at": utcnow(),
@@ -1381,14 +1454,13 @@ def verify(
             "核验字段须在授权范围内 (verify fields must be granted data items)",
             details=[{"loc": ["values", k], "msg": "not a granted data item"} for k in bad],
         )
-    up = active_upload(session, acc.resource)
     consistent = False
-    if up is not None:
-        items = {i.name: i for i in acc.resource.items}
+    if acc.resource.upload_id is not None:
+        items = acc.resource.items
         norm = {
-            k: (v.strip().upper() if items[k].type == "id_number" else v.strip()) for k, v in values.items()
+            k: (v.strip().upper() if items[k][0] == "id_number" else v.strip()) for k, v in values.items()
         }
-        stmt = _records_stmt(up.id, acc.row_filter, norm, None).limit(1)
+        stmt = _records_stmt(acc.resource.upload_id, acc.row_filter, norm, None).limit(1)
         consistent = session.execute(stmt).first() is not None
     answer = {"consistent": consistent}
     digest = response_hash([answer])
