@@ -12,7 +12,6 @@ import shapely
 from pyproj import CRS, Transformer
 from scipy.optimize import linear_sum_assignment
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
 from sklearn.neighbors import BallTree
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -43,11 +42,11 @@ class Projector:
 
     def to_metres(self, geom: BaseGeometry) -> BaseGeometry:
         """Project a WGS 84 geometry to metres."""
-        return transform(self._fwd.transform, geom)
+        return shapely.transform(geom, self._fwd.transform, interleaved=False)
 
     def to_lonlat(self, geom: BaseGeometry) -> BaseGeometry:
         """Project a metric geometry back to WGS 84."""
-        return transform(self._inv.transform, geom)
+        return shapely.transform(geom, self._inv.transform, interleaved=False)
 
 
 def square_grid(region: BaseGeometry, cell_m: float) -> list[BaseGeometry]:
@@ -112,7 +111,7 @@ def validate_grid(
     anchor = region if region is not None else shapely.unary_union(cells)
     proj = Projector.around(anchor)
     invalid = [(i, shapely.validation.explain_validity(g)) for i, g in enumerate(cells) if not g.is_valid]
-    metric = np.array([proj.to_metres(g) for g in cells], dtype=object)
+    metric = proj.to_metres(np.array(cells, dtype=object))
     overlaps: list[tuple[int, int, float]] = []
     outside: list[tuple[int, float]] = []
     gap = 0.0
