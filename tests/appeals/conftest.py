@@ -101,3 +101,14 @@ def wechat_signature(token: str, timestamp: str, nonce: str) -> str:
 
 def now_ts() -> str:
     return str(int(time.time()))
+
+
+@pytest.fixture(autouse=True)
+def city_events(monkeypatch) -> list:
+    """Capture what appeals publishes on the city-event port instead of running another module's subscriber
+    (whose own transaction cannot nest inside the rolled-back test connection)."""
+    from govgrid.core import events, ports
+
+    seen: list = []
+    monkeypatch.setitem(events._handlers, ports.CITY_EVENT_REPORTED, [seen.append])
+    return seen

@@ -17,8 +17,15 @@ BASE = "/open311/v2"
 
 
 def _post(client, world, fmt="json", **fields):
-    data = {"api_key": world["api_key"], "service_code": "road_damage", "description": "人民路路面塌陷有大坑",
-            "first_name": "建国", "last_name": "王", "phone": "13912345678", "email": "wang@example.cn"}
+    data = {
+        "api_key": world["api_key"],
+        "service_code": "road_damage",
+        "description": "人民路路面塌陷有大坑",
+        "first_name": "建国",
+        "last_name": "王",
+        "phone": "13912345678",
+        "email": "wang@example.cn",
+    }
     data.update(fields)
     return client.post(f"{BASE}/requests.{fmt}", data={k: v for k, v in data.items() if v is not None})
 
@@ -28,12 +35,19 @@ def test_services_list_and_definition_json_and_xml(client, world):
     assert js.status_code == 200
     codes = {s["service_code"] for s in js.json()}
     assert {"road_damage", "garbage", "wage_arrears", "village_affairs"} <= codes
-    assert all(set(s) >= {"service_code", "service_name", "metadata", "type", "keywords", "group"} for s in js.json())
+    assert all(
+        set(s) >= {"service_code", "service_name", "metadata", "type", "keywords", "group"} for s in js.json()
+    )
     xml = xmltodict.parse(client.get(f"{BASE}/services.xml").content)
     assert len(xml["services"]["service"]) == len(js.json())
     d = client.get(f"{BASE}/services/garbage.json").json()
     assert d["service_code"] == "garbage" and d["attributes"] == []
-    assert xmltodict.parse(client.get(f"{BASE}/services/garbage.xml").content)["service_definition"]["service_code"] == "garbage"
+    assert (
+        xmltodict.parse(client.get(f"{BASE}/services/garbage.xml").content)["service_definition"][
+            "service_code"
+        ]
+        == "garbage"
+    )
     disc = client.get(f"{BASE}/discovery.json").json()
     assert disc["endpoints"][0]["url"].endswith("/open311/v2/")
 
@@ -59,14 +73,18 @@ def test_post_requires_a_valid_key(client, world, db):
 
 def test_post_creates_ticket_and_public_gets_hide_personal_data(client, world, db):
     lon, lat = village_point(db, "410527102200")
-    r = _post(client, world, lat=str(lat), long=str(lon), description="人民路路面塌陷有大坑，联系我13912345678")
+    r = _post(
+        client, world, lat=str(lat), long=str(lon), description="人民路路面塌陷有大坑，联系我13912345678"
+    )
     assert r.status_code == 200, r.text
     row = r.json()[0]
     number, token = row["service_request_id"], row["token"]
     t = db.scalar(select(Ticket).where(Ticket.number == number))
     assert t.channel == "open311" and t.category_code == "road_damage" and t.reporter_phone == "13912345678"
     assert t.reporter_name == "王建国" and t.division_code == "410527102200"
-    assert client.get(f"{BASE}/tokens/{token}.json").json() == [{"service_request_id": number, "token": token}]
+    assert client.get(f"{BASE}/tokens/{token}.json").json() == [
+        {"service_request_id": number, "token": token}
+    ]
     one = client.get(f"{BASE}/requests/{number}.json")
     assert one.status_code == 200
     item = one.json()[0]
@@ -79,17 +97,23 @@ def test_post_creates_ticket_and_public_gets_hide_personal_data(client, world, d
         assert secret not in listing
     assert number in client.get(f"{BASE}/requests.json", params={"service_request_id": number}).text
     assert number not in client.get(f"{BASE}/requests.json", params={"status": "closed"}).text
-    assert number in client.get(f"{BASE}/requests.json", params={"status": "open", "service_code": "road_damage"}).text
+    assert (
+        number
+        in client.get(f"{BASE}/requests.json", params={"status": "open", "service_code": "road_damage"}).text
+    )
 
 
-@pytest.mark.parametrize("fields,status", [
-    ({"service_code": "nosuch"}, 400),
-    ({"service_code": None}, 400),
-    ({"lat": "abc", "long": "114.9"}, 400),
-    ({"lat": "-40", "long": "-30"}, 400),
-    ({"description": "坑" * 4001, "address_string": "城关镇东关村"}, 400),
-    ({}, 400),  # no location at all
-])
+@pytest.mark.parametrize(
+    "fields,status",
+    [
+        ({"service_code": "nosuch"}, 400),
+        ({"service_code": None}, 400),
+        ({"lat": "abc", "long": "114.9"}, 400),
+        ({"lat": "-40", "long": "-30"}, 400),
+        ({"description": "坑" * 4001, "address_string": "城关镇东关村"}, 400),
+        ({}, 400),  # no location at all
+    ],
+)
 def test_post_bad_input_is_400_and_creates_nothing(client, world, db, fields, status):
     before = count_tickets(db)
     r = _post(client, world, **fields)
@@ -138,9 +162,19 @@ def test_georeport_client_reads_services_and_requests(live_server, appeals_world
     assert any(s["service_code"] == "garbage" for s in services)
     assert api.get_service_definition("garbage")["service_code"] == "garbage"
     # POST with the demo key (the georeport client only reads), then read it back through the client
-    resp = requests.post(f"{live_server}/open311/v2/requests.json", timeout=10, data={
-        "api_key": appeals_world["api_key"], "service_code": "garbage", "address_string": "内黄县城关镇东关村",
-        "description": "东关村垃圾没人清运", "first_name": "秀英", "last_name": "李", "phone": "13700001111"})
+    resp = requests.post(
+        f"{live_server}/open311/v2/requests.json",
+        timeout=10,
+        data={
+            "api_key": appeals_world["api_key"],
+            "service_code": "garbage",
+            "address_string": "内黄县城关镇东关村",
+            "description": "东关村垃圾没人清运",
+            "first_name": "秀英",
+            "last_name": "李",
+            "phone": "13700001111",
+        },
+    )
     assert resp.status_code == 200, resp.text
     number = resp.json()[0]["service_request_id"]
     found = api.get_service_requests(service_request_id=number)

@@ -177,13 +177,26 @@ def ensure_setup(session: Session, ctx: DemoContext) -> None:
         "  演示诉求历史为合成数据 (the demo ticket history is synthetic)",
     ]
     # few accounts (argon2 hashing is slow by design): one user may hold the role in several units
-    users = [("nh_line", "内黄县职能部门办理员", f"{COUNTY}-{line}", "handler", "department") for _u, _d, line in LINE_HANDLERS]
-    towns = session.execute(select(Division.code, Division.name).where(
-        Division.parent_code == COUNTY, Division.level == "township").order_by(Division.code)).all()
-    users += [("nh_town", "乡镇人民政府办理员（含包村）", f"{code}-government", "handler", "division") for code, _n in towns]
-    first_village = session.scalar(select(Division.code).where(Division.parent_code == towns[0][0]).order_by(Division.code))
+    users = [
+        ("nh_line", "内黄县职能部门办理员", f"{COUNTY}-{line}", "handler", "department")
+        for _u, _d, line in LINE_HANDLERS
+    ]
+    towns = session.execute(
+        select(Division.code, Division.name)
+        .where(Division.parent_code == COUNTY, Division.level == "township")
+        .order_by(Division.code)
+    ).all()
+    users += [
+        ("nh_town", "乡镇人民政府办理员（含包村）", f"{code}-government", "handler", "division")
+        for code, _n in towns
+    ]
+    first_village = session.scalar(
+        select(Division.code).where(Division.parent_code == towns[0][0]).order_by(Division.code)
+    )
     if first_village:
-        users.append(("nh_village", "村民委员会办理员", f"{first_village}-government", "handler", "department"))
+        users.append(
+            ("nh_village", "村民委员会办理员", f"{first_village}-government", "handler", "department")
+        )
     users.append(("nh_operator", "内黄县12345话务员", f"{COUNTY}-hotline_12345", "operator", "division"))
     for username, display, dept_code, role, reach in users:
         identity.ensure_user_with_role(
@@ -198,8 +211,12 @@ def ensure_setup(session: Session, ctx: DemoContext) -> None:
             is_demo=True,
         )
         ctx.users[username] = f"{display} · {role} ({reach})"
-    ctx.users["nh_line"] = "内黄县职能部门办理员 · handler in 9 county bureaus (生态环境, 水利, 市场监管, ...)"
-    ctx.users["nh_town"] = "乡镇人民政府办理员 · handler in every township government (division: their villages too)"
+    ctx.users["nh_line"] = (
+        "内黄县职能部门办理员 · handler in 9 county bureaus (生态环境, 水利, 市场监管, ...)"
+    )
+    ctx.users["nh_town"] = (
+        "乡镇人民政府办理员 · handler in every township government (division: their villages too)"
+    )
 
 
 class _History:

@@ -4,6 +4,7 @@ ticket detail with actions, and the public statistics page (charts and map)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
@@ -95,9 +96,9 @@ def report_submit(
             reporter_name=reporter_name or None,
             reporter_phone=reporter_phone or None,
         )
-        with session.begin_nested():
-            t = service.create_ticket(session, actor=PublicActor(data.channel), data=data)
+        t = service.create_ticket(session, actor=PublicActor(data.channel), data=data)
     except AppError as exc:
+        session.rollback()
         return _render(
             request,
             "appeals/report.html",
@@ -273,9 +274,9 @@ def hotline_submit(
             reporter_name=reporter_name or None,
             reporter_phone=reporter_phone or None,
         )
-        with session.begin_nested():
-            t = service.create_ticket(session, actor=principal, data=data)
+        t = service.create_ticket(session, actor=principal, data=data)
     except AppError as exc:
+        session.rollback()
         return _render(
             request,
             "appeals/hotline.html",
@@ -336,54 +337,54 @@ def ticket_act(
 ):
     """Every action button on the ticket page posts here."""
     try:
-        with session.begin_nested():
-            t = service.get_visible(session, principal=principal, ticket_id=ticket_id)
-            if action == "dispatch":
-                service.dispatch(
-                    session,
-                    actor=principal,
-                    ticket=t,
-                    department_id=int(department_id) if department_id else None,
-                    category_code=category_code or None,
-                    note=text or None,
-                )
-            elif action == "sign":
-                service.sign(session, actor=principal, ticket=t)
-            elif action == "contact":
-                service.contact(session, actor=principal, ticket=t, note=text or None)
-            elif action == "answer":
-                service.answer(session, actor=principal, ticket=t, text=text)
-            elif action == "return":
-                service.return_ticket(session, actor=principal, ticket=t, reason=text)
-            elif action == "survey":
-                if not service.can_survey(principal, t):
-                    raise ValidationFailed("无权回访 (you may not survey this ticket)")
-                service.rate(
-                    session,
-                    actor=principal,
-                    ticket=t,
-                    rating=rating,
-                    resolved=resolved == "yes",
-                    comment=text or None,
-                    source="survey",
-                )
-            elif action == "merge":
-                target = service.by_number(session, into.strip())
-                if target is None:
-                    raise ValidationFailed("目标工单号不存在 (no ticket with that number)")
-                service.merge(
-                    session,
-                    actor=principal,
-                    ticket=t,
-                    into=service.get_visible(session, principal=principal, ticket_id=target.id),
-                )
-            elif action in ("comment", "summon", "accountability"):
-                service.supervise(session, actor=principal, ticket=t, action=action, text=text)
-            else:
-                raise ValidationFailed(f"未知操作 {action} (unknown action)")
+        t = service.get_visible(session, principal=principal, ticket_id=ticket_id)
+        if action == "dispatch":
+            service.dispatch(
+                session,
+                actor=principal,
+                ticket=t,
+                department_id=int(department_id) if department_id else None,
+                category_code=category_code or None,
+                note=text or None,
+            )
+        elif action == "sign":
+            service.sign(session, actor=principal, ticket=t)
+        elif action == "contact":
+            service.contact(session, actor=principal, ticket=t, note=text or None)
+        elif action == "answer":
+            service.answer(session, actor=principal, ticket=t, text=text)
+        elif action == "return":
+            service.return_ticket(session, actor=principal, ticket=t, reason=text)
+        elif action == "survey":
+            if not service.can_survey(principal, t):
+                raise ValidationFailed("无权回访 (you may not survey this ticket)")
+            service.rate(
+                session,
+                actor=principal,
+                ticket=t,
+                rating=rating,
+                resolved=resolved == "yes",
+                comment=text or None,
+                source="survey",
+            )
+        elif action == "merge":
+            target = service.by_number(session, into.strip())
+            if target is None:
+                raise ValidationFailed("目标工单号不存在 (no ticket with that number)")
+            service.merge(
+                session,
+                actor=principal,
+                ticket=t,
+                into=service.get_visible(session, principal=principal, ticket_id=target.id),
+            )
+        elif action in ("comment", "summon", "accountability"):
+            service.supervise(session, actor=principal, ticket=t, action=action, text=text)
+        else:
+            raise ValidationFailed(f"未知操作 {action} (unknown action)")
     except (AppError, ValueError) as exc:
+        session.rollback()  # nothing half-done survives a refused action
         msg = exc.message if isinstance(exc, AppError) else str(exc)
-        return RedirectResponse(f"/appeals/tickets/{ticket_id}?error={msg[:300]}", status_code=303)
+        return RedirectResponse(f"/appeals/tickets/{ticket_id}?error={quote(msg[:300])}", status_code=303)
     return RedirectResponse(f"/appeals/tickets/{ticket_id}", status_code=303)
 
 

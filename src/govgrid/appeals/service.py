@@ -280,8 +280,14 @@ def _event(
 
 
 def _bump(session: Session, ticket: Ticket, metrics: str | list[str], at: datetime) -> None:
-    stats.bump_many(session, at=at, division_code=ticket.division_code, department_id=ticket.department_id,
-                    category_code=ticket.category_code, metrics=[metrics] if isinstance(metrics, str) else metrics)
+    stats.bump_many(
+        session,
+        at=at,
+        division_code=ticket.division_code,
+        department_id=ticket.department_id,
+        category_code=ticket.category_code,
+        metrics=[metrics] if isinstance(metrics, str) else metrics,
+    )
 
 
 # --------------------------------------------------------------------------------------------- access
@@ -509,7 +515,25 @@ def dispatch(
             f"未知的诉求类别 {category_code} (unknown category)",
             details=[{"loc": ["category_code"], "msg": "unknown category"}],
         )
-    if category_code and category_code != ticket.category_code:
+    recategorise = bool(category_code) and category_code != ticket.category_code
+    proposed = ticket.proposed_department_id
+    if recategorise and department_id is None:
+        proposed = routing.propose_unit(session, session.get(Division, ticket.division_code), category_code)
+    target = department_id or proposed
+    if target is None:
+        raise ValidationFailed(
+            "没有可派遣的责任单位，请指定部门 (no proposed unit: choose a department)",
+            details=[{"loc": ["department_id"], "msg": "required"}],
+        )
+    dept = _department(session, target)
+    county = routing.lineage(session.get(Division, ticket.division_code)).get("county", "")
+    if not dept.division_code.startswith(county[:6]) and not actor.is_superuser:
+        raise ValidationFailed(
+            "只能派遣给本县（区）的单位 (dispatch only to units of the ticket's county)",
+            details=[{"loc": ["department_id"], "msg": "outside the county"}],
+        )
+    # every check passed: now write
+    if recategorise:
         old_cat = ticket.category_code
         ticket.category_code = category_code
         ticket.category_source = "dispatcher"
@@ -542,23 +566,8 @@ def dispatch(
             category_code=category_code,
             metric="created",
         )
-        if department_id is None:
-            div = session.get(Division, ticket.division_code)
-            ticket.proposed_department_id = routing.propose_unit(session, div, category_code)
+        ticket.proposed_department_id = proposed
     ticket.category_confirmed = True
-    target = department_id or ticket.proposed_department_id
-    if target is None:
-        raise ValidationFailed(
-            "没有可派遣的责任单位，请指定部门 (no proposed unit: choose a department)",
-            details=[{"loc": ["department_id"], "msg": "required"}],
-        )
-    dept = _department(session, target)
-    county = routing.lineage(session.get(Division, ticket.division_code)).get("county", "")
-    if not dept.division_code.startswith(county[:6]) and not actor.is_superuser:
-        raise ValidationFailed(
-            "只能派遣给本县（区）的单位 (dispatch only to units of the ticket's county)",
-            details=[{"loc": ["department_id"], "msg": "outside the county"}],
-        )
     overridden = dept.id != ticket.proposed_department_id
     ticket.department_id = dept.id
     ticket.state = State.dispatched
@@ -688,7 +697,11 @@ def contact(
     )
     contact_ok = ticket.contact_due is None or now <= ticket.contact_due
     metrics = ["contacted"] + (["contacted_on_time"] if contact_ok else [])
-    if contact_ok and ticket.signed_at is not None and (ticket.sign_due is None or ticket.signed_at <= ticket.sign_due):
+    if (
+        contact_ok
+        and ticket.signed_at is not None
+        and (ticket.sign_due is None or ticket.signed_at <= ticket.sign_due)
+    ):
         metrics.append("responded_on_time")
     _bump(session, ticket, metrics, now)
     return ticket
@@ -1399,3 +1412,17 @@ def candidate_units(session: Session, ticket: Ticket) -> list[tuple[int, str]]:
     ).all()
     first = [(r[0], r[1]) for r in rows if r[2] in codes]
     return first + [(r[0], r[1]) for r in rows if r[2] not in codes]
+
+
+def load_principal(session: Session, username: str) -> Principal:
+    """A user's principal by username (CLI, demo and scheduled work acting as a named person)."""
+    from govgrid.core.identity import service as identity
+    from govgrid.core.identity.models import User
+
+    uid = session.scalar(select(User.id).where(User.username == username))
+    if uid is None:
+        raise NotFound(f"用户 {username} 不存在 (no such user)")
+    principal = identity.load_user_principal(session, uid)
+    if principal is None:
+        raise NotFound(f"用户 {username} 不可用 (user disabled)")
+    return principal

@@ -107,25 +107,50 @@ def bump(
         )
 
 
-def bump_many(session: Session, *, at: datetime, division_code: str, department_id: int | None, category_code: str,
-              metrics: list[str]) -> None:
+def bump_many(
+    session: Session,
+    *,
+    at: datetime,
+    division_code: str,
+    department_id: int | None,
+    category_code: str,
+    metrics: list[str],
+) -> None:
     """Add 1 to several metrics of one key in a single multi-row upsert (SQLite, PostgreSQL)."""
     dialect = session.get_bind().dialect.name
     if dialect not in ("sqlite", "postgresql") or len(metrics) == 1:
         for m in metrics:
-            bump(session, at=at, division_code=division_code, department_id=department_id, category_code=category_code,
-                 metric=m)
+            bump(
+                session,
+                at=at,
+                division_code=division_code,
+                department_id=department_id,
+                category_code=category_code,
+                metric=m,
+            )
         return
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     else:
         from sqlalchemy.dialects.postgresql import insert
     day = local_day(at)
-    rows = [dict(day=day, month=day.strftime("%Y-%m"), division_code=division_code, department_id=department_id or 0,
-                 category_code=category_code, metric=m, count=1) for m in metrics]
+    rows = [
+        dict(
+            day=day,
+            month=day.strftime("%Y-%m"),
+            division_code=division_code,
+            department_id=department_id or 0,
+            category_code=category_code,
+            metric=m,
+            count=1,
+        )
+        for m in metrics
+    ]
     stmt = insert(DailyStat).values(rows)
-    stmt = stmt.on_conflict_do_update(index_elements=["day", "division_code", "department_id", "category_code", "metric"],
-                                      set_={"count": DailyStat.count + stmt.excluded.count})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "division_code", "department_id", "category_code", "metric"],
+        set_={"count": DailyStat.count + stmt.excluded.count},
+    )
     session.execute(stmt)
 
 
