@@ -153,7 +153,7 @@ def build(url: str, n_rows: int) -> tuple[str, object]:
     return code, consumer
 
 
-def measure(code: str, consumer: object, page: int, pages: int, rounds: int = 3) -> dict[str, float]:
+def measure(code: str, consumer: object, page: int, pages: int, rounds: int = 5) -> dict[str, float]:
     """Read `pages` consecutive pages both ways; returns rows/s and the ratio."""
     from govgrid.core import db
     from govgrid.exchange import service
@@ -219,7 +219,7 @@ def run(label: str, url: str, args: argparse.Namespace) -> None:
     _log(f"[{label}] building {args.rows:,} rows ...")
     code, consumer = build(url, args.rows)
     m = measure(code, consumer, args.page, args.pages)
-    _log(f"[{label}] page size {args.page}, {m['rows']:,} rows per pass (best of 3 interleaved passes)")
+    _log(f"[{label}] page size {args.page}, {m['rows']:,} rows per pass (best of 5 interleaved passes)")
     _log(f"[{label}] bare endpoint (no policy/masking/audit): {m['bare_rows_s']:>10,.0f} rows/s")
     _log(f"[{label}] gateway (grant, masking, audit):        {m['gateway_rows_s']:>10,.0f} rows/s")
     _log(
