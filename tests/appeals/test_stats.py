@@ -102,6 +102,11 @@ def test_counters_rankings_and_public_stats(client, world, db):
     assert (
         c["rated"] == 3 and c["rated_satisfied"] == 1 and c["rated_basic"] == 1 and c["rated_resolved"] == 2
     )
+    # the monthly roll-up (whole months) agrees with the daily counters
+    month = stats.counts(db, root=root, start=day.date().replace(day=1), end=day.date().replace(day=30))
+    assert {k: month.get(k, 0) for k in c} == c or all(month[k] >= c[k] for k in c)
+    assert stats._source(day.date().replace(day=1), day.date().replace(day=30)) is stats.MonthlyStat
+    assert stats._source(day.date(), day.date()) is stats.DailyStat
     r = stats.rates(db, root=root, start=day.date(), end=day.date())
     assert (
         r.response == 1.0 and r.resolution == pytest.approx(2 / 3) and r.satisfaction == pytest.approx(2 / 3)

@@ -176,3 +176,28 @@ class DailyStat(Base):
         ),
         Index("ix_appeals_daily_stats_month", "month", "metric"),
     )
+
+
+class MonthlyStat(Base):
+    """The same counters rolled up per month, so year-long figures over a million tickets stay fast."""
+
+    __tablename__ = "appeals_monthly_stats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[str] = mapped_column(String(7))
+    division_code: Mapped[str] = mapped_column(String(32))
+    department_id: Mapped[int] = mapped_column(Integer, default=0)
+    category_code: Mapped[str] = mapped_column(String(32))
+    metric: Mapped[str] = mapped_column(String(24))
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "month",
+            "division_code",
+            "department_id",
+            "category_code",
+            "metric",
+            name="uq_appeals_monthly_stats_key",
+        ),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govgrid.appeals import categories
-from govgrid.appeals.models import AppealsConfig, DailyStat
+from govgrid.appeals.models import AppealsConfig, DailyStat, MonthlyStat
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import ValidationFailed
@@ -57,54 +57,39 @@ def local_day(at: datetime) -> date:
     return at.astimezone(SHANGHAI).date()
 
 
-def bump(
-    session: Session,
-    *,
-    at: datetime,
-    division_code: str,
-    department_id: int | None,
-    category_code: str,
-    metric: str,
-    n: int = 1,
-) -> None:
-    """Add n to one daily counter: one upsert statement on SQLite and PostgreSQL (update-else-insert elsewhere)."""
-    day = local_day(at)
-    key = dict(
-        day=day,
-        division_code=division_code,
-        department_id=department_id or 0,
-        category_code=category_code,
-        metric=metric,
-    )
+def _upsert(session: Session, model: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
+    """Add each row's count to its counter: one multi-row upsert on SQLite/PostgreSQL, update-else-insert elsewhere."""
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
         else:
             from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(DailyStat).values(month=day.strftime("%Y-%m"), count=n, **key)
-        stmt = stmt.on_conflict_do_update(index_elements=list(key), set_={"count": DailyStat.count + n})
+        stmt = insert(model).values(rows)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys, set_={"count": model.count + stmt.excluded.count}
+        )
         session.execute(stmt)
         return
-    where = [getattr(DailyStat, k) == v for k, v in key.items()]
-    res = session.execute(
-        update(DailyStat)
-        .where(*where)
-        .values(count=DailyStat.count + n)
-        .execution_options(synchronize_session=False)
-    )
-    if res.rowcount:
-        return
-    try:
-        with session.begin_nested():
-            session.add(DailyStat(month=day.strftime("%Y-%m"), count=n, **key))
-    except IntegrityError:
-        session.execute(
-            update(DailyStat)
+    for row in rows:
+        where = [getattr(model, k) == row[k] for k in keys]
+        upd = (
+            update(model)
             .where(*where)
-            .values(count=DailyStat.count + n)
+            .values(count=model.count + row["count"])
             .execution_options(synchronize_session=False)
         )
+        if session.execute(upd).rowcount:
+            continue
+        try:
+            with session.begin_nested():
+                session.add(model(**row))
+        except IntegrityError:
+            session.execute(upd)
+
+
+DAILY_KEY = ["day", "division_code", "department_id", "category_code", "metric"]
+MONTHLY_KEY = ["month", "division_code", "department_id", "category_code", "metric"]
 
 
 def bump_many(
@@ -115,43 +100,38 @@ def bump_many(
     department_id: int | None,
     category_code: str,
     metrics: list[str],
+    n: int = 1,
 ) -> None:
-    """Add 1 to several metrics of one key in a single multi-row upsert (SQLite, PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    if dialect not in ("sqlite", "postgresql") or len(metrics) == 1:
-        for m in metrics:
-            bump(
-                session,
-                at=at,
-                division_code=division_code,
-                department_id=department_id,
-                category_code=category_code,
-                metric=m,
-            )
-        return
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        from sqlalchemy.dialects.postgresql import insert
+    """Add n to several metrics of one key, in the daily and the monthly counters."""
     day = local_day(at)
-    rows = [
-        dict(
-            day=day,
-            month=day.strftime("%Y-%m"),
-            division_code=division_code,
-            department_id=department_id or 0,
-            category_code=category_code,
-            metric=m,
-            count=1,
-        )
-        for m in metrics
-    ]
-    stmt = insert(DailyStat).values(rows)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["day", "division_code", "department_id", "category_code", "metric"],
-        set_={"count": DailyStat.count + stmt.excluded.count},
+    month = day.strftime("%Y-%m")
+    base = dict(
+        division_code=division_code, department_id=department_id or 0, category_code=category_code, count=n
     )
-    session.execute(stmt)
+    _upsert(session, DailyStat, DAILY_KEY, [dict(base, day=day, month=month, metric=m) for m in metrics])
+    _upsert(session, MonthlyStat, MONTHLY_KEY, [dict(base, month=month, metric=m) for m in metrics])
+
+
+def bump(
+    session: Session,
+    *,
+    at: datetime,
+    division_code: str,
+    department_id: int | None,
+    category_code: str,
+    metric: str,
+    n: int = 1,
+) -> None:
+    """Add n to one counter (daily and monthly)."""
+    bump_many(
+        session,
+        at=at,
+        division_code=division_code,
+        department_id=department_id,
+        category_code=category_code,
+        metrics=[metric],
+        n=n,
+    )
 
 
 def get_config(session: Session, key: str, default: dict[str, Any]) -> dict[str, Any]:
@@ -237,17 +217,36 @@ def compute_rates(counts: dict[str, int], cfg: dict[str, Any]) -> Rates:
     return Rates(response, resolution, satisfaction, composite, dict(counts))
 
 
-def _period_filter(stmt, start: date | None, end: date | None):
+def _month_end(d: date) -> date:
+    nxt = date(d.year + (d.month == 12), d.month % 12 + 1, 1)
+    return nxt - timedelta(days=1)
+
+
+def _source(start: date | None, end: date | None) -> Any:
+    """The monthly roll-up when the period is whole months (or runs to today), else the daily counters."""
+    today = datetime.now(SHANGHAI).date()
+    whole_start = start is None or start.day == 1
+    whole_end = end is None or end == _month_end(end) or end >= today
+    return MonthlyStat if whole_start and whole_end else DailyStat
+
+
+def _period_filter(stmt, T: Any, start: date | None, end: date | None):
+    if T is MonthlyStat:
+        if start is not None:
+            stmt = stmt.where(T.month >= start.strftime("%Y-%m"))
+        if end is not None:
+            stmt = stmt.where(T.month <= end.strftime("%Y-%m"))
+        return stmt
     if start is not None:
-        stmt = stmt.where(DailyStat.day >= start)
+        stmt = stmt.where(T.day >= start)
     if end is not None:
-        stmt = stmt.where(DailyStat.day <= end)
+        stmt = stmt.where(T.day <= end)
     return stmt
 
 
-def _subtree(stmt, root: Division | None):
+def _subtree(stmt, T: Any, root: Division | None):
     if root is not None and root.code != "000000":
-        stmt = stmt.where(DailyStat.division_code.like(root.code + "%"))
+        stmt = stmt.where(T.division_code.like(root.code + "%"))
     return stmt
 
 
@@ -260,10 +259,11 @@ def counts(
     category: str | None = None,
 ) -> dict[str, int]:
     """Summed counters per metric under a division over a period."""
-    stmt = select(DailyStat.metric, func.sum(DailyStat.count)).group_by(DailyStat.metric)
-    stmt = _subtree(_period_filter(stmt, start, end), root)
+    T = _source(start, end)
+    stmt = select(T.metric, func.sum(T.count)).group_by(T.metric)
+    stmt = _subtree(_period_filter(stmt, T, start, end), T, root)
     if category:
-        stmt = stmt.where(DailyStat.category_code == category)
+        stmt = stmt.where(T.category_code == category)
     return {m: int(n or 0) for m, n in session.execute(stmt)}
 
 
@@ -278,9 +278,10 @@ def rankings(
 ) -> list[dict[str, Any]]:
     """Townships, villages or departments ranked by the composite 三率 score (ties by volume)."""
     cfg = get_config(session, "rates", DEFAULT_RATES)
-    key_col = DailyStat.department_id if by == "department" else DailyStat.division_code
-    stmt = select(key_col, DailyStat.metric, func.sum(DailyStat.count)).group_by(key_col, DailyStat.metric)
-    stmt = _subtree(_period_filter(stmt, start, end), root)
+    T = _source(start, end)
+    key_col = T.department_id if by == "department" else T.division_code
+    stmt = select(key_col, T.metric, func.sum(T.count)).group_by(key_col, T.metric)
+    stmt = _subtree(_period_filter(stmt, T, start, end), T, root)
     per: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for key, metric, n in session.execute(stmt):
         if by == "township":
@@ -333,12 +334,13 @@ def hotspots(
     session: Session, *, root: Division, start: date | None, end: date | None, limit: int = 20
 ) -> dict[str, Any]:
     """Concern counts by category and by village (the hot spots), without any personal data."""
+    T = _source(start, end)
     stmt = (
-        select(DailyStat.division_code, DailyStat.category_code, func.sum(DailyStat.count))
-        .where(DailyStat.metric == "created")
-        .group_by(DailyStat.division_code, DailyStat.category_code)
+        select(T.division_code, T.category_code, func.sum(T.count))
+        .where(T.metric == "created")
+        .group_by(T.division_code, T.category_code)
     )
-    stmt = _subtree(_period_filter(stmt, start, end), root)
+    stmt = _subtree(_period_filter(stmt, T, start, end), T, root)
     by_cat: dict[str, int] = defaultdict(int)
     by_place: dict[str, int] = defaultdict(int)
     cells: dict[tuple[str, str], int] = defaultdict(int)
@@ -378,11 +380,11 @@ def monthly_trend(session: Session, *, root: Division, months: list[str]) -> lis
     """Per month: created, closed and the three rates."""
     cfg = get_config(session, "rates", DEFAULT_RATES)
     stmt = (
-        select(DailyStat.month, DailyStat.metric, func.sum(DailyStat.count))
-        .where(DailyStat.month.in_(months))
-        .group_by(DailyStat.month, DailyStat.metric)
+        select(MonthlyStat.month, MonthlyStat.metric, func.sum(MonthlyStat.count))
+        .where(MonthlyStat.month.in_(months))
+        .group_by(MonthlyStat.month, MonthlyStat.metric)
     )
-    stmt = _subtree(stmt, root)
+    stmt = _subtree(stmt, MonthlyStat, root)
     per: dict[str, dict[str, int]] = {m: {} for m in months}
     for month, metric, n in session.execute(stmt):
         per[month][metric] = int(n or 0)
