@@ -425,8 +425,9 @@ def _life(
         return t <= now
 
     t = case.reported_at + timedelta(minutes=rng.randint(5, 50))
-    if not at_or_stop(t):
-        return
+    recent = case.reported_at > now - timedelta(days=45)
+    if not at_or_stop(t) or (recent and rng.random() < 0.01):
+        return  # still waiting for the command centre
     if rng.random() < 0.05:
         case.state = CaseState.rejected.value
         case.result = "非城市管理事项，不予立案（演示）"
@@ -438,15 +439,14 @@ def _life(
     t += timedelta(minutes=rng.randint(3, 40))
     if not at_or_stop(t):
         return
-    recent = case.reported_at > now - timedelta(days=45)
     if recent and rng.random() < 0.02:
         return  # left waiting for dispatch (超期 once its deadline passes)
     case.state, case.dispatched_at = CaseState.dispatched.value, t
     case.department_id = dept_ids.get(f"{COUNTY}-{klass.line}") or dept_ids[f"{COUNTY}-urban_management"]
     steps.append(("dispatch", case.state, t, dispatcher, "dispatcher"))
     t += timedelta(minutes=rng.randint(3, 30))
-    if not at_or_stop(t):
-        return
+    if not at_or_stop(t) or (recent and rng.random() < 0.015):
+        return  # not yet signed for by the department
     case.state, case.acknowledged_at = CaseState.handling.value, t
     steps.append(("acknowledge", case.state, t, handler, "handler"))
     arrive = t + timedelta(minutes=rng.randint(8, 45))
@@ -467,8 +467,8 @@ def _life(
         case.result = "已处置完毕，现场恢复（演示）"
         steps.append(("feedback", case.state, t, handler, "handler"))
         t += timedelta(minutes=rng.randint(20, 240))
-        if not at_or_stop(t):
-            return
+        if not at_or_stop(t) or (recent and rng.random() < 0.015):
+            return  # waiting for the supervision centre's check
         if attempt == 0 and rng.random() < 0.07:
             case.state, case.handled_at = CaseState.handling.value, None
             case.rework_count += 1
