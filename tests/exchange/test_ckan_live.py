@@ -34,7 +34,8 @@ def live(tmp_path_factory):
         GOVGRID_DATABASE_URL=f"sqlite:///{db_path}",
         GOVGRID_DEMO_MODE="true",
         GOVGRID_SECRET_KEY="live-test-" + "x" * 40,
-        PYTHONPATH=str(ROOT),
+        # The tree under test first (an editable install elsewhere must not shadow it), then the repo for `tests`.
+        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
     )
     subprocess.run(
         [sys.executable, "-m", "tests.exchange.live_server", str(db_path), str(key_path)],
