@@ -144,23 +144,65 @@ def validate_grid(
 
 
 class CellIndex:
-    """Point -> grid cell, vectorised: an STRtree with an `intersects` query; a point on a shared edge goes to
-    the cell with the smallest code, so every point gets exactly one answer."""
+    """Point -> grid cell, vectorised without building point geometries.
+
+    Candidates come from a uniform bin grid over the cells' bounding boxes (CSR arrays, pure numpy), a bbox test
+    drops most of them, and `shapely.intersects_xy` on the prepared cells decides exactly. A point on a shared edge
+    belongs to both cells; it goes to the smallest code, so every point gets exactly one answer.
+    """
 
     def __init__(self, codes: list[str], geoms: list[BaseGeometry]):
         order = np.argsort(np.array(codes, dtype=object), kind="stable")
         self.codes = np.array(codes, dtype=object)[order]
         self.geoms = np.array(geoms, dtype=object)[order]
         shapely.prepare(self.geoms)
-        self.tree = shapely.STRtree(self.geoms)
+        b = shapely.bounds(self.geoms)
+        self.x0, self.y0, self.x1, self.y1 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+        n = len(self.geoms)
+        # bins about half a typical cell wide: ~2 candidate cells per point before the bbox test
+        self.sx = max(float(np.median(self.x1 - self.x0)) / 2, 1e-9)
+        self.sy = max(float(np.median(self.y1 - self.y0)) / 2, 1e-9)
+        self.ox, self.oy = float(self.x0.min()), float(self.y0.min())
+        self.nx = int((self.x1.max() - self.ox) // self.sx) + 1
+        self.ny = int((self.y1.max() - self.oy) // self.sy) + 1
+        ix0 = ((self.x0 - self.ox) // self.sx).astype(np.int64)
+        ix1 = ((self.x1 - self.ox) // self.sx).astype(np.int64)
+        iy0 = ((self.y0 - self.oy) // self.sy).astype(np.int64)
+        iy1 = ((self.y1 - self.oy) // self.sy).astype(np.int64)
+        wx, wy = ix1 - ix0 + 1, iy1 - iy0 + 1
+        counts = wx * wy
+        cell = np.repeat(np.arange(n, dtype=np.int64), counts)
+        k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        bx = ix0[cell] + k % wx[cell]
+        by = iy0[cell] + k // wx[cell]
+        bins = by * self.nx + bx
+        srt = np.lexsort((cell, bins))  # by bin, then by cell (= by code): the first hit is the smallest code
+        self.bin_cells = cell[srt]
+        self.bin_start = np.searchsorted(bins[srt], np.arange(self.nx * self.ny + 1))
 
     def assign(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
-        """Index into `codes` for each point (-1 outside every cell). Codes are sorted, so min index = min code."""
-        pts = shapely.points(np.asarray(lons, float), np.asarray(lats, float))
-        p, g = self.tree.query(pts, predicate="intersects")
-        out = np.full(len(pts), np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(out, p, g)
-        out[out == np.iinfo(np.int64).max] = -1
+        """Index into `codes` for each point (-1 outside every cell)."""
+        x = np.asarray(lons, float)
+        y = np.asarray(lats, float)
+        out = np.full(len(x), -1, dtype=np.int64)
+        bx = np.floor((x - self.ox) / self.sx)
+        by = np.floor((y - self.oy) / self.sy)
+        inside = (bx >= 0) & (bx < self.nx) & (by >= 0) & (by < self.ny)
+        pts = np.nonzero(inside)[0]
+        b = (by[pts] * self.nx + bx[pts]).astype(np.int64)
+        start = self.bin_start[b]
+        counts = self.bin_start[b + 1] - start
+        p = np.repeat(pts, counts)
+        k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        g = self.bin_cells[np.repeat(start, counts) + k]
+        px, py = x[p], y[p]
+        near = (self.x0[g] <= px) & (px <= self.x1[g]) & (self.y0[g] <= py) & (py <= self.y1[g])
+        p, g = p[near], g[near]
+        hit = shapely.intersects_xy(self.geoms[g], px[near], py[near])
+        p, g = p[hit], g[hit]
+        first = np.ones(len(p), dtype=bool)
+        first[1:] = p[1:] != p[:-1]
+        out[p[first]] = g[first]
         return out
 
     def assign_codes(self, lons: Any, lats: Any) -> list[str | None]:
