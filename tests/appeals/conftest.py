@@ -112,3 +112,15 @@ def city_events(monkeypatch) -> list:
     seen: list = []
     monkeypatch.setitem(events._handlers, ports.CITY_EVENT_REPORTED, [seen.append])
     return seen
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    """Process-level caches (model, department ids, place names) must not outlive a rolled-back test."""
+    from govgrid.appeals import routing
+
+    routing.forget_model()
+    routing.clear_caches()
+    yield
+    routing.forget_model()
+    routing.clear_caches()

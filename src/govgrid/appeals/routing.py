@@ -6,6 +6,7 @@ import io
 import logging
 import pickle
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,22 +47,36 @@ class Classification:
 
 
 _model_lock = threading.Lock()
-_model_cache: dict[str, Any] = {"id": None, "pipeline": None, "checked_at": None}
+MODEL_CHECK_SECONDS = 30.0  # a newly trained model is picked up within this time
+_model_cache: dict[str, Any] = {"id": None, "pipeline": None, "checked_at": None, "active_id": None}
+
+
+def forget_model() -> None:
+    """Drop the cached model (after training; tests)."""
+    _model_cache.update(id=None, pipeline=None, checked_at=None, active_id=None)
 
 
 def _active_pipeline(session: Session) -> Any:
     """The active fitted pipeline (cached by id; re-checked when the active model changes)."""
-    model_id = session.scalar(
-        select(ClassifierModel.id)
-        .where(ClassifierModel.active.is_(True))
-        .order_by(ClassifierModel.id.desc())
-        .limit(1)
-    )
+    now = time.monotonic()
+    if _model_cache["checked_at"] is not None and now - _model_cache["checked_at"] < MODEL_CHECK_SECONDS:
+        model_id = _model_cache["active_id"]
+    else:
+        model_id = session.scalar(
+            select(ClassifierModel.id)
+            .where(ClassifierModel.active.is_(True))
+            .order_by(ClassifierModel.id.desc())
+            .limit(1)
+        )
+        _model_cache["active_id"], _model_cache["checked_at"] = model_id, now
     if model_id is None:
         return None
     with _model_lock:
-        if _model_cache["id"] != model_id:
+        if _model_cache["id"] != model_id or _model_cache["pipeline"] is None:
             blob = session.scalar(select(ClassifierModel.blob).where(ClassifierModel.id == model_id))
+            if blob is None:  # deactivated or removed meanwhile
+                forget_model()
+                return None
             _model_cache["pipeline"] = pickle.loads(blob)  # our own database: trusted
             _model_cache["id"] = model_id
         return _model_cache["pipeline"]
@@ -217,6 +232,7 @@ def train_classifier(
         session.add(model)
         session.flush()
         report.model_id = model.id
+        forget_model()
     return report
 
 
@@ -233,11 +249,22 @@ class Location:
     source: str  # point, address, channel
 
 
+CACHE_SECONDS = 60.0  # divisions and departments change rarely; a minute of staleness is harmless
+_named_cache: dict[str, tuple[float, list]] = {}
+_dept_cache: dict[str, tuple[float, int]] = {}
+
+
+def clear_caches() -> None:
+    """Forget cached division names and department ids (after reorganisations; tests)."""
+    _named_cache.clear()
+    _dept_cache.clear()
+
+
 def _named_divisions(session: Session, root: Division) -> list[tuple[str, str, str, str]]:
-    """(code, name, level, parent_code) of townships and villages below a division (cached per session)."""
-    cache = session.info.setdefault("appeals_named_divisions", {})
-    if root.code not in cache:
-        cache[root.code] = [
+    """(code, name, level, parent_code) of townships and villages below a division (cached for a minute)."""
+    hit = _named_cache.get(root.code)
+    if hit is None or time.monotonic() - hit[0] > CACHE_SECONDS:
+        rows = [
             tuple(r)
             for r in session.execute(
                 select(Division.code, Division.name, Division.level, Division.parent_code)
@@ -245,7 +272,9 @@ def _named_divisions(session: Session, root: Division) -> list[tuple[str, str, s
                 .order_by(Division.code)
             )
         ]
-    return cache[root.code]
+        hit = (time.monotonic(), rows)
+        _named_cache[root.code] = hit
+    return hit[1]
 
 
 def resolve_address(session: Session, address: str, root: Division) -> Division | None:
@@ -332,11 +361,14 @@ def lineage(div: Division) -> dict[str, str]:
 
 
 def department_id(session: Session, code: str) -> int | None:
-    """A department id by code (cached per session)."""
-    cache = session.info.setdefault("appeals_dept_ids", {})
-    if code not in cache:
-        cache[code] = session.scalar(select(Department.id).where(Department.code == code))
-    return cache[code]
+    """A department id by code (found ids cached for a minute)."""
+    hit = _dept_cache.get(code)
+    if hit is not None and time.monotonic() - hit[0] <= CACHE_SECONDS:
+        return hit[1]
+    found = session.scalar(select(Department.id).where(Department.code == code))
+    if found is not None:
+        _dept_cache[code] = (time.monotonic(), found)
+    return found
 
 
 def propose_unit(session: Session, div: Division, category_code: str) -> int | None:

@@ -57,19 +57,30 @@ def local_day(at: datetime) -> date:
     return at.astimezone(SHANGHAI).date()
 
 
-def _upsert(session: Session, model: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
-    """Add each row's count to its counter: one multi-row upsert on SQLite/PostgreSQL, update-else-insert elsewhere."""
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
+def _upsert_stmt(dialect: str, model: Any, keys: list[str]) -> Any:
+    """One compiled-once upsert per (dialect, table): executed with a list of rows (executemany)."""
+    key = (dialect, model.__tablename__)
+    if key not in _UPSERTS:
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
         else:
             from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(model).values(rows)
-        stmt = stmt.on_conflict_do_update(
+        stmt = insert(model)
+        _UPSERTS[key] = stmt.on_conflict_do_update(
             index_elements=keys, set_={"count": model.count + stmt.excluded.count}
         )
-        session.execute(stmt)
+    return _UPSERTS[key]
+
+
+def _upsert(session: Session, model: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
+    """Add each row's count to its counter: an upsert on SQLite/PostgreSQL, update-else-insert elsewhere."""
+    dialect = session.get_bind().dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        stmt = _upsert_stmt(dialect, model, keys)
+        session.execute(stmt, rows if len(rows) > 1 else rows[0])
         return
     for row in rows:
         where = [getattr(model, k) == row[k] for k in keys]
@@ -250,6 +261,19 @@ def _subtree(stmt, T: Any, root: Division | None):
     return stmt
 
 
+Cube = list[tuple[str, int, str, str, int]]  # (division_code, department_id, category_code, metric, count)
+
+
+def cube(session: Session, *, root: Division | None, start: date | None, end: date | None) -> Cube:
+    """Every counter of a period summed per (division, department, category, metric): one scan feeds a whole page."""
+    T = _source(start, end)
+    stmt = select(T.division_code, T.department_id, T.category_code, T.metric, func.sum(T.count)).group_by(
+        T.division_code, T.department_id, T.category_code, T.metric
+    )
+    stmt = _subtree(_period_filter(stmt, T, start, end), T, root)
+    return [(d, dep, c, m, int(n or 0)) for d, dep, c, m, n in session.execute(stmt)]
+
+
 def counts(
     session: Session,
     *,
@@ -257,8 +281,15 @@ def counts(
     start: date | None,
     end: date | None,
     category: str | None = None,
+    data: Cube | None = None,
 ) -> dict[str, int]:
     """Summed counters per metric under a division over a period."""
+    if data is not None:
+        out: dict[str, int] = defaultdict(int)
+        for _d, _dep, c, m, n in data:
+            if category is None or c == category:
+                out[m] += n
+        return dict(out)
     T = _source(start, end)
     stmt = select(T.metric, func.sum(T.count)).group_by(T.metric)
     stmt = _subtree(_period_filter(stmt, T, start, end), T, root)
@@ -267,23 +298,30 @@ def counts(
     return {m: int(n or 0) for m, n in session.execute(stmt)}
 
 
-def rates(session: Session, *, root: Division | None, start: date | None, end: date | None) -> Rates:
+def rates(
+    session: Session, *, root: Division | None, start: date | None, end: date | None, data: Cube | None = None
+) -> Rates:
     """三率 for a division subtree over a period, under the deployment's configuration."""
     cfg = get_config(session, "rates", DEFAULT_RATES)
-    return compute_rates(counts(session, root=root, start=start, end=end), cfg)
+    return compute_rates(counts(session, root=root, start=start, end=end, data=data), cfg)
 
 
 def rankings(
-    session: Session, *, root: Division, start: date | None, end: date | None, by: str
+    session: Session,
+    *,
+    root: Division,
+    start: date | None,
+    end: date | None,
+    by: str,
+    data: Cube | None = None,
 ) -> list[dict[str, Any]]:
     """Townships, villages or departments ranked by the composite 三率 score (ties by volume)."""
     cfg = get_config(session, "rates", DEFAULT_RATES)
-    T = _source(start, end)
-    key_col = T.department_id if by == "department" else T.division_code
-    stmt = select(key_col, T.metric, func.sum(T.count)).group_by(key_col, T.metric)
-    stmt = _subtree(_period_filter(stmt, T, start, end), T, root)
+    if data is None:
+        data = cube(session, root=root, start=start, end=end)
     per: dict[Any, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for key, metric, n in session.execute(stmt):
+    for div, dep, _c, metric, n in data:
+        key = dep if by == "department" else div
         if by == "township":
             if len(key) < 9:
                 continue
@@ -331,20 +369,23 @@ def rankings(
 
 
 def hotspots(
-    session: Session, *, root: Division, start: date | None, end: date | None, limit: int = 20
+    session: Session,
+    *,
+    root: Division,
+    start: date | None,
+    end: date | None,
+    limit: int = 20,
+    data: Cube | None = None,
 ) -> dict[str, Any]:
     """Concern counts by category and by village (the hot spots), without any personal data."""
-    T = _source(start, end)
-    stmt = (
-        select(T.division_code, T.category_code, func.sum(T.count))
-        .where(T.metric == "created")
-        .group_by(T.division_code, T.category_code)
-    )
-    stmt = _subtree(_period_filter(stmt, T, start, end), T, root)
+    if data is None:
+        data = cube(session, root=root, start=start, end=end)
     by_cat: dict[str, int] = defaultdict(int)
     by_place: dict[str, int] = defaultdict(int)
     cells: dict[tuple[str, str], int] = defaultdict(int)
-    for div, cat, n in session.execute(stmt):
+    for div, _dep, cat, metric, n in data:
+        if metric != "created":
+            continue
         place = div[:12] if len(div) >= 12 else div
         by_cat[cat] += int(n)
         by_place[place] += int(n)

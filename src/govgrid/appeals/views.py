@@ -167,8 +167,9 @@ def statistics(
     today = utcnow().astimezone(SHANGHAI).date()
     if start is None and end is None:
         start, end = today - timedelta(days=365), today
-    r = stats.rates(session, root=root, start=start, end=end)
-    hot = stats.hotspots(session, root=root, start=start, end=end, limit=0)
+    data = stats.cube(session, root=root, start=start, end=end)
+    r = stats.rates(session, root=root, start=start, end=end, data=data)
+    hot = stats.hotspots(session, root=root, start=start, end=end, limit=0, data=data)
     return {
         "division": {"code": root.code, "name": root.name},
         "period": {"start": start, "end": end},
@@ -198,8 +199,10 @@ def statistics(
         "live": live_counts(session, root),
         "trend": stats.monthly_trend(session, root=root, months=_months_back(end or today, 12)),
         "rankings": {
-            "township": stats.rankings(session, root=root, start=start, end=end, by="township"),
-            "department": stats.rankings(session, root=root, start=start, end=end, by="department"),
+            "township": stats.rankings(session, root=root, start=start, end=end, by="township", data=data),
+            "department": stats.rankings(
+                session, root=root, start=start, end=end, by="department", data=data
+            ),
         },
         "hotspots": hot,
         "category_names": {c.code: c.name_zh for c in categories.CATEGORIES},
@@ -216,10 +219,11 @@ def monthly_report(session: Session, *, division: str | None, month: str) -> dic
     start = date(y, m, 1)
     end = date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)
     root = stats_root(session, division)
-    r = stats.rates(session, root=root, start=start, end=end)
-    towns = stats.rankings(session, root=root, start=start, end=end, by="township")
-    villages = stats.rankings(session, root=root, start=start, end=end, by="village")
-    depts = stats.rankings(session, root=root, start=start, end=end, by="department")
+    data = stats.cube(session, root=root, start=start, end=end)
+    r = stats.rates(session, root=root, start=start, end=end, data=data)
+    towns = stats.rankings(session, root=root, start=start, end=end, by="township", data=data)
+    villages = stats.rankings(session, root=root, start=start, end=end, by="village", data=data)
+    depts = stats.rankings(session, root=root, start=start, end=end, by="department", data=data)
     return {
         "division": {"code": root.code, "name": root.name},
         "month": month,
