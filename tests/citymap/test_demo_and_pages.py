@@ -55,7 +55,7 @@ def test_pages_need_login_and_render(client, login, grid, users):
         headers=login("pd_inspector"),
     ).json()["case_id"]
     r = client.get(f"/citymap/cases/{case_id}", headers=login("pd_dispatcher"))
-    assert r.status_code == 200 and "暴露垃圾" in r.text and "collect" in r.text
+    assert r.status_code == 200 and "暴露垃圾" in r.text and "信息收集" in r.text
     r = client.get(f"/citymap/cases/{case_id}", headers={**login("nh_dispatcher"), "Accept": "text/html"})
     assert r.status_code == 404
 

@@ -201,3 +201,41 @@ def test_broadcaster_delivers_committed_unit_moves_only_to_the_county():
             live.broadcaster.remove(there)
 
     asyncio.run(run())
+
+
+def test_simulator_moves_units_to_their_case_and_reports_back(db, client, login, grid, users, unit, camera):
+    import random
+
+    from govgrid.citymap import simulate
+    from govgrid.citymap.models import Case
+
+    case_id = client.post(
+        f"{API}/reports",
+        json={"class_code": "0409", "lon": grid[0].center_lon, "lat": grid[0].center_lat},
+        headers=login("pd_inspector"),
+    ).json()["case_id"]
+    client.post(f"{API}/cases/{case_id}/file", json={}, headers=login("pd_dispatcher"))
+    client.post(f"{API}/cases/{case_id}/dispatch", json={"unit_id": unit.id}, headers=login("pd_dispatcher"))
+    client.post(f"{API}/cases/{case_id}/acknowledge", json={}, headers=login("pd_unit01"))
+    rng = random.Random(1)
+    db.expire_all()  # the API wrote through its own session
+    before = float(haversine(unit, grid[0]))
+    simulate.step(db, "140321", 20.0, rng, new_event_p=1.0)  # 120 m per tick by van
+    db.refresh(unit)
+    assert float(haversine(unit, grid[0])) < before - 100
+    for _ in range(5):
+        simulate.step(db, "140321", 20.0, rng, new_event_p=0.0)
+    case = db.get(Case, case_id)
+    db.refresh(case)
+    assert case.arrived_at is not None and unit.status == "on_site"
+    case.arrived_at = case.arrived_at - timedelta(minutes=5)
+    simulate.step(db, "140321", 20.0, rng, new_event_p=0.0)
+    db.refresh(unit)
+    assert case.state == "handled" and unit.status == "available"
+    assert db.query(Case).filter(Case.source == "video", Case.camera_id == camera.id).count() == 1
+
+
+def haversine(unit, cell):
+    from govgrid.citymap.spatial import haversine_m
+
+    return haversine_m(unit.lon, unit.lat, cell.center_lon, cell.center_lat)

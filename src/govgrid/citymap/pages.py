@@ -102,6 +102,20 @@ MESSAGES = {
 register_messages(MESSAGES)
 
 
+ACTION_ZH = {
+    "collect": "信息收集",
+    "file": "案卷建立",
+    "reject": "不予立案",
+    "dispatch": "任务派遣",
+    "acknowledge": "签收任务",
+    "arrive": "到达现场",
+    "feedback": "处理反馈",
+    "verify_pass": "核查通过·结案",
+    "verify_fail": "核查未通过·返工",
+    "evaluate": "综合评价",
+}
+
+
 def _county(principal, requested: str | None) -> str:
     if requested and requested.isdigit() and len(requested) == 6:
         return requested
@@ -144,7 +158,10 @@ def report_page(request: Request, principal: PagePrincipal):
     return render(
         request,
         "citymap_report.html",
-        {"county": _county(principal, None), "classes": _classes(get_locale(request))},
+        {
+            "county": _county(principal, None),
+            "classes": sorted(_classes(get_locale(request)), key=lambda c: (c["kind"] != "event", c["code"])),
+        },
     )
 
 
@@ -156,5 +173,11 @@ def case_page(case_id: int, request: Request, session: SessionDep, principal: Pa
     return render(
         request,
         "citymap_case.html",
-        {"case": case, "steps": steps, "tz": SHANGHAI, "state_zh": {s.value: z for s, z in STATE_ZH.items()}},
+        {
+            "case": case,
+            "steps": steps,
+            "tz": SHANGHAI,
+            "action_zh": ACTION_ZH,
+            "state_zh": {s.value: z for s, z in STATE_ZH.items()},
+        },
     )

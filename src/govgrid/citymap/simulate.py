@@ -28,6 +28,7 @@ ACTOR = SystemActor("citymap-simulator")
 PATROL_SPEED = 1.4  # m/s on foot
 DRIVE_SPEED = 6.0  # m/s by e-bike or van in town
 M_PER_DEG = 111_320.0
+ON_SITE_S = 120.0  # simulated minutes on site before the unit reports back
 
 
 def _toward(lon: float, lat: float, tlon: float, tlat: float, metres: float) -> tuple[float, float, float]:
@@ -100,6 +101,29 @@ def step(
                 svc._step(
                     session, case, actor=ACTOR, action="arrive", from_state=case.state, role="field_unit"
                 )
+        elif case is not None and unit.status == UnitStatus.on_site.value:
+            if case.arrived_at is not None and (now - case.arrived_at).total_seconds() > ON_SITE_S:
+                if case.state == CaseState.handling.value:  # the work is done: report back, free the unit
+                    case.state, case.handled_at = CaseState.handled.value, now
+                    case.result = "现场已处置（模拟）"
+                    svc._step(
+                        session,
+                        case,
+                        actor=ACTOR,
+                        action="feedback",
+                        from_state=CaseState.handling.value,
+                        role="field_unit",
+                    )
+                unit.status = UnitStatus.available.value
+                publish(
+                    session,
+                    svc.LIVE_EVENT,
+                    data={"channel": "unit", "county": unit.county_code, **svc.unit_marker(unit)},
+                )
+            continue
+        elif case is None and unit.status in (UnitStatus.en_route.value, UnitStatus.on_site.value):
+            unit.status = UnitStatus.available.value  # its task ended elsewhere
+            continue
         elif unit.status == UnitStatus.available.value:
             heading = hash((unit.id, int(now.timestamp()) // 120)) % 360  # keep a heading for two minutes
             d = PATROL_SPEED * dt_s * rng.uniform(0.6, 1.4)
