@@ -50,7 +50,7 @@ def main() -> None:
     print("preparing database (migrations, GB/T 2260, core demo, appeals channel) ...", flush=True)
     prepare_database(url)
     from govgrid.appeals import demo, schemas, service, stats, views, wechat
-    from govgrid.appeals.models import DailyStat, MonthlyStat, Ticket
+    from govgrid.appeals.models import METRICS, DailyStat, MonthlyStat, Ticket
     from govgrid.core.audit.service import PublicActor
     from govgrid.core.divisions.models import Division
 
@@ -214,45 +214,43 @@ def main() -> None:
         "escalated_supervisor": outcome[:, 4] < 0.01,
     }
     daily_rows, monthly_rows = [], []
-
-    def add(mask, metric: str, with_dept: bool) -> None:
-        key = (day_idx[mask].astype(np.int64) * len(vcodes) + v_idx[mask]) * len(cats) + c_idx[mask]
-        uniq, cnt = np.unique(key, return_counts=True)
-        c_ = uniq % len(cats)
-        v_ = (uniq // len(cats)) % len(vcodes)
-        d_ = uniq // (len(cats) * len(vcodes))
-        months: dict[tuple, int] = {}
-        for dd, vv, cc, k in zip(d_.tolist(), v_.tolist(), c_.tolist(), cnt.tolist(), strict=True):
-            day = days0 + timedelta(days=dd)
-            dept = depts[(vcodes[vv], cat_arr[cc])] if with_dept else 0
+    key = (day_idx.astype(np.int64) * len(vcodes) + v_idx) * len(cats) + c_idx
+    uniq, inverse = np.unique(key, return_inverse=True)
+    c_ = uniq % len(cats)
+    v_ = (uniq // len(cats)) % len(vcodes)
+    d_ = uniq // (len(cats) * len(vcodes))
+    created = np.bincount(inverse, minlength=len(uniq))
+    sums = {
+        m: np.bincount(inverse, weights=mask.astype(np.int64), minlength=len(uniq)).astype(np.int64)
+        for m, mask in metric_flags.items()
+    }
+    zero = dict.fromkeys(METRICS, 0)
+    monthly: dict[tuple, dict[str, int]] = {}
+    for i, (dd, vv, cc) in enumerate(zip(d_.tolist(), v_.tolist(), c_.tolist(), strict=True)):
+        day = days0 + timedelta(days=dd)
+        month = day.strftime("%Y-%m")
+        dept = depts[(vcodes[vv], cat_arr[cc])] or 0
+        # intake is counted before dispatch (department 0); everything after under the responsible unit
+        for dep, vals in (
+            (0, dict(zero, created=int(created[i]))),
+            (dept, dict(zero, **{m: int(v[i]) for m, v in sums.items()})),
+        ):
             daily_rows.append(
-                {
-                    "day": day,
-                    "month": day.strftime("%Y-%m"),
-                    "division_code": vcodes[vv],
-                    "department_id": dept or 0,
-                    "category_code": cat_arr[cc],
-                    "metric": metric,
-                    "count": k,
-                }
+                dict(
+                    vals,
+                    day=day,
+                    month=month,
+                    division_code=str(vcodes[vv]),
+                    department_id=dep,
+                    category_code=str(cat_arr[cc]),
+                )
             )
-            mk = (day.strftime("%Y-%m"), vcodes[vv], dept or 0, cat_arr[cc])
-            months[mk] = months.get(mk, 0) + k
-        for (m, v, d, c), k in months.items():
-            monthly_rows.append(
-                {
-                    "month": m,
-                    "division_code": v,
-                    "department_id": d,
-                    "category_code": c,
-                    "metric": metric,
-                    "count": k,
-                }
-            )
+            acc = monthly.setdefault((month, str(vcodes[vv]), dep, str(cat_arr[cc])), dict(zero))
+            for m, v in vals.items():
+                acc[m] += v
+    for (month, v, dep, c), vals in monthly.items():
+        monthly_rows.append(dict(vals, month=month, division_code=v, department_id=dep, category_code=c))
 
-    add(np.ones(n, bool), "created", False)
-    for metric, mask in metric_flags.items():
-        add(mask, metric, True)
     t0 = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(DailyStat.__table__.delete())

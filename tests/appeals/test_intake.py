@@ -61,7 +61,7 @@ def test_bad_input_is_4xx_and_nothing_is_written(client, world, db, payload, sta
     before = (
         count_tickets(db),
         db.scalar(select(func.count()).select_from(TicketEvent)),
-        db.scalar(select(func.coalesce(func.sum(DailyStat.count), 0))),
+        db.scalar(select(func.coalesce(func.sum(DailyStat.created), 0))),
     )
     r = client.post(f"{API}/tickets", json=payload)
     assert r.status_code == status, r.text
@@ -70,7 +70,7 @@ def test_bad_input_is_4xx_and_nothing_is_written(client, world, db, payload, sta
     after = (
         count_tickets(db),
         db.scalar(select(func.count()).select_from(TicketEvent)),
-        db.scalar(select(func.coalesce(func.sum(DailyStat.count), 0))),
+        db.scalar(select(func.coalesce(func.sum(DailyStat.created), 0))),
     )
     assert after == before
 

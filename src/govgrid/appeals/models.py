@@ -149,55 +149,67 @@ class AppealsConfig(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class DailyStat(Base):
-    """Pre-aggregated counters per day, division (the ticket's deepest), department, category and metric."""
+METRICS = (
+    "created",
+    "dispatched",
+    "overridden",
+    "signed",
+    "signed_on_time",
+    "contacted",
+    "contacted_on_time",
+    "responded_on_time",
+    "answered",
+    "answered_on_time",
+    "closed",
+    "reopened",
+    "escalated_superior",
+    "escalated_supervisor",
+    "rated",
+    "rated_satisfied",
+    "rated_basic",
+    "rated_unsatisfied",
+    "rated_resolved",
+    "merged",
+)
 
-    __tablename__ = "appeals_daily_stats"
+# One integer column per metric ("wide" counters): a year of a county is a few thousand rows, summed in one scan.
+_MetricColumns = type(
+    "_MetricColumns", (), {m: mapped_column(Integer, default=0, nullable=False) for m in METRICS}
+)
+
+
+class DailyStat(_MetricColumns, Base):
+    """Pre-aggregated counters per day, division (the ticket's deepest), department and category."""
+
+    __tablename__ = "appeals_daily_counts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     day: Mapped[date] = mapped_column(Date)
-    month: Mapped[str] = mapped_column(
-        String(7)
-    )  # '2026-11', for monthly trends without dialect-specific SQL
+    month: Mapped[str] = mapped_column(String(7))  # '2026-11'
     division_code: Mapped[str] = mapped_column(String(32))
     department_id: Mapped[int] = mapped_column(Integer, default=0)  # 0: not yet dispatched
     category_code: Mapped[str] = mapped_column(String(32))
-    metric: Mapped[str] = mapped_column(String(24))
-    count: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (
         UniqueConstraint(
-            "day",
-            "division_code",
-            "department_id",
-            "category_code",
-            "metric",
-            name="uq_appeals_daily_stats_key",
+            "day", "division_code", "department_id", "category_code", name="uq_appeals_daily_counts_key"
         ),
-        Index("ix_appeals_daily_stats_month", "month", "metric"),
     )
 
 
-class MonthlyStat(Base):
+class MonthlyStat(_MetricColumns, Base):
     """The same counters rolled up per month, so year-long figures over a million tickets stay fast."""
 
-    __tablename__ = "appeals_monthly_stats"
+    __tablename__ = "appeals_monthly_counts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     month: Mapped[str] = mapped_column(String(7))
     division_code: Mapped[str] = mapped_column(String(32))
     department_id: Mapped[int] = mapped_column(Integer, default=0)
     category_code: Mapped[str] = mapped_column(String(32))
-    metric: Mapped[str] = mapped_column(String(24))
-    count: Mapped[int] = mapped_column(Integer, default=0)
 
     __table_args__ = (
         UniqueConstraint(
-            "month",
-            "division_code",
-            "department_id",
-            "category_code",
-            "metric",
-            name="uq_appeals_monthly_stats_key",
+            "month", "division_code", "department_id", "category_code", name="uq_appeals_monthly_counts_key"
         ),
     )

@@ -12,34 +12,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govgrid.appeals import categories
-from govgrid.appeals.models import AppealsConfig, DailyStat, MonthlyStat
+from govgrid.appeals.models import METRICS, AppealsConfig, DailyStat, MonthlyStat
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import ValidationFailed
 from govgrid.core.workdays import SHANGHAI
-
-METRICS = (
-    "created",
-    "dispatched",
-    "overridden",
-    "signed",
-    "signed_on_time",
-    "contacted",
-    "contacted_on_time",
-    "responded_on_time",
-    "answered",
-    "answered_on_time",
-    "closed",
-    "reopened",
-    "escalated_superior",
-    "escalated_supervisor",
-    "rated",
-    "rated_satisfied",
-    "rated_basic",
-    "rated_unsatisfied",
-    "rated_resolved",
-    "merged",
-)
 
 DEFAULT_RATES: dict[str, Any] = {
     # 响应率 numerator: signed (签收及时), contacted (联系及时) or signed_and_contacted (both in time)
@@ -58,10 +35,12 @@ def local_day(at: datetime) -> date:
 
 
 _UPSERTS: dict[tuple[str, str], Any] = {}
+DAILY_KEY = ["day", "division_code", "department_id", "category_code"]
+MONTHLY_KEY = ["month", "division_code", "department_id", "category_code"]
 
 
 def _upsert_stmt(dialect: str, model: Any, keys: list[str]) -> Any:
-    """One compiled-once upsert per (dialect, table): executed with a list of rows (executemany)."""
+    """One compiled-once upsert per (dialect, table) adding every metric column."""
     key = (dialect, model.__tablename__)
     if key not in _UPSERTS:
         if dialect == "sqlite":
@@ -70,37 +49,31 @@ def _upsert_stmt(dialect: str, model: Any, keys: list[str]) -> Any:
             from sqlalchemy.dialects.postgresql import insert
         stmt = insert(model)
         _UPSERTS[key] = stmt.on_conflict_do_update(
-            index_elements=keys, set_={"count": model.count + stmt.excluded.count}
+            index_elements=keys, set_={m: getattr(model, m) + getattr(stmt.excluded, m) for m in METRICS}
         )
     return _UPSERTS[key]
 
 
-def _upsert(session: Session, model: Any, keys: list[str], rows: list[dict[str, Any]]) -> None:
-    """Add each row's count to its counter: an upsert on SQLite/PostgreSQL, update-else-insert elsewhere."""
+def _upsert(session: Session, model: Any, keys: list[str], row: dict[str, Any]) -> None:
+    """Add a row of metric increments to its counter row (an upsert; update-else-insert on other databases)."""
     dialect = session.get_bind().dialect.name
     if dialect in ("sqlite", "postgresql"):
-        stmt = _upsert_stmt(dialect, model, keys)
-        session.execute(stmt, rows if len(rows) > 1 else rows[0])
+        session.execute(_upsert_stmt(dialect, model, keys), row)
         return
-    for row in rows:
-        where = [getattr(model, k) == row[k] for k in keys]
-        upd = (
-            update(model)
-            .where(*where)
-            .values(count=model.count + row["count"])
-            .execution_options(synchronize_session=False)
-        )
-        if session.execute(upd).rowcount:
-            continue
-        try:
-            with session.begin_nested():
-                session.add(model(**row))
-        except IntegrityError:
-            session.execute(upd)
-
-
-DAILY_KEY = ["day", "division_code", "department_id", "category_code", "metric"]
-MONTHLY_KEY = ["month", "division_code", "department_id", "category_code", "metric"]
+    where = [getattr(model, k) == row[k] for k in keys]
+    upd = (
+        update(model)
+        .where(*where)
+        .values({m: getattr(model, m) + row[m] for m in METRICS if row[m]})
+        .execution_options(synchronize_session=False)
+    )
+    if session.execute(upd).rowcount:
+        return
+    try:
+        with session.begin_nested():
+            session.add(model(**row))
+    except IntegrityError:
+        session.execute(upd)
 
 
 def bump_many(
@@ -116,11 +89,16 @@ def bump_many(
     """Add n to several metrics of one key, in the daily and the monthly counters."""
     day = local_day(at)
     month = day.strftime("%Y-%m")
+    values = dict.fromkeys(METRICS, 0)
+    for m in metrics:
+        if m not in values:
+            raise ValueError(f"unknown metric {m}")
+        values[m] += n
     base = dict(
-        division_code=division_code, department_id=department_id or 0, category_code=category_code, count=n
+        division_code=division_code, department_id=department_id or 0, category_code=category_code, **values
     )
-    _upsert(session, DailyStat, DAILY_KEY, [dict(base, day=day, month=month, metric=m) for m in metrics])
-    _upsert(session, MonthlyStat, MONTHLY_KEY, [dict(base, month=month, metric=m) for m in metrics])
+    _upsert(session, DailyStat, DAILY_KEY, dict(base, day=day, month=month))
+    _upsert(session, MonthlyStat, MONTHLY_KEY, dict(base, month=month))
 
 
 def bump(
@@ -264,14 +242,24 @@ def _subtree(stmt, T: Any, root: Division | None):
 Cube = list[tuple[str, int, str, str, int]]  # (division_code, department_id, category_code, metric, count)
 
 
+def _sums(T: Any) -> list[Any]:
+    return [func.sum(getattr(T, m)) for m in METRICS]
+
+
 def cube(session: Session, *, root: Division | None, start: date | None, end: date | None) -> Cube:
-    """Every counter of a period summed per (division, department, category, metric): one scan feeds a whole page."""
+    """Every counter of a period summed per (division, department, category): one scan feeds a whole page."""
     T = _source(start, end)
-    stmt = select(T.division_code, T.department_id, T.category_code, T.metric, func.sum(T.count)).group_by(
-        T.division_code, T.department_id, T.category_code, T.metric
+    stmt = select(T.division_code, T.department_id, T.category_code, *_sums(T)).group_by(
+        T.division_code, T.department_id, T.category_code
     )
     stmt = _subtree(_period_filter(stmt, T, start, end), T, root)
-    return [(d, dep, c, m, int(n or 0)) for d, dep, c, m, n in session.execute(stmt)]
+    out: Cube = []
+    for row in session.execute(stmt):
+        d, dep, c = row[0], row[1], row[2]
+        for m, n in zip(METRICS, row[3:], strict=True):
+            if n:
+                out.append((d, dep, c, m, int(n)))
+    return out
 
 
 def counts(
@@ -291,11 +279,11 @@ def counts(
                 out[m] += n
         return dict(out)
     T = _source(start, end)
-    stmt = select(T.metric, func.sum(T.count)).group_by(T.metric)
-    stmt = _subtree(_period_filter(stmt, T, start, end), T, root)
+    stmt = _subtree(_period_filter(select(*_sums(T)), T, start, end), T, root)
     if category:
         stmt = stmt.where(T.category_code == category)
-    return {m: int(n or 0) for m, n in session.execute(stmt)}
+    row = session.execute(stmt).one()
+    return {m: int(n) for m, n in zip(METRICS, row, strict=True) if n}
 
 
 def rates(
@@ -420,15 +408,14 @@ def hotspots(
 def monthly_trend(session: Session, *, root: Division, months: list[str]) -> list[dict[str, Any]]:
     """Per month: created, closed and the three rates."""
     cfg = get_config(session, "rates", DEFAULT_RATES)
-    stmt = (
-        select(MonthlyStat.month, MonthlyStat.metric, func.sum(MonthlyStat.count))
-        .where(MonthlyStat.month.in_(months))
-        .group_by(MonthlyStat.month, MonthlyStat.metric)
-    )
-    stmt = _subtree(stmt, MonthlyStat, root)
     per: dict[str, dict[str, int]] = {m: {} for m in months}
-    for month, metric, n in session.execute(stmt):
-        per[month][metric] = int(n or 0)
+    stmt = (
+        select(MonthlyStat.month, *_sums(MonthlyStat))
+        .where(MonthlyStat.month.in_(months))
+        .group_by(MonthlyStat.month)
+    )
+    for row in session.execute(_subtree(stmt, MonthlyStat, root)):
+        per[row[0]] = {m: int(n) for m, n in zip(METRICS, row[1:], strict=True) if n}
     out = []
     for m in months:
         r = compute_rates(per[m], cfg)
