@@ -134,6 +134,8 @@ def set_session_factory(factory: sessionmaker[Session] | None) -> None:
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""
+    from govgrid.core.events import deliver_committed
+
     session = session_factory()()
     try:
         yield session
@@ -143,3 +145,4 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+    deliver_committed(session)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from govgrid.config import get_settings
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import session_factory
+from govgrid.core.events import deliver_committed
 from govgrid.core.errors import Unauthorized
 from govgrid.core.identity import security
 from govgrid.core.identity import service as identity
@@ -31,6 +32,7 @@ def get_session(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+    deliver_committed(session)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -33,13 +33,17 @@ def subscribe(name: str, handler: Handler) -> None:
 
 
 def publish(session: Session, name: str, **payload: Any) -> None:
-    """Queue an event on the session; it is delivered only if the session commits."""
+    """Queue an event on the session; it is delivered only after the session commits (see deliver_committed)."""
     session.info.setdefault("pending_events", []).append(DomainEvent(name, payload))
 
 
-def _deliver(session: Session) -> None:
-    pending: list[DomainEvent] = session.info.pop("pending_events", [])
-    for ev in pending:
+def deliver_committed(session: Session) -> None:
+    """Hand committed events to their subscribers; called once the commit has fully returned.
+
+    The commit hook only marks events as committed: delivering from inside the hook would let a subscriber open
+    a new unit of work while the publisher's transaction is still being finalised on the same connection."""
+    ready: list[DomainEvent] = session.info.pop("committed_events", [])
+    for ev in ready:
         for handler in [*_handlers.get(ev.name, []), *_handlers.get("*", [])]:
             try:
                 handler(ev)
@@ -49,7 +53,7 @@ def _deliver(session: Session) -> None:
 
 @sa_event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
-    _deliver(session)
+    session.info.setdefault("committed_events", []).extend(session.info.pop("pending_events", []))
 
 
 @sa_event.listens_for(Session, "after_rollback")
