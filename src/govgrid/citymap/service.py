@@ -1961,7 +1961,7 @@ def indicators(
     }
 
 
-OPEN_VALUES = {s.value for s in OPEN_STATES}
+OPEN_VALUES = tuple(s.value for s in OPEN_STATES)
 
 
 # ------------------------------------------------------------------------------------------------ map layers
