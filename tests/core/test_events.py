@@ -19,9 +19,10 @@ def test_event_delivered_after_commit_and_dropped_on_rollback(db):
     assert seen == [1], "a rolled-back unit of work delivers nothing"
 
 
-def test_failing_subscriber_does_not_undo_the_commit(db):
+def test_failing_subscriber_does_not_stop_the_others(db):
+    seen = []
     events.subscribe("test.fragile", lambda ev: 1 / 0)
+    events.subscribe("test.fragile", lambda ev: seen.append(ev.name))
     with session_scope() as s:
         events.publish(s, "test.fragile")
-    # reaching here means the exception was contained and logged
-    assert events.DomainEvent("x").payload == {}
+    assert seen == ["test.fragile"]
