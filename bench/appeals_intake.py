@@ -14,6 +14,7 @@ such a history produces: 4 years of Neihuang-scale tickets), not over a million 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -109,6 +110,9 @@ def main() -> None:
             msgs.append(("wechat", (xml.encode(), signer.signature, ts, nonce)))
 
     # ---------------------------------------------------------------- end-to-end intake
+    # the prepared messages are harness state, not server state: keep the collector from rescanning them
+    gc.collect()
+    gc.freeze()
     print(f"ingesting {args.n} messages end to end ...", flush=True)
     lat_ms = []
     t0 = time.perf_counter()

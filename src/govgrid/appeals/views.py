@@ -166,7 +166,9 @@ def statistics(
     root = stats_root(session, division)
     today = utcnow().astimezone(SHANGHAI).date()
     if start is None and end is None:
-        start, end = today - timedelta(days=365), today
+        # the last twelve whole months up to today: served from the monthly roll-up
+        first = _months_back(today, 12)[0]
+        start, end = date(int(first[:4]), int(first[5:]), 1), today
     data = stats.cube(session, root=root, start=start, end=end)
     r = stats.rates(session, root=root, start=start, end=end, data=data)
     hot = stats.hotspots(session, root=root, start=start, end=end, limit=0, data=data)
