@@ -29,6 +29,7 @@ ENTRY = {
         ("GET", "/api/v1/exchange/resources/X"),
         ("PATCH", "/api/v1/exchange/resources/X"),
         ("GET", "/api/v1/exchange/resources/X/versions"),
+        ("POST", "/api/v1/exchange/resources/X/upload"),
         ("GET", "/api/v1/exchange/resources/X/uploads"),
         ("GET", "/api/v1/exchange/resources/X/records"),
         ("POST", "/api/v1/exchange/resources/X/verify"),
