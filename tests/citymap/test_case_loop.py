@@ -217,3 +217,41 @@ def test_repeated_reports_merge_into_one_case(client, login, grid, users):
         client.get(f"{API}/cases/{first['case_id']}", headers=login("pd_dispatcher")).json()["report_count"]
         == 2
     )
+
+
+def test_map_cases_geojson_filters_and_scope(client, login, grid, users):
+    a = _report(client, login, grid[0].center_lon, grid[0].center_lat).json()["case_id"]
+    b = _report(client, login, grid[5].center_lon, grid[5].center_lat, class_code="0405").json()["case_id"]
+    client.post(f"{API}/cases/{b}/file", json={}, headers=login("pd_dispatcher"))
+    h = login("pd_dispatcher")
+    r = client.get(f"{API}/map/cases", params={"county_code": "140321"}, headers=h)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
+    feats = r.json()["features"]
+    assert {f["id"] for f in feats} == {a, b}
+    fb = next(f for f in feats if f["id"] == b)
+    assert fb["properties"] == {
+        "code": fb["properties"]["code"],
+        "state": "filed",
+        "kind": "event",
+        "class_code": "0405",
+        "overdue": False,
+    }
+    assert abs(fb["geometry"]["coordinates"][0] - grid[5].center_lon) < 1e-9
+    only = client.get(
+        f"{API}/map/cases", params={"county_code": "140321", "class_code": "0405"}, headers=h
+    ).json()
+    assert [f["id"] for f in only["features"]] == [b]
+    states = client.get(
+        f"{API}/map/cases", params=[("county_code", "140321"), ("state", "collected")], headers=h
+    ).json()
+    assert [f["id"] for f in states["features"]] == [a]
+    c = grid[0]
+    box = f"{c.min_lon},{c.min_lat},{c.max_lon},{c.max_lat}"
+    assert [
+        f["id"] for f in client.get(f"{API}/map/cases", params={"bbox": box}, headers=h).json()["features"]
+    ] == [a]
+    assert client.get(f"{API}/map/cases", params={"bbox": "1,2"}, headers=h).status_code == 400
+    assert client.get(f"{API}/map/cases", headers=login("nh_dispatcher")).json()["features"] == []
+    assert client.get(f"{API}/map/cases").status_code == 401
+    heat = client.get(f"{API}/map/heat", params={"county_code": "140321"}, headers=h).json()
+    assert sorted(n for *_, n in heat) == [1, 1]

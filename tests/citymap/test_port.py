@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from govgrid.citymap import port
 from govgrid.citymap.models import Case
+from govgrid.core.audit.models import AuditRecord
 from govgrid.core.db import session_scope
 from govgrid.core.events import subscribe
 from govgrid.core.ports import CITY_CASE_CLOSED, CityEventReport, report_city_event
@@ -56,6 +57,16 @@ def test_forwarded_event_becomes_a_case_and_closure_is_reported_back(client, db,
     assert len(db.scalars(select(Case).where(Case.external_ref == "T-2024-0001")).all()) == 1
 
     h = {u: login(u) for u in ("pd_dispatcher", "pd_handler", "pd_inspector")}
+    assert (
+        client.get(f"{API}/cases/{case.id}", headers=h["pd_dispatcher"]).json()["description"]
+        == "小区门口占道摆摊"
+    )
+    read = db.scalar(
+        select(AuditRecord).where(
+            AuditRecord.action == "citymap.case_read", AuditRecord.entity_id == str(case.id)
+        )
+    )
+    assert read is not None and read.actor_name == "pd_dispatcher"  # a citizen's text may carry personal data
     client.post(f"{API}/cases/{case.id}/file", json={}, headers=h["pd_dispatcher"])
     client.post(f"{API}/cases/{case.id}/dispatch", json={}, headers=h["pd_dispatcher"])
     client.post(f"{API}/cases/{case.id}/acknowledge", json={}, headers=h["pd_handler"])

@@ -266,7 +266,7 @@ def list_cases(
 @router.get("/cases/{case_id}", response_model=s.CaseRead)
 def get_case(case_id: int, session: SessionDep, principal: CurrentPrincipal):
     """One case in scope."""
-    return case_read(svc.get_case(session, principal=principal, case_id=case_id))
+    return case_read(svc.read_case(session, principal=principal, case_id=case_id))
 
 
 @router.get("/cases/{case_id}/steps", response_model=list[s.CaseStepRead])

@@ -168,7 +168,7 @@ def report_page(request: Request, principal: PagePrincipal):
 @router.get("/citymap/cases/{case_id}")
 def case_page(case_id: int, request: Request, session: SessionDep, principal: PagePrincipal):
     """One case with its steps."""
-    case = citymap_api.case_read(svc.get_case(session, principal=principal, case_id=case_id))
+    case = citymap_api.case_read(svc.read_case(session, principal=principal, case_id=case_id))
     steps = svc.case_steps(session, principal=principal, case_id=case_id)
     return render(
         request,

@@ -797,6 +797,23 @@ def get_case(session: Session, *, principal: Principal, case_id: int) -> Case:
     return case
 
 
+def read_case(session: Session, *, principal: Principal, case_id: int) -> Case:
+    """One case for display; reading a citizen's forwarded report (it may carry personal data) is audited."""
+    case = get_case(session, principal=principal, case_id=case_id)
+    if case.source not in OWN_SOURCES:
+        audit.record(
+            session,
+            actor=principal,
+            action="citymap.case_read",
+            entity_type="citymap_case",
+            entity_id=case.id,
+            division_code=case.division_code,
+            department_id=case.department_id,
+            purpose="case handling",
+        )
+    return case
+
+
 def _step(
     session: Session,
     case: Case,
