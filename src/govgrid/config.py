@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     max_page_size: int = 500
     upload_max_bytes: int = 50 * 1024 * 1024
     log_level: str = "INFO"
+    exchange_check_working_days: int = Field(default=2, ge=0, description="days to check a sharing request")
+    exchange_answer_working_days: int = Field(default=5, ge=0, description="days for the provider to answer")
     modules: str = Field(default="all", description="comma-separated modules to enable, 'all' or 'none'")
     working_day_calendar: str = Field(default="", description="path to a holiday calendar CSV; empty = built-in")
 

@@ -31,6 +31,10 @@ def test_full_flow_request_approve_read_masked_revoke(client, login, db, people)
     # Without a grant: 403, for this county's other department and for another county alike.
     assert _records(client, consumer, people.code).status_code == 403
     assert _records(client, login("pd_handler"), people.code).status_code == 403
+    # the refusals themselves are in the audit chain
+    denied = db.scalars(select(AuditRecord).where(AuditRecord.action == "exchange.gateway.denied",
+                                                  AuditRecord.entity_id == people.code)).all()
+    assert [d.actor_name for d in denied][-2:] == ["nh_handler", "pd_handler"]
     r = _request(
         client, consumer, people.code, fields=["id_number", "name", "phone", "address", "village_code"]
     )

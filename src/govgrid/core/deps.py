@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -12,8 +13,8 @@ from sqlalchemy.orm import Session
 from govgrid.config import get_settings
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import session_factory
+from govgrid.core.errors import AppError, Unauthorized
 from govgrid.core.events import deliver_committed
-from govgrid.core.errors import Unauthorized
 from govgrid.core.identity import security
 from govgrid.core.identity import service as identity
 
@@ -27,12 +28,26 @@ def get_session(request: Request) -> Iterator[Session]:
     try:
         yield session
         session.commit()
-    except BaseException:
+    except BaseException as exc:
         session.rollback()
+        if isinstance(exc, AppError) and exc.audit:
+            record_refusal(session, exc)
         raise
     finally:
         session.close()
     deliver_committed(session)
+
+
+def record_refusal(session: Session, exc: AppError) -> None:
+    """Write the audit record an error asked for, in a fresh transaction after the rollback."""
+    from govgrid.core.audit import service as audit
+
+    try:
+        audit.record(session, **(exc.audit or {}))
+        session.commit()
+    except Exception:  # the refusal still reaches the caller even if its audit record cannot be written
+        session.rollback()
+        logging.getLogger(__name__).exception("could not audit a refused request")
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -11,10 +11,14 @@ class AppError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, code: str | None = None):
+    def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, code: str | None = None,
+                 audit: dict[str, Any] | None = None):
         super().__init__(message)
         self.message = message
         self.details = details or []
+        # Keyword arguments for core.audit.service.record: the refusal itself is recorded after the rollback
+        # (denied access attempts and failed logins belong in the audit chain too).
+        self.audit = audit
         if code:
             self.code = code
 

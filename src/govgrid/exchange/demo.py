@@ -568,9 +568,9 @@ def _backdate(req: SharingRequest, days_ago: float, decided_after_hours: float |
     cal = default_calendar()
     when = utcnow() - timedelta(days=days_ago)
     req.submitted_at = when
-    req.check_due_at = cal.add_working_days(when, service.DEADLINES.check_days)
+    req.check_due_at = cal.add_working_days(when, service.DEADLINES.periods()[0])
     req.answer_due_at = cal.add_working_days(
-        when, service.DEADLINES.check_days + service.DEADLINES.answer_days
+        when, sum(service.DEADLINES.periods())
     )
     if decided_after_hours is not None and req.decided_at is not None:
         req.decided_at = when + timedelta(hours=decided_after_hours)

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, insert, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from govgrid.config import get_settings
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.authz import policy
@@ -92,10 +93,19 @@ KIND = "exchange.resource"
 
 @dataclass
 class Deadlines:
-    """Working-day periods for requests (one county's rule: check in 2 days, answer in 5 more)."""
+    """Working-day periods for requests (one county's rule: check in 2 days, answer in 5 more).
 
-    check_days: int = 2
-    answer_days: int = 5
+    Unset values come from GOVGRID_EXCHANGE_CHECK_WORKING_DAYS / GOVGRID_EXCHANGE_ANSWER_WORKING_DAYS."""
+
+    check_days: int | None = None
+    answer_days: int | None = None
+
+    def periods(self) -> tuple[int, int]:
+        """(check days, answer days) in force."""
+        settings = get_settings()
+        check = settings.exchange_check_working_days if self.check_days is None else self.check_days
+        answer = settings.exchange_answer_working_days if self.answer_days is None else self.answer_days
+        return check, answer
 
 
 DEADLINES = Deadlines()
@@ -757,8 +767,8 @@ def submit_request(session: Session, *, actor: Principal, data: RequestCreate) -
         status="pending_check",
         compliance=report,
         submitted_at=now,
-        check_due_at=cal.add_working_days(now, DEADLINES.check_days),
-        answer_due_at=cal.add_working_days(now, DEADLINES.check_days + DEADLINES.answer_days),
+        check_due_at=cal.add_working_days(now, DEADLINES.periods()[0]),
+        answer_due_at=cal.add_working_days(now, sum(DEADLINES.periods())),
     )
     session.add(req)
     session.flush()
@@ -1255,11 +1265,14 @@ def _access(session: Session, actor: Principal | None, code: str, mode: str) -> 
     if not own and grant is None:
         # Only a refusal needs to know whether the entry is visible at all (404) or visible but not granted (403).
         visible = session.scalar(select(Resource.id).where(Resource.id == res.id, catalog_clause(actor)))
+        denied = dict(actor=actor, action="exchange.gateway.denied", entity_type="exchange.resource",
+                      entity_id=code, detail={"mode": mode, "reason": "no_grant" if visible else "not_visible"})
         if visible is None:
-            raise NotFound(f"目录资源 {code} 不存在或不可见 (no catalog entry {code} visible to you)")
+            raise NotFound(f"目录资源 {code} 不存在或不可见 (no catalog entry {code} visible to you)", audit=denied)
         raise Forbidden(
             f"没有资源 {code} 的有效授权，请先提交共享申请 (no active grant for {code}; file a sharing "
-            "request first)"
+            "request first)",
+            audit=denied,
         )
     if res.kind != "table":
         raise Conflict(f"该资源由提供方接口提供: {res.api_url} (served by the provider's registered API)")

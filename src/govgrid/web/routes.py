@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from govgrid.config import get_settings
 from govgrid.core.authz import policy
 from govgrid.core.departments import service as departments
-from govgrid.core.deps import TOKEN_COOKIE, OptionalPrincipal, SessionDep, get_locale
+from govgrid.core.deps import TOKEN_COOKIE, OptionalPrincipal, SessionDep, get_locale, record_refusal
 from govgrid.core.divisions import service as divisions
 from govgrid.core.errors import Unauthorized
 from govgrid.core.identity import security
@@ -64,6 +64,8 @@ def login_submit(request: Request, session: SessionDep, username: Annotated[str,
     try:
         user = identity.authenticate(session, username=username, password=password)
     except Unauthorized as exc:
+        session.rollback()
+        record_refusal(session, exc)
         return render(request, "login.html", {"next_url": _safe_next(next), "error": exc.message}, status_code=401)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(TOKEN_COOKIE, security.create_token(user.id), httponly=True, samesite="lax",

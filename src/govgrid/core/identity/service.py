@@ -84,15 +84,15 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     elif user.is_demo and not get_settings().demo_mode:
         reason = "demo_account_outside_demo_mode"
     actor = SystemActor("login")
-    audit.record(session, actor=actor, action="auth.login" if reason is None else "auth.login_failed",
-                 entity_type="user", entity_id=user.id if user else None,
+    entry = dict(actor=actor, action="auth.login" if reason is None else "auth.login_failed", entity_type="user",
+                 entity_id=user.id if user else None,
                  detail={"username": username, **({"reason": reason} if reason else {})})
     if reason is not None:
-        # Failed attempts must be recorded even though the request fails: commit the audit record.
-        session.commit()
+        # The request's transaction rolls back; the refusal is recorded after it (see core.deps.get_session).
         if reason == "demo_account_outside_demo_mode":
-            raise Unauthorized("演示账号只能在演示模式下登录 (demo accounts only work in demo mode)")
-        raise Unauthorized("用户名或密码错误 (wrong username or password)")
+            raise Unauthorized("演示账号只能在演示模式下登录 (demo accounts only work in demo mode)", audit=entry)
+        raise Unauthorized("用户名或密码错误 (wrong username or password)", audit=entry)
+    audit.record(session, **entry)
     assert user is not None
     return user
 
