@@ -101,4 +101,9 @@ def test_keyword_mapping_of_unknown_categories():
     from govgrid.citymap import catalog
 
     assert catalog.map_source_category("other", "路边井盖丢失").code == "0102"
+    # the appeals module's city-event categories
+    assert [
+        catalog.map_source_category(c).code
+        for c in ("road_damage", "garbage", "illegal_parking", "street_vendor", "street_light")
+    ] == ["0501", "0101", "0405", "0409", "0115"]
     assert catalog.map_source_category("other", "无关内容").code == "0699"

@@ -40,7 +40,7 @@ def case_read(case: Case) -> s.CaseRead:
     return out
 
 
-@router.get("/classes", response_model=list[s.ClassRead])
+@router.get("/classes", response_model=list[s.ClassRead], openapi_extra={"x-public": True})
 def list_classes():
     """The GB/T 30428 part and event classes with deadlines (public reference data)."""
     return [s.ClassRead(**c.__dict__) for c in catalog.catalogue()]
@@ -487,7 +487,7 @@ def indicators(
 # ---- map layers --------------------------------------------------------------------------------------------
 
 
-@router.get("/map/grid")
+@router.get("/map/grid", openapi_extra={"x-public": True})
 def map_grid(county_code: COUNTY, session: SessionDep, division_code: DIVISION | None = None):
     """Grid cells with open and overdue counts (public: the grid is the map)."""
     return Response(

@@ -92,6 +92,7 @@ SOURCE_CATEGORY_MAP = {
     "garbage": ("event", "0101"),
     "sanitation": ("event", "0103"),
     "street_vending": ("event", "0409"),
+    "street_vendor": ("event", "0409"),
     "illegal_parking": ("event", "0405"),
     "illegal_construction": ("event", "0108"),
     "construction_dust": ("event", "0302"),
