@@ -60,9 +60,14 @@ class ModuleSpec:
 
 def enabled_module_names() -> list[str]:
     """Modules enabled by GOVGRID_MODULES (default: all installed)."""
+    from pydantic import ValidationError
+
     from govgrid.config import get_settings
 
-    wanted = get_settings().modules.strip().lower()
+    try:
+        wanted = get_settings().modules.strip().lower()
+    except ValidationError:  # settings are checked where they are used; listing commands must still work
+        wanted = "all"
     if wanted in ("", "all"):
         return list(MODULE_NAMES)
     if wanted == "none":
