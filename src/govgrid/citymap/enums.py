@@ -42,7 +42,6 @@ OPEN_STATES = (
     CaseState.handling,
     CaseState.handled,
 )
-PUBLIC_STATES = tuple(CaseState)
 
 
 class UnitStatus(StrEnum):

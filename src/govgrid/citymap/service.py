@@ -789,9 +789,13 @@ def visible_clause(principal: Principal | None) -> Any:
     )
 
 
-def get_case(session: Session, *, principal: Principal, case_id: int) -> Case:
-    """One case in the caller's scope (404 otherwise, without telling whether it exists)."""
-    case = session.scalar(select(Case).where(Case.id == case_id, visible_clause(principal)))
+def get_case(session: Session, *, principal: Principal, case_id: int, lock: bool = False) -> Case:
+    """One case in the caller's scope (404 otherwise, without telling whether it exists); `lock` takes the row
+    (SELECT ... FOR UPDATE on PostgreSQL) so two people cannot move the same case at once."""
+    stmt = select(Case).where(Case.id == case_id, visible_clause(principal))
+    if lock:
+        stmt = stmt.with_for_update(of=Case)
+    case = session.scalar(stmt)
     if case is None:
         raise NotFound(f"案卷 {case_id} 不存在或不在您的范围内 (no such case in your scope)")
     return case
@@ -1063,11 +1067,6 @@ def _expect(case: Case, *states: CaseState) -> None:
         )
 
 
-def _for_update(session: Session, principal: Principal, case_id: int) -> Case:
-    case = get_case(session, principal=principal, case_id=case_id)
-    return case
-
-
 def file_case(
     session: Session,
     *,
@@ -1077,7 +1076,7 @@ def file_case(
     note: str | None = None,
 ) -> Case:
     """案卷建立 (command centre dispatcher): accept the report as a case; the deadline clock starts."""
-    case = _for_update(session, principal, case_id)
+    case = get_case(session, principal=principal, case_id=case_id, lock=True)
     _require_territory(session, principal, case.division_code, DISPATCH_ROLES, "立案")
     _expect(case, CaseState.collected)
     if class_code and class_code != case.class_code:
@@ -1110,7 +1109,7 @@ def deadline_for(case: Case, start: datetime) -> datetime:
 
 def reject_case(session: Session, *, principal: Principal, case_id: int, reason: str) -> Case:
     """不予立案: the command centre declines the report (not a city-management matter, or not real)."""
-    case = _for_update(session, principal, case_id)
+    case = get_case(session, principal=principal, case_id=case_id, lock=True)
     _require_territory(session, principal, case.division_code, DISPATCH_ROLES, "不予立案")
     _expect(case, CaseState.collected)
     case.state = CaseState.rejected.value
@@ -1148,7 +1147,7 @@ def dispatch_case(
     note: str | None = None,
 ) -> Case:
     """任务派遣 (dispatcher): hand the case to a department and optionally a field unit."""
-    case = _for_update(session, principal, case_id)
+    case = get_case(session, principal=principal, case_id=case_id, lock=True)
     _require_territory(session, principal, case.division_code, DISPATCH_ROLES, "派遣")
     _expect(case, CaseState.filed)
     unit = None
@@ -1223,7 +1222,7 @@ def acknowledge_case(
     session: Session, *, principal: Principal, case_id: int, note: str | None = None
 ) -> Case:
     """任务处理 begins: the department or unit signs for the task (the unit sets off)."""
-    case = _for_update(session, principal, case_id)
+    case = get_case(session, principal=principal, case_id=case_id, lock=True)
     role = _require_handler(session, principal, case)
     _expect(case, CaseState.dispatched)
     case.state = CaseState.handling.value
@@ -1243,7 +1242,7 @@ def acknowledge_case(
 
 def arrive_case(session: Session, *, principal: Principal, case_id: int) -> Case:
     """The unit is on site: response time = arrival - dispatch."""
-    case = _for_update(session, principal, case_id)
+    case = get_case(session, principal=principal, case_id=case_id, lock=True)
     role = _require_handler(session, principal, case)
     _expect(case, CaseState.handling)
     if case.arrived_at is None:
@@ -1257,7 +1256,7 @@ def feedback_case(
     session: Session, *, principal: Principal, case_id: int, result: str, photo_id: int | None = None
 ) -> Case:
     """处理反馈: the handler reports the work done; the supervision centre verifies next."""
-    case = _for_update(session, principal, case_id)
+    case = get_case(session, principal=principal, case_id=case_id, lock=True)
     role = _require_handler(session, principal, case)
     _expect(case, CaseState.handling)
     if not result.strip():
@@ -1286,7 +1285,7 @@ def verify_case(
     session: Session, *, principal: Principal, case_id: int, passed: bool, note: str | None = None
 ) -> Case:
     """核查结案 (supervision centre): closed if fixed, else back to handling as rework (返工)."""
-    case = _for_update(session, principal, case_id)
+    case = get_case(session, principal=principal, case_id=case_id, lock=True)
     _require_territory(session, principal, case.division_code, VERIFY_ROLES, "核查")
     _expect(case, CaseState.handled)
     now = utcnow()
@@ -1325,7 +1324,7 @@ def evaluate_case(
     session: Session, *, principal: Principal, case_id: int, score: int, note: str | None = None
 ) -> Case:
     """综合评价 (supervisor): a 1..5 score of the handling."""
-    case = _for_update(session, principal, case_id)
+    case = get_case(session, principal=principal, case_id=case_id, lock=True)
     _require_territory(session, principal, case.division_code, EVALUATE_ROLES, "综合评价")
     _expect(case, CaseState.closed)
     if not 1 <= score <= 5:
