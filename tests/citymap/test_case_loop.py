@@ -118,7 +118,10 @@ def test_full_loop_with_roles_and_rework(client, db, login, grid, users, unit):
     )
     assert k["rework_rate"] == 1.0 and k["reworked"] == 1
     assert k["departments"][0]["department"] == "平定县城市管理局"
-    assert k["inspectors"][0]["valid_reports"] == 1
+    by_name = {i["inspector"]: i for i in k["inspectors"]}
+    assert by_name["pd_inspector"]["valid_reports"] == 1 and by_name["pd_inspector"]["verified"] == 1
+    assert by_name["平定县纪委监督员"]["verified"] == 1  # pd_supervisor closed it
+    assert by_name["pd_inspector"]["verified_on_time"] == 1  # checked right after the feedback
 
 
 def test_steps_out_of_order_are_409(client, login, grid, users):

@@ -55,6 +55,12 @@ MESSAGES = {
         "citymap.departments": "部门考核",
         "citymap.units_available": "可用",
         "citymap.tap_map": "在地图上点击选择位置",
+        "citymap.inspectors": "监督员考核",
+        "citymap.person": "人员",
+        "citymap.reported": "上报",
+        "citymap.valid_rate": "有效率",
+        "citymap.verified": "核查",
+        "citymap.on_time_verify": "按时核查率",
     },
     "en": {
         "citymap.title": "City management map",
@@ -97,6 +103,12 @@ MESSAGES = {
         "citymap.departments": "Departments",
         "citymap.units_available": "available",
         "citymap.tap_map": "tap the map to pick the location",
+        "citymap.inspectors": "Supervision",
+        "citymap.person": "Person",
+        "citymap.reported": "Reports",
+        "citymap.valid_rate": "Valid",
+        "citymap.verified": "Checks",
+        "citymap.on_time_verify": "On time",
     },
 }
 register_messages(MESSAGES)

@@ -67,7 +67,11 @@ Actor = Any  # Principal | SystemActor | PublicActor
 
 
 def _who(actor: Actor) -> tuple[str, str | None, str | None]:
-    return actor.audit_identity
+    """(kind, id, name to show): people by display name, machines and channels by their audit name."""
+    kind, aid, name = actor.audit_identity
+    if isinstance(actor, Principal) and actor.display_name:
+        name = actor.display_name
+    return kind, aid, name
 
 
 def _division(session: Session, code: str) -> Division:
@@ -754,7 +758,7 @@ def save_photo(session: Session, *, actor: Actor, content_type: str, data: bytes
             "文件内容与类型不符 (file content does not match its type)",
             details=[{"loc": ["file"], "msg": content_type}],
         )
-    photo = Photo(content_type=content_type, size=len(data), data=data, uploaded_by=_who(actor)[2])
+    photo = Photo(content_type=content_type, size=len(data), data=data, uploaded_by=actor.audit_identity[2])
     session.add(photo)
     session.flush()
     audit.record(
@@ -1955,15 +1959,22 @@ def indicators(
     for r in rows:
         if r.source == "inspector":
             by_reporter.setdefault((r.reporter_name or "?", r.reporter_id), []).append(r)
+    checks = _verification_checks(session, [r.id for r in rows])
     sups = []
-    for (name, _rid), items in sorted(by_reporter.items()):
+    names = sorted({name for name, _ in by_reporter} | set(checks))
+    for name in names:
+        items = [r for (n, _rid), rs in by_reporter.items() if n == name for r in rs]
         valid = [r for r in items if r.filed_at is not None]
+        done, on_time = checks.get(name, (0, 0))
         sups.append(
             {
                 "inspector": name,
                 "reported": len(items),
                 "valid_reports": len(valid),
                 "valid_rate": _rate(len(valid), len(items)),
+                "verified": done,
+                "verified_on_time": on_time,
+                "on_time_verification_rate": _rate(on_time, done),
             }
         )
     return {
@@ -1978,6 +1989,35 @@ def indicators(
 
 
 OPEN_VALUES = tuple(s.value for s in OPEN_STATES)
+VERIFY_HOURS = 2.0  # 按时核查: the supervision centre checks a feedback within two office hours
+
+
+def _verification_checks(session: Session, case_ids: list[int]) -> dict[str, tuple[int, int]]:
+    """Per verifier: (checks done, checks done within VERIFY_HOURS office hours of the feedback) — 按时核查率."""
+    if not case_ids:
+        return {}
+    cal = default_calendar()
+    out: dict[str, list[int]] = {}
+    last_feedback: dict[int, datetime] = {}
+    for chunk in range(0, len(case_ids), 5000):
+        rows = session.execute(
+            select(CaseStep.case_id, CaseStep.action, CaseStep.at, CaseStep.actor_name)
+            .where(
+                CaseStep.case_id.in_(case_ids[chunk : chunk + 5000]),
+                CaseStep.action.in_(("feedback", "verify_pass", "verify_fail")),
+            )
+            .order_by(CaseStep.case_id, CaseStep.at, CaseStep.id)
+        ).all()
+        for case_id, action, at, name in rows:
+            if action == "feedback":
+                last_feedback[case_id] = at
+                continue
+            fb = last_feedback.get(case_id)
+            tally = out.setdefault(name or "?", [0, 0])
+            tally[0] += 1
+            if fb is not None and at <= cal.add_working_hours(fb, VERIFY_HOURS):
+                tally[1] += 1
+    return {k: (v[0], v[1]) for k, v in out.items()}
 
 
 # ------------------------------------------------------------------------------------------------ map layers
