@@ -95,3 +95,17 @@ def test_signed_but_unanswered_escalates_on_resolution_clock_and_answers_autoclo
     assert t.state == "answered"
     run = service.run_escalations(db, at(2026, 12, 3, 12, 0))  # 5 working days without a rating
     assert t.number in run.auto_closed and t.state == "closed"
+
+
+def test_a_ticket_back_within_its_clocks_stays_with_the_superior(db, world):
+    t = make_ticket(db, now=at(2026, 9, 30, 15, 0))
+    handler = principal(db, "nh_handler")
+    service.dispatch(db, actor=principal(db, "nh_dispatcher"), ticket=t, now=at(2026, 9, 30, 16, 0))
+    service.run_escalations(db, at(2026, 10, 8, 10, 30))
+    assert t.escalation_level == 1
+    service.sign(db, actor=handler, ticket=t, now=at(2026, 10, 8, 11, 0))
+    service.contact(db, actor=handler, ticket=t, now=at(2026, 10, 8, 11, 30))
+    run = service.run_escalations(db, at(2026, 10, 9, 11, 0))  # superior's day passed, resolution due 9 Oct 16:00
+    assert t.number not in run.to_supervisor and t.escalation_level == 1
+    run = service.run_escalations(db, at(2026, 10, 9, 16, 30))  # now the resolution clock has run out too
+    assert t.number in run.to_supervisor and t.escalation_level == 2

@@ -405,6 +405,23 @@ class _History:
                 self.push(at + timedelta(days=rng.uniform(1, 6)), "answer", id=t.id)
         return 0
 
+    def fresh(self, k: int) -> int:
+        """Concerns of the last hours, not yet dispatched."""
+        cats = [c.code for c in categories.CATEGORIES]
+        for i in range(k):
+            at = self.now - timedelta(minutes=self.rng.randint(5, 240))
+            self.step(
+                at,
+                "create",
+                {
+                    "i": HISTORY_TICKETS + i,
+                    "cat": self.rng.choice(cats),
+                    "v": self.rng.randrange(len(self.villages)),
+                },
+            )
+        self.queue.clear()  # their dispatch lies in the future: the dispatcher does it
+        return k
+
     def handler_for(self, t: Ticket):
         code = self.session.get(Department, t.department_id).code
         line = code.split("-", 1)[1]
@@ -421,7 +438,9 @@ class _History:
 
         def when(due: datetime, start: datetime) -> datetime:
             if rng.random() < late_p:
-                return due + timedelta(hours=rng.uniform(1, 40))
+                return due + timedelta(
+                    hours=rng.uniform(0.5, 8) if rng.random() < 0.8 else rng.uniform(8, 40)
+                )
             return start + (due - start) * rng.uniform(0.1, 0.9)
 
         if rng.random() < 0.015:
@@ -443,4 +462,5 @@ def load_demo(session: Session, ctx: DemoContext) -> None:
     history = _History(session, random.Random(410527), utcnow())
     history.plan(HISTORY_TICKETS)
     n = history.run()
+    n += history.fresh(12)  # this morning's concerns, still in the dispatcher's inbox
     log.info("appeals demo: %d tickets of synthetic history", n)

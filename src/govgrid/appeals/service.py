@@ -52,6 +52,13 @@ class State(StrEnum):
     merged = "merged"
 
 
+REASONS_ZH = {
+    "sign_overdue": "超时未签收",
+    "contact_overdue": "超时未联系诉求人",
+    "resolve_overdue": "超过办结时限",
+    "citizen_rejected": "诉求人不满意/未解决",
+    "superior_deadline_passed": "上级督办期限已过仍未办结",
+}
 OPEN_STATES = (State.pending, State.dispatched, State.signed)
 RATINGS = ("satisfied", "basic", "unsatisfied")
 
@@ -799,6 +806,7 @@ def _escalate(
         ticket.next_escalation_at = None
         note = "转入纪检监察下沉监督 (supervisor queue)"
         metric = "escalated_supervisor"
+    reason_zh = REASONS_ZH.get(reason, reason)
     _event(
         session,
         ticket,
@@ -807,7 +815,7 @@ def _escalate(
         ticket.state,
         ticket.state,
         department_id=ticket.escalated_department_id,
-        note=f"{note}：{reason}",
+        note=f"{note}：{reason_zh}",
         at=now,
     )
     audit.record(
@@ -1148,7 +1156,12 @@ def run_escalations(session: Session, now: datetime, *, actor: Actor | None = No
         run.to_superior.append(t.number)
     level1 = session.scalars(
         select(Ticket)
-        .where(Ticket.escalation_level == 1, Ticket.state.in_(open_), Ticket.next_escalation_at < now)
+        .where(
+            Ticket.escalation_level == 1,
+            Ticket.state.in_(open_),
+            Ticket.next_escalation_at < now,
+            overdue_clause(now),  # signed meanwhile and back within its clocks: it stays with the superior
+        )
         .order_by(Ticket.id)
     )
     for t in level1:
