@@ -32,7 +32,7 @@ def test_demo_loads_once_with_every_state(db, client, login):
     v = client.get(
         f"{API}/grid/validate", params={"division_code": demo.TOWN}, headers=login("pd_gov")
     ).json()
-    assert not v["overlaps"] and not v["invalid"] and not v["outside"]
+    assert v["ok"] and not v["overlaps"] and not v["invalid"] and not v["outside"]
     demo.load_demo(db, DemoContext(password="demo-pass"))  # idempotent
     assert _count(db, GridCell) == cells
 

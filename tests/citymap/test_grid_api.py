@@ -35,15 +35,32 @@ def test_generate_grid_codes_and_validation(client, db, login):
     assert codes[0].endswith("001")
     v = client.get(f"{API}/grid/validate", params={"division_code": VILLAGE}, headers=login("pd_gov")).json()
     assert v["cells"] == len(codes) and not v["overlaps"] and not v["invalid"]
-    assert (
-        v["gap_area_m2"] > 0
-    )  # only the built-up part of the village is gridded: the rest is reported as gap
+    # measured against the area asked for (within), not the whole village
+    assert v["ok"] and v["gap_area_m2"] < 1
+    assert 100_000 < v["region_area_m2"] < 130_000  # 400 m x 300 m
     again = client.post(
         f"{API}/grid/generate",
         json={"division_code": VILLAGE, "within": mapping(area)},
         headers=login("pd_gov"),
     )
     assert again.status_code == 409
+    # a missing cell is a gap the validation reports
+    db.delete(db.get(GridCell, codes[3]))
+    db.flush()
+    v = client.get(f"{API}/grid/validate", params={"division_code": VILLAGE}, headers=login("pd_gov")).json()
+    assert not v["ok"] and 1_000 < v["gap_area_m2"] <= 10_001
+    assert (
+        client.delete(f"{API}/grid", params={"division_code": VILLAGE}, headers=login("pd_gov")).json()[
+            "deleted"
+        ]
+        == len(codes) - 1
+    )
+    r = client.post(
+        f"{API}/grid/generate",
+        json={"division_code": VILLAGE, "cell_m": 200, "within": mapping(area)},
+        headers=login("pd_gov"),
+    )
+    assert r.status_code == 201 and len(r.json()["codes"]) < len(codes)
 
 
 def test_generate_needs_login_and_territory(client, db, login):

@@ -36,6 +36,18 @@ class GridCell(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class GridArea(Base):
+    """The area a division's grid is meant to cover (e.g. the built-up area 建成区), when it is not the whole
+    division: gaps are measured against it."""
+
+    __tablename__ = "citymap_grid_areas"
+
+    division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), primary_key=True)
+    geometry: Mapped[str] = mapped_column(Text)  # GeoJSON (Multi)Polygon, WGS 84
+    area_m2: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Part(Base):
     """A city part (部件): 16-digit code = county 6 + major 2 + minor 2 + serial 6."""
 

@@ -25,6 +25,7 @@ from govgrid.citymap.models import (
     CaseReport,
     CaseStep,
     FieldUnit,
+    GridArea,
     GridCell,
     Part,
     Photo,
@@ -318,10 +319,12 @@ def generate_grid(
     rows = []
     comms = _communities(session, div)
     serials = _next_serials(session, [_community_prefix(c) for c, _ in comms])
+    covered = []
     for comm, boundary in comms:
         region = boundary if clip is None else boundary.intersection(clip)
         if region.is_empty:
             continue
+        covered.append(region)
         cells = spatial.square_grid(region, cell_m)
         prefix = _community_prefix(comm)
         if serials[prefix] + len(cells) > MAX_CELLS_PER_COMMUNITY:
@@ -349,6 +352,15 @@ def generate_grid(
         raise ValidationFailed("范围内没有可生成的网格 (no cells fall inside the area)")
     objs = [GridCell(**r) for r in rows]
     session.add_all(objs)
+    if clip is not None:  # the grid covers part of the division: gaps are measured against that part
+        area = shapely.unary_union(covered)
+        session.merge(
+            GridArea(
+                division_code=div.code,
+                geometry=json.dumps(mapping(area), separators=(",", ":")),
+                area_m2=spatial.Projector.around(area).to_metres(area).area,
+            )
+        )
     session.flush()
     audit.record(
         session,
@@ -577,11 +589,26 @@ def validate_stored_grid(session: Session, *, division_code: str) -> spatial.Gri
         .where(GridCell.division_path.like(div.path + "%"))
         .order_by(GridCell.code)
     ).all()
-    raw = session.scalar(select(Division.boundary).where(Division.code == div.code))
-    region = shape(json.loads(raw)) if raw else None
     if not rows:
         raise NotFound(f"{div.name} 没有网格 (no grid cells in this division)")
-    return spatial.validate_grid([shape(json.loads(r[1])) for r in rows], region)
+    return spatial.validate_grid([shape(json.loads(r[1])) for r in rows], grid_region(session, div))
+
+
+def grid_region(session: Session, div: Division) -> Any:
+    """What the division's grid must cover: its boundary, cut to the recorded grid areas of the division, its
+    ancestors or its descendants when there are any (a grid over the built-up area only)."""
+    raw = session.scalar(select(Division.boundary).where(Division.code == div.code))
+    boundary = shape(json.loads(raw)) if raw else None
+    ancestors = div.path.strip("/").split("/")
+    areas = session.scalars(
+        select(GridArea.geometry)
+        .join(Division, Division.code == GridArea.division_code)
+        .where(or_(GridArea.division_code.in_(ancestors), Division.path.like(div.path + "%")))
+    ).all()
+    if not areas:
+        return boundary
+    covered = shapely.unary_union([shape(json.loads(a)) for a in areas])
+    return covered if boundary is None else covered.intersection(boundary)
 
 
 def cell_codes_in(session: Session, division_code: str) -> list[str]:
@@ -601,6 +628,9 @@ def delete_grid(session: Session, *, actor: Actor, division_code: str) -> int:
     cells = list(session.scalars(select(GridCell).where(GridCell.division_path.like(div.path + "%"))))
     for c in cells:
         session.delete(c)
+    under = select(Division.code).where(Division.path.like(div.path + "%"))
+    for area in session.scalars(select(GridArea).where(GridArea.division_code.in_(under))):
+        session.delete(area)
     session.flush()
     audit.record(
         session,
