@@ -105,7 +105,9 @@ def test_a_ticket_back_within_its_clocks_stays_with_the_superior(db, world):
     assert t.escalation_level == 1
     service.sign(db, actor=handler, ticket=t, now=at(2026, 10, 8, 11, 0))
     service.contact(db, actor=handler, ticket=t, now=at(2026, 10, 8, 11, 30))
-    run = service.run_escalations(db, at(2026, 10, 9, 11, 0))  # superior's day passed, resolution due 9 Oct 16:00
+    run = service.run_escalations(
+        db, at(2026, 10, 9, 11, 0)
+    )  # superior's day passed, resolution due 9 Oct 16:00
     assert t.number not in run.to_supervisor and t.escalation_level == 1
     run = service.run_escalations(db, at(2026, 10, 9, 16, 30))  # now the resolution clock has run out too
     assert t.number in run.to_supervisor and t.escalation_level == 2

@@ -239,3 +239,26 @@ def test_hotline_intake_by_operator(client, world, db, login):
         client.post(f"{API}/hotline", json={"description": "x"}, headers=login("nh_viewer")).status_code
         == 403
     )
+
+
+def test_hotline_bad_input_is_422_and_writes_nothing(client, world, db, login):
+    from tests.appeals.conftest import count_tickets
+
+    before = count_tickets(db)
+    op = login("nh_operator")
+    for payload in (
+        {"description": "坑" * 4001},
+        {"description": "有事", "category_code": "nosuch"},
+        {"description": "有事", "lon": -30.0, "lat": -60.0},
+        {"description": ""},
+    ):
+        r = client.post(f"{API}/hotline", json=payload, headers=op)
+        assert r.status_code == 422, payload
+        assert r.json()["error"]["message"]
+    page = client.post(
+        "/appeals/hotline",
+        data={"description": "有事", "category_code": "nosuch"},
+        headers={**op, "Accept": "text/html"},
+    )
+    assert page.status_code == 422 and 'id="errors"' in page.text
+    assert count_tickets(db) == before

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 from govgrid.appeals import service
 from tests.appeals.conftest import make_ticket, principal, village_point
 
 HTML = {"Accept": "text/html"}
+SH = ZoneInfo("Asia/Shanghai")
 
 
 def test_report_form_and_submit_then_track(client, world, db):
@@ -84,3 +86,14 @@ def test_public_stats_page(client, world, db):
         and "/static/plotly/plotly.min.js" in r.text
         and "/static/leaflet/leaflet.js" in r.text
     )
+
+
+def test_monthly_report_page(client, world, db):
+    disp = principal(db, "nh_dispatcher")
+    t = make_ticket(db)
+    service.dispatch(db, actor=disp, ticket=t)
+    month = t.created_at.astimezone(SH).strftime("%Y-%m")
+    r = client.get(f"/appeals/stats/monthly?month={month}&division=410527", headers=HTML)
+    assert r.status_code == 200 and 'id="monthly-kpis"' in r.text and "城关镇" in r.text
+    assert "王建国" not in r.text and "13912345678" not in r.text
+    assert client.get("/appeals/stats/monthly?month=2026-1x", headers=HTML).status_code == 422

@@ -3,6 +3,7 @@ ticket detail with actions, and the public statistics page (charts and map)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from fastapi.responses import RedirectResponse
 from govgrid.appeals import categories, service, stats, views
 from govgrid.appeals.messages import MESSAGES
 from govgrid.core.audit.service import PublicActor
+from govgrid.core.db import utcnow
 from govgrid.core.deps import SessionDep
 from govgrid.core.errors import AppError, ValidationFailed
 from govgrid.core.pages import PagePrincipal, register_messages, render
@@ -393,3 +395,20 @@ def stats_page(request: Request, session: SessionDep, division: str | None = Non
     """Public statistics: 三率, trend, rankings, hot spots and a map (no personal data)."""
     root = views.stats_root(session, division)
     return _render(request, "appeals/stats.html", {"root": root})
+
+
+@router.get("/stats/monthly")
+def monthly_page(
+    request: Request, session: SessionDep, month: str | None = None, division: str | None = None
+):
+    """The monthly report (public; no personal data)."""
+    today = utcnow().astimezone(SHANGHAI).date()
+    if not month:
+        prev = today.replace(day=1) - timedelta(days=1)
+        month = prev.strftime("%Y-%m")
+    if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
+        raise ValidationFailed(
+            "月份格式应为 YYYY-MM (month must be YYYY-MM)", details=[{"loc": ["month"], "msg": "YYYY-MM"}]
+        )
+    report = views.monthly_report(session, division=division, month=month)
+    return _render(request, "appeals/monthly.html", {"r": report, "cat": categories.BY_CODE})
