@@ -18,6 +18,7 @@ from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
 from govgrid.core.errors import Forbidden, ValidationFailed
 
 router = APIRouter(prefix="/appeals", tags=["appeals"])
+PUBLIC = {"x-public": True}  # residents and the public statistics need no login
 
 
 def _created(session: Session, t: Ticket) -> s.TicketCreated:
@@ -48,7 +49,7 @@ def _input(body: s.TicketCreate, channel: str, ref: str | None = None) -> servic
     )
 
 
-@router.get("/categories")
+@router.get("/categories", openapi_extra=PUBLIC)
 def list_categories() -> list[dict[str, Any]]:
     """The appeal categories, their responsible line and clocks (public)."""
     return [
@@ -66,7 +67,7 @@ def list_categories() -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/tickets", response_model=s.TicketCreated, status_code=201)
+@router.post("/tickets", response_model=s.TicketCreated, status_code=201, openapi_extra=PUBLIC)
 def report(body: s.TicketCreate, session: SessionDep) -> s.TicketCreated:
     """A resident reports a concern (web form or mobile page; no login needed)."""
     if not body.division_code and body.lon is None:
@@ -85,13 +86,13 @@ def hotline(body: s.HotlineCreate, session: SessionDep, principal: CurrentPrinci
     return _created(session, t)
 
 
-@router.get("/track/{tracking_code}", response_model=s.PublicTicket)
+@router.get("/track/{tracking_code}", response_model=s.PublicTicket, openapi_extra=PUBLIC)
 def track(tracking_code: str, session: SessionDep) -> s.PublicTicket:
     """The reporter follows a ticket with the tracking code (no personal data shown)."""
     return views.public_ticket(session, service.by_tracking_code(session, tracking_code))
 
 
-@router.post("/track/{tracking_code}/rating", response_model=s.PublicTicket)
+@router.post("/track/{tracking_code}/rating", response_model=s.PublicTicket, openapi_extra=PUBLIC)
 def rate(tracking_code: str, body: s.RatingRequest, session: SessionDep) -> s.PublicTicket:
     """The reporter rates the answer; 'not resolved' reopens and escalates the ticket."""
     t = service.by_tracking_code(session, tracking_code)
@@ -274,7 +275,7 @@ def _period(start: date | None, end: date | None) -> tuple[date | None, date | N
     return start, end
 
 
-@router.get("/stats")
+@router.get("/stats", openapi_extra=PUBLIC)
 def statistics(
     session: SessionDep, division: str | None = None, start: date | None = None, end: date | None = None
 ) -> dict[str, Any]:
@@ -283,7 +284,7 @@ def statistics(
     return views.statistics(session, division=division, start=start, end=end)
 
 
-@router.get("/stats/rankings")
+@router.get("/stats/rankings", openapi_extra=PUBLIC)
 def rankings(
     session: SessionDep,
     by: Annotated[Literal["township", "village", "department"], Query()] = "township",
@@ -297,7 +298,7 @@ def rankings(
     return stats.rankings(session, root=root, start=start, end=end, by=by)
 
 
-@router.get("/stats/map")
+@router.get("/stats/map", openapi_extra=PUBLIC)
 def stats_map(
     session: SessionDep, division: str | None = None, start: date | None = None, end: date | None = None
 ) -> dict[str, Any]:
@@ -306,7 +307,7 @@ def stats_map(
     return views.map_features(session, division=division, start=start, end=end)
 
 
-@router.get("/stats/monthly-report")
+@router.get("/stats/monthly-report", openapi_extra=PUBLIC)
 def monthly_report(
     session: SessionDep, month: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$")], division: str | None = None
 ) -> dict[str, Any]:
@@ -314,7 +315,7 @@ def monthly_report(
     return views.monthly_report(session, division=division, month=month)
 
 
-@router.get("/config/rates", response_model=s.RatesConfig)
+@router.get("/config/rates", response_model=s.RatesConfig, openapi_extra=PUBLIC)
 def get_rates_config(session: SessionDep) -> s.RatesConfig:
     """The 三率 formulas and weights in force (public: the figures are public)."""
     return s.RatesConfig(**stats.get_config(session, "rates", stats.DEFAULT_RATES))
