@@ -183,3 +183,17 @@ def test_georeport_client_reads_services_and_requests(live_server, appeals_world
     assert any(s["service_code"] == "garbage" for s in xml_api.get_service_list())
     text = str(api.get_service_requests()) + str(found)
     assert "13700001111" not in text and "李秀英" not in text and "秀英" not in text
+
+
+def test_post_outside_the_keys_jurisdiction_is_refused(client, world, db):
+    before = count_tickets(db)
+    lon, lat = village_point(db, "410527100200")
+    r = _post(client, world, jurisdiction_id="140321", lat=str(lat), long=str(lon))
+    assert r.status_code == 403
+    # a point in another county under the key's own jurisdiction
+    from govgrid.core.divisions.models import Division
+
+    pd = db.get(Division, "140321")
+    r = _post(client, world, lat=str(pd.center_lat), long=str(pd.center_lon))
+    assert r.status_code == 400 and "jurisdiction" in r.json()[0]["description"]
+    assert count_tickets(db) == before

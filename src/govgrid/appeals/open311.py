@@ -226,6 +226,10 @@ async def post_request(fmt: str, request: Request, session: SessionDep) -> Respo
     if principal is None:
         raise Forbidden("api_key 缺失或无效 (missing or invalid api_key)")
     div = jurisdiction(session, form.get("jurisdiction_id"))
+    if not principal.is_superuser and not any(
+        div.path.startswith(a.division_path) for a in principal.assignments
+    ):
+        raise Forbidden("该 api_key 不能向此辖区提交诉求 (this api_key may not post to this jurisdiction)")
     code = _param(form.get("service_code"))
     if code is None:
         raise BadRequest("缺少 service_code (service_code is required)")
@@ -251,9 +255,11 @@ async def post_request(fmt: str, request: Request, session: SessionDep) -> Respo
         reporter_name=name,
         reporter_phone=_param(form.get("phone")),
         reporter_email=_param(form.get("email")),
-        extra={"device_id": _param(form.get("device_id")), "account_id": _param(form.get("account_id"))},
     )
     ticket = service.create_ticket(session, actor=principal, data=data)
+    if not ticket.division_path.startswith(div.path):
+        # raising rolls the whole request back: nothing of the ticket remains
+        raise BadRequest("位置不在该辖区内 (the location lies outside the jurisdiction)")
     row = {
         "service_request_id": ticket.number,
         "token": token,

@@ -90,7 +90,6 @@ class TicketInput:
     reporter_phone: str | None = None
     reporter_email: str | None = None
     reporter_openid: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _check_input(data: TicketInput) -> None:
