@@ -9,7 +9,7 @@ from govgrid.citymap import catalog
 from govgrid.citymap import service as svc
 from govgrid.citymap.enums import SHANGHAI, STATE_ZH
 from govgrid.core.deps import SessionDep, get_locale
-from govgrid.core.pages import PagePrincipal, register_messages, render
+from govgrid.core.pages import PagePrincipal, register_messages, render, translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,6 +55,28 @@ MESSAGES = {
         "citymap.departments": "部门考核",
         "citymap.units_available": "可用",
         "citymap.tap_map": "在地图上点击选择位置",
+        "citymap.open": "在办",
+        "citymap.part": "部件",
+        "citymap.department": "部门",
+        "citymap.assigned": "应处置",
+        "citymap.on_time": "按期率",
+        "citymap.rework": "返工率",
+        "js.available": "空闲",
+        "js.en_route": "在途",
+        "js.on_site": "到场",
+        "js.off_duty": "离岗",
+        "js.cell": "网格",
+        "js.area": "面积",
+        "js.open_n": "在办",
+        "js.overdue_n": "超期",
+        "js.open_cases": "在办案卷",
+        "js.overdue_cases": "超期案卷",
+        "js.case_state": "案卷状态",
+        "js.units": "处置力量",
+        "js.part": "部件",
+        "js.nearby": "附近案卷",
+        "js.none_open": "无在办案卷",
+        "js.no_indicators": "无权查看指标",
         "citymap.inspectors": "监督员考核",
         "citymap.person": "人员",
         "citymap.reported": "上报",
@@ -103,6 +125,28 @@ MESSAGES = {
         "citymap.departments": "Departments",
         "citymap.units_available": "available",
         "citymap.tap_map": "tap the map to pick the location",
+        "citymap.open": "open",
+        "citymap.part": "part",
+        "citymap.department": "Department",
+        "citymap.assigned": "Assigned",
+        "citymap.on_time": "On time",
+        "citymap.rework": "Rework",
+        "js.available": "available",
+        "js.en_route": "en route",
+        "js.on_site": "on site",
+        "js.off_duty": "off duty",
+        "js.cell": "Cell",
+        "js.area": "Area",
+        "js.open_n": "open",
+        "js.overdue_n": "overdue",
+        "js.open_cases": "Open cases",
+        "js.overdue_cases": "Overdue cases",
+        "js.case_state": "Case state",
+        "js.units": "Field units",
+        "js.part": "Part",
+        "js.nearby": "cases nearby",
+        "js.none_open": "no open cases",
+        "js.no_indicators": "indicators not in your scope",
         "citymap.inspectors": "Supervision",
         "citymap.person": "Person",
         "citymap.reported": "Reports",
@@ -152,14 +196,17 @@ def _classes(locale: str) -> list[dict]:
 def map_page(request: Request, principal: PagePrincipal, county: str | None = None, town: str | None = None):
     """The one map: grid, cases, parts, units, cameras, boundaries, heat, indicators, live feed."""
     code = _county(principal, county)
+    locale = get_locale(request)
+    js_keys = [k[3:] for k in MESSAGES["zh-CN"] if k.startswith("js.")]
     return render(
         request,
         "citymap_map.html",
         {
             "county": code,
             "town": town or "",
-            "classes": _classes(get_locale(request)),
-            "states": [(s.value, z) for s, z in STATE_ZH.items()],
+            "classes": _classes(locale),
+            "js_messages": {k: translate(locale, "js." + k) for k in js_keys},
+            "states": [(s.value, z if locale == "zh-CN" else s.value) for s, z in STATE_ZH.items()],
         },
     )
 
