@@ -2,7 +2,6 @@
 
 from sqlalchemy import select
 
-from govgrid.citymap import port
 from govgrid.citymap.models import Case
 from govgrid.core.audit.models import AuditRecord
 from govgrid.core.db import session_scope
@@ -30,7 +29,6 @@ def test_forwarded_event_becomes_a_case_and_closure_is_reported_back(client, db,
                 reported_at="2000-01-01T00:00:00+08:00",
             ),
         )
-    assert port.drain(10)
     case = db.scalar(select(Case).where(Case.source == "appeals", Case.external_ref == "T-2024-0001"))
     assert (
         case is not None
@@ -53,7 +51,6 @@ def test_forwarded_event_becomes_a_case_and_closure_is_reported_back(client, db,
                 reported_at="",
             ),
         )
-    assert port.drain(10)
     assert len(db.scalars(select(Case).where(Case.external_ref == "T-2024-0001")).all()) == 1
 
     h = {u: login(u) for u in ("pd_dispatcher", "pd_handler", "pd_inspector")}
@@ -93,7 +90,6 @@ def test_unmappable_or_outside_events_are_refused_without_a_case(db):
                 reported_at="",
             ),
         )
-    assert port.drain(10)
     assert db.scalar(select(Case.id).where(Case.external_ref == "T-X")) is None
 
 

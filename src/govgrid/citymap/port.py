@@ -1,20 +1,13 @@
 """The declared port: citizens' events forwarded by another module (CITY_EVENT_REPORTED) become cases here.
 
-The handler only queues the event; one worker thread files it in its own unit of work. Delivery can happen while
-the publisher still holds the database (core delivers on a savepoint's release too, and SQLite has one writer),
-so filing inline could wait on a lock the publishing thread itself holds. The worker retries while the database
-is busy. `drain()` waits for the queue to empty (tests, CLI).
+Core delivers the event only after the publisher's transaction has committed and closed, so the case is filed
+inline, in its own unit of work; a refused event leaves the source's ticket untouched.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
 from typing import Any
-
-from sqlalchemy.exc import OperationalError
 
 from govgrid.citymap import service
 from govgrid.core.audit.service import SystemActor
@@ -25,11 +18,6 @@ from govgrid.core.ports import CITY_EVENT_REPORTED
 
 log = logging.getLogger(__name__)
 ACTOR = SystemActor("citymap-port")
-MAX_ATTEMPTS = 12
-
-_queue: queue.Queue[dict[str, Any]] = queue.Queue()
-_worker: threading.Thread | None = None
-_lock = threading.Lock()
 
 
 def file_event(payload: dict[str, Any]) -> int | None:
@@ -68,52 +56,9 @@ def file_event(payload: dict[str, Any]) -> int | None:
         return None
 
 
-def _run() -> None:
-    while True:
-        payload = _queue.get()
-        try:
-            for attempt in range(MAX_ATTEMPTS):
-                try:
-                    file_event(payload)
-                    break
-                except OperationalError:
-                    time.sleep(
-                        min(30.0, 0.5 * 2**attempt)
-                    )  # the database is busy (the publisher may still hold it)
-            else:
-                log.error(
-                    "city event %s/%s dropped: database busy",
-                    payload.get("source"),
-                    payload.get("external_ref"),
-                )
-        except Exception:  # a bad event must not stop the worker
-            log.exception("city event handling failed")
-        finally:
-            _queue.task_done()
-
-
-def _ensure_worker() -> None:
-    global _worker
-    with _lock:
-        if _worker is None or not _worker.is_alive():
-            _worker = threading.Thread(target=_run, name="citymap-port", daemon=True)
-            _worker.start()
-
-
 def on_city_event(ev: DomainEvent) -> None:
-    """Queue a forwarded city event for the worker."""
-    _ensure_worker()
-    _queue.put(dict(ev.payload))
-
-
-def drain(timeout: float = 30.0) -> bool:
-    """Wait until every queued event has been handled; False on timeout."""
-    end = time.monotonic() + timeout
-    while _queue.unfinished_tasks:
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.01)
-    return True
+    """File a forwarded city event as a case (or merge it into a duplicate)."""
+    file_event(dict(ev.payload))
 
 
 subscribe(CITY_EVENT_REPORTED, on_city_event)
