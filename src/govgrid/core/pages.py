@@ -65,6 +65,8 @@ def templates() -> Jinja2Templates:
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     """Render a page with the locale, the caller and the navigation in its context."""
     locale = get_locale(request)
+    if not hasattr(request.state, "principal"):
+        request.state.principal = _cookie_principal(request)
     ctx = {
         "request": request,
         "locale": locale,
@@ -75,6 +77,21 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     }
     ctx.update(context or {})
     return templates().TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def _cookie_principal(request: Request) -> Principal | None:
+    """The logged-in visitor on a public page that did not ask for the caller (so the header shows who is in)."""
+    from govgrid.core.db import session_scope
+    from govgrid.core.deps import TOKEN_COOKIE
+    from govgrid.core.identity import security
+    from govgrid.core.identity import service as identity
+
+    token = request.cookies.get(TOKEN_COOKIE)
+    user_id = security.decode_token(token) if token else None
+    if user_id is None:
+        return None
+    with session_scope() as session:
+        return identity.load_user_principal(session, user_id)
 
 
 class LoginRedirect(Exception):
