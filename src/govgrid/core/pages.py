@@ -90,6 +90,9 @@ def _cookie_principal(request: Request) -> Principal | None:
     user_id = security.decode_token(token) if token else None
     if user_id is None:
         return None
+    own = getattr(request.state, "db", None)
+    if own is not None:  # reuse the request's unit of work: a second one would wait on SQLite's write lock
+        return identity.load_user_principal(own, user_id)
     with session_scope() as session:
         return identity.load_user_principal(session, user_id)
 
