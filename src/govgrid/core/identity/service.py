@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
@@ -84,7 +86,7 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     elif user.is_demo and not get_settings().demo_mode:
         reason = "demo_account_outside_demo_mode"
     actor = SystemActor("login")
-    entry = dict(actor=actor, action="auth.login" if reason is None else "auth.login_failed", entity_type="user",
+    entry: dict[str, Any] = dict(actor=actor, action="auth.login" if reason is None else "auth.login_failed", entity_type="user",
                  entity_id=user.id if user else None,
                  detail={"username": username, **({"reason": reason} if reason else {})})
     if reason is not None:
