@@ -71,7 +71,9 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "request": request,
         "locale": locale,
         "t": lambda key, **kw: translate(locale, key, **kw),
-        "nav": [(n.path, n.zh if locale == "zh-CN" else n.en) for n in _nav],
+        # anonymous visitors see the public pages only (reporting, tracking, public statistics)
+        "nav": [(n.path, n.zh if locale == "zh-CN" else n.en) for n in _nav
+                if n.public or request.state.principal is not None],
         "principal": getattr(request.state, "principal", None),
         "path": request.url.path,
     }
