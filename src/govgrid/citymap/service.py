@@ -997,11 +997,11 @@ def report_event(
         role = _role_used(actor, COLLECT_ROLES)
     kind_, rid, rname = _who(actor)
     twin = _find_open_twin(session, kind, class_code, lon, lat, at)
-    if twin is not None:
-        twin.report_count += 1
+
+    def add_report(case_id: int, duplicate: bool) -> None:
         session.add(
             CaseReport(
-                case_id=twin.id,
+                case_id=case_id,
                 source=source,
                 external_ref=external_ref,
                 reporter_type=kind_,
@@ -1010,10 +1010,14 @@ def report_event(
                 lon=lon,
                 lat=lat,
                 camera_id=camera.id if camera else None,
-                duplicate=True,
+                duplicate=duplicate,
                 reported_at=at,
             )
         )
+
+    if twin is not None:
+        twin.report_count += 1
+        add_report(twin.id, True)
         session.flush()
         audit.record(
             session,
@@ -1049,21 +1053,7 @@ def report_event(
     )
     session.add(case)
     session.flush()
-    session.add(
-        CaseReport(
-            case_id=case.id,
-            source=source,
-            external_ref=external_ref,
-            reporter_type=kind_,
-            reporter_id=rid,
-            description=description,
-            lon=lon,
-            lat=lat,
-            camera_id=camera.id if camera else None,
-            duplicate=False,
-            reported_at=at,
-        )
-    )
+    add_report(case.id, False)
     _step(session, case, actor=actor, action="collect", from_state=None, role=role, at=at)
     return ReportOutcome(case, False)
 
