@@ -1,8 +1,10 @@
 """Masking rules as practised (GB/T 37964): what a consumer sees of personal fields."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from govgrid.exchange.masking import mask_value, valid_id_number
+from govgrid.exchange.masking import mask_records, mask_value, valid_id_number
 from tests.exchange.conftest import id_number
 
 
@@ -41,3 +43,54 @@ def test_id_number_check_digit():
     wrong = good[:-1] + ("0" if good[-1] != "0" else "1")
     assert not valid_id_number(wrong)
     assert not valid_id_number("41052719800101")
+
+
+# The gateway masks a page column by column (mask_records); it must agree with mask_value on every value.
+ODD_VALUES = [
+    None,
+    "",
+    "张",
+    "欧阳",
+    "欧阳娜",
+    "司马相如",
+    "欧",
+    "1234567",
+    "12345678",
+    "x" * 80,
+    "欧阳" + "x" * 80,
+    "内黄县城关镇",
+    "某市某区某乡某村",
+    0,
+    12345678901,
+    1.5,
+    True,
+    False,
+]
+
+
+@pytest.mark.parametrize("rule", ["id_number", "phone", "name", "address", "full", "none"])
+def test_mask_records_matches_mask_value_on_odd_values(rule):
+    records = [{"v": value, "other": value} for value in ODD_VALUES]
+    mask_records(records, {"v": rule})
+    assert [r["v"] for r in records] == [mask_value(rule, value) for value in ODD_VALUES]
+    assert [r["other"] for r in records] == ODD_VALUES
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.text(max_size=90),
+            st.text(alphabet="欧阳司马张三镇乡街道县区市旗12", max_size=12),
+            st.integers(),
+            st.booleans(),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["id_number", "phone", "name", "address", "full"]),
+)
+def test_mask_records_matches_mask_value(values, rule):
+    records = [{"a": value} for value in values]
+    mask_records(records, {"a": rule})
+    assert [r["a"] for r in records] == [mask_value(rule, value) for value in values]

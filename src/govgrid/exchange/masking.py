@@ -78,6 +78,57 @@ def mask_value(rule: str, value: Any) -> Any:
     return MASKERS[rule](str(value))
 
 
+def mask_records(records: list[dict[str, Any]], masks: dict[str, str]) -> None:
+    """Mask a page of records in place, one field at a time: the same result as `mask_value` on every value.
+
+    The gateway's hot path: string values of the common rules are masked inline (no call per value); everything
+    else (other rules, non-string values) goes through `mask_value`'s rules. Every record must hold every field.
+    """
+    for field, rule in masks.items():
+        if rule == "none":
+            continue
+        fn = MASKERS[rule]
+        if rule == "id_number" or rule == "phone":
+            for rec in records:
+                v = rec[field]
+                if v.__class__ is str:
+                    n = len(v)
+                    if n > 7:
+                        rec[field] = v[:3] + _STARS[n - 7] + v[-4:] if n < _STAR_CACHE else fn(v)
+                    elif n:
+                        rec[field] = "*" * n
+                elif v is not None and v != "":
+                    rec[field] = fn(str(v))
+        elif rule == "name":
+            for rec in records:
+                v = rec[field]
+                if v.__class__ is str:
+                    n = len(v)
+                    if n > 2 and v[:2] in COMPOUND_SURNAMES:
+                        rec[field] = v[:2] + _STARS[n - 2] if n < _STAR_CACHE else fn(v)
+                    elif n:
+                        rec[field] = v[0] + _STARS[n - 1] if n < _STAR_CACHE else fn(v)
+                elif v is not None and v != "":
+                    rec[field] = fn(str(v))
+        elif rule == "full":
+            for rec in records:
+                v = rec[field]
+                if v is not None and v != "":
+                    rec[field] = "****"
+        else:
+            for rec in records:
+                v = rec[field]
+                if v.__class__ is str:
+                    if v:
+                        rec[field] = fn(v)
+                elif v is not None and v != "":
+                    rec[field] = fn(str(v))
+
+
+_STAR_CACHE = 64
+_STARS = tuple("*" * i for i in range(_STAR_CACHE))
+
+
 def id_number_checksum(first17: str) -> str:
     """The GB 11643 check character for the first 17 digits."""
     return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]

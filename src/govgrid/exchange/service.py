@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, true
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from govgrid.config import get_settings
@@ -41,7 +41,7 @@ from govgrid.core.events import publish
 from govgrid.core.workdays import default_calendar
 from govgrid.exchange import ingest
 from govgrid.exchange import search as fts
-from govgrid.exchange.masking import MASKERS
+from govgrid.exchange.masking import mask_records
 from govgrid.exchange.models import (
     DataItem,
     GatewayCall,
@@ -1209,8 +1209,19 @@ class Access:
     row_filter: str | None
 
 
-def _target(session: Session, code: str) -> Target:
-    rows = session.execute(
+def _statement(key: str, build: Any) -> Any:
+    """A gateway statement built once per process (parameters bound per call; saves building it on every call)."""
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build()
+    return stmt
+
+
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _target_stmt() -> Any:
+    return (
         select(
             Resource.id,
             Resource.code,
@@ -1228,9 +1239,38 @@ def _target(session: Session, code: str) -> Target:
         )
         .join(DataItem, DataItem.resource_id == Resource.id)
         .outerjoin(Upload, and_(Upload.resource_id == Resource.id, Upload.status == "active"))
-        .where(Resource.code == code)
+        .where(Resource.code == bindparam("code"))
         .order_by(DataItem.position, Upload.version.desc())
-    ).all()
+    )
+
+
+def _grant_view_stmt(mode: str) -> Any:
+    where = [
+        Grant.resource_id == bindparam("resource_id"),
+        Grant.consumer_department_id.in_(bindparam("departments", expanding=True)),
+        Grant.revoked_at.is_(None),
+        Grant.expires_at > bindparam("now"),
+    ]
+    if mode == "records":
+        where.append(Grant.mode == "records")
+    return (
+        select(
+            Grant.id,
+            Grant.consumer_department_id,
+            Grant.fields,
+            Grant.clear_fields,
+            Grant.row_filter_division,
+            Grant.rate_limit_per_minute,
+            Grant.purpose,
+        )
+        .where(*where)
+        .order_by(Grant.granted_at.desc(), Grant.id.desc())
+        .limit(1)
+    )
+
+
+def _target(session: Session, code: str) -> Target:
+    rows = session.execute(_statement("target", _target_stmt), {"code": code}).all()
     if not rows:
         raise NotFound(f"目录资源 {code} 不存在 (no catalog entry {code})")
     first = rows[0]
@@ -1247,28 +1287,26 @@ def _access(session: Session, actor: Principal | None, code: str, mode: str) -> 
     own = in_provider_scope(session, actor, res)
     grant = None
     if not own and actor.assignments:
+        # Same predicates as _grant_where (an active grant to one of the caller's own departments).
         row = session.execute(
-            select(
-                Grant.id,
-                Grant.consumer_department_id,
-                Grant.fields,
-                Grant.clear_fields,
-                Grant.row_filter_division,
-                Grant.rate_limit_per_minute,
-                Grant.purpose,
-            )
-            .where(*_grant_where(actor, res.id, mode))
-            .order_by(Grant.granted_at.desc(), Grant.id.desc())
-            .limit(1)
+            _statement(f"grant.{mode}", lambda: _grant_view_stmt(mode)),
+            {"resource_id": res.id, "departments": list(actor.department_ids), "now": utcnow()},
         ).first()
         grant = GrantView(*row) if row is not None else None
     if not own and grant is None:
         # Only a refusal needs to know whether the entry is visible at all (404) or visible but not granted (403).
         visible = session.scalar(select(Resource.id).where(Resource.id == res.id, catalog_clause(actor)))
-        denied = dict(actor=actor, action="exchange.gateway.denied", entity_type="exchange.resource",
-                      entity_id=code, detail={"mode": mode, "reason": "no_grant" if visible else "not_visible"})
+        denied = dict(
+            actor=actor,
+            action="exchange.gateway.denied",
+            entity_type="exchange.resource",
+            entity_id=code,
+            detail={"mode": mode, "reason": "no_grant" if visible else "not_visible"},
+        )
         if visible is None:
-            raise NotFound(f"目录资源 {code} 不存在或不可见 (no catalog entry {code} visible to you)", audit=denied)
+            raise NotFound(
+                f"目录资源 {code} 不存在或不可见 (no catalog entry {code} visible to you)", audit=denied
+            )
         raise Forbidden(
             f"没有资源 {code} 的有效授权，请先提交共享申请 (no active grant for {code}; file a sharing "
             "request first)",
@@ -1351,16 +1389,12 @@ def read_records(
         rows = session.execute(page).all()
         has_more = len(rows) > limit
         rows = rows[:limit]
-        maskers = [(f, MASKERS[rule]) for f, rule in acc.masks.items() if f in out_fields]
         wanted = set(out_fields)
-        for _rid, data in rows:
-            # Each row's dict is freshly decoded from JSON: when it holds exactly the served fields, mask it in place.
-            rec = data if data.keys() == wanted else {f: data.get(f) for f in out_fields}
-            for f, fn in maskers:
-                value = rec[f]
-                if value is not None and value != "":
-                    rec[f] = fn(value if value.__class__ is str else str(value))
-            records.append(rec)
+        # Each row's dict is freshly decoded from JSON: when it holds exactly the served fields, mask it in place.
+        records = [
+            data if data.keys() == wanted else {f: data.get(f) for f in out_fields} for _rid, data in rows
+        ]
+        mask_records(records, {f: rule for f, rule in acc.masks.items() if f in wanted})
         next_after = rows[-1][0] if rows and has_more else None
     # The records are serialised once: the hash in the audit record is of these exact bytes of the response body.
     records_json = json.dumps(records, ensure_ascii=False, separators=(",", ":"), default=str)
