@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from govgrid.core.audit.models import AuditHead, AuditRecord
@@ -82,16 +82,23 @@ def record(
     purpose: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> AuditRecord:
-    """Append one record to the chain inside the caller's transaction."""
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one_or_none()
+    """Append one record to the chain inside the caller's transaction.
+
+    Core statements rather than ORM units of work: this runs on every audited call (the exchange gateway's hot
+    path), and the chain head is read under a row lock so appends are serialised on PostgreSQL too."""
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).first()
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+        prev_seq, prev_hash = 0, GENESIS
+    else:
+        prev_seq, prev_hash = head
     actor_type, actor_id, actor_name = actor.audit_identity
     # Round-trip the detail through JSON now so the hashed form equals what the database returns.
     detail_json = json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str))
     values: dict[str, Any] = dict(
-        seq=head.seq + 1,
+        seq=prev_seq + 1,
         at=utcnow(),
         actor_type=actor_type,
         actor_id=actor_id,
@@ -104,15 +111,12 @@ def record(
         purpose=purpose,
         detail=detail_json,
         request_id=request_id_var.get(),
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
     )
     digest = compute_hash(values)
-    rec = AuditRecord(hash=digest, **values)
-    session.add(rec)
-    head.seq = rec.seq
-    head.hash = digest
-    session.flush()
-    return rec
+    session.execute(insert(AuditRecord), [{**values, "hash": digest}])
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=values["seq"], hash=digest))
+    return AuditRecord(hash=digest, **values)  # a detached copy for the caller; the row is already written
 
 
 @dataclass
