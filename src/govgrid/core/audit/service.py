@@ -17,6 +17,9 @@ from govgrid.core.audit.models import AuditHead, AuditRecord
 from govgrid.core.db import utcnow
 
 GENESIS = "0" * 64
+_RECORDS = AuditRecord.__table__
+_HEAD = AuditHead.__table__
+_HEAD_FOR_UPDATE = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 request_id_var: ContextVar[str | None] = ContextVar("govgrid_request_id", default=None)
 
 _FIELDS = ("seq", "at", "actor_type", "actor_id", "actor_name", "action", "entity_type", "entity_id",
@@ -86,11 +89,9 @@ def record(
 
     Core statements rather than ORM units of work: this runs on every audited call (the exchange gateway's hot
     path), and the chain head is read under a row lock so appends are serialised on PostgreSQL too."""
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).first()
+    head = session.execute(_HEAD_FOR_UPDATE).first()
     if head is None:
-        session.execute(insert(AuditHead).values(id=1, seq=0, hash=GENESIS))
+        session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS))
         prev_seq, prev_hash = 0, GENESIS
     else:
         prev_seq, prev_hash = head
@@ -114,8 +115,8 @@ def record(
         prev_hash=prev_hash,
     )
     digest = compute_hash(values)
-    session.execute(insert(AuditRecord), [{**values, "hash": digest}])
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=values["seq"], hash=digest))
+    session.execute(insert(_RECORDS).values(**values, hash=digest))
+    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=values["seq"], hash=digest))
     return AuditRecord(hash=digest, **values)  # a detached copy for the caller; the row is already written
 
 
