@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from govgrid.core.audit.models import AuditHead, AuditRecord
 from govgrid.core.db import utcnow
 
 GENESIS = "0" * 64
-_RECORDS = AuditRecord.__table__
-_HEAD = AuditHead.__table__
+_RECORDS: Table = AuditRecord.__table__  # type: ignore[assignment]
+_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
 _HEAD_FOR_UPDATE = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
 request_id_var: ContextVar[str | None] = ContextVar("govgrid_request_id", default=None)
 
