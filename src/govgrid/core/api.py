@@ -6,12 +6,10 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Response
-from sqlalchemy import func, select
 
 from govgrid.config import get_settings
 from govgrid.core import schemas as s
 from govgrid.core.audit import service as audit
-from govgrid.core.audit.models import AuditRecord
 from govgrid.core.authz import policy
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
@@ -21,7 +19,6 @@ from govgrid.core.divisions.models import Division
 from govgrid.core.errors import Forbidden, NotFound
 from govgrid.core.identity import security
 from govgrid.core.identity import service as identity
-from govgrid.core.identity.models import ApiKey, RoleAssignment, User
 
 router = APIRouter()
 
@@ -113,11 +110,11 @@ def division_descendants(session: SessionDep, code: str, page: PageDep,
 def division_boundary(session: SessionDep, code: str):
     """The division's boundary as GeoJSON."""
     div = divisions.get(session, code)
-    geom = session.scalar(select(Division.boundary).where(Division.code == code))
+    geom = divisions.boundary_geojson(session, code)
     if geom is None:
         raise NotFound(f"{div.name} 没有边界数据 (no boundary recorded)")
     body = {"type": "Feature", "id": div.code, "properties": {"code": div.code, "name": div.name, "level": div.level},
-            "geometry": json.loads(geom)}
+            "geometry": geom}
     return Response(json.dumps(body, ensure_ascii=False), media_type="application/geo+json")
 
 
@@ -167,8 +164,7 @@ def department_members(session: SessionDep, principal: CurrentPrincipal, departm
     """Staff holding roles in a department (admins and supervisors in scope only)."""
     dept = departments.get(session, department_id)
     policy.require(session, principal, dept.id, roles=("admin", "supervisor"))
-    users = session.scalars(select(User).join(RoleAssignment).where(RoleAssignment.department_id == dept.id)
-                            .distinct().order_by(User.username))
+    users = identity.department_members(session, dept.id)
     audit.record(session, actor=principal, action="department.read_members", entity_type="department",
                  entity_id=dept.id, department_id=dept.id, division_code=dept.division_code)
     return [s.UserRead.model_validate(u) for u in users]
@@ -222,9 +218,7 @@ def assign_role(session: SessionDep, principal: CurrentPrincipal, user_id: int, 
 @router.get("/api-keys", response_model=list[s.ApiKeyRead], tags=["users"])
 def list_api_keys(session: SessionDep, principal: CurrentPrincipal):
     """API keys of departments where I am admin."""
-    keys = session.scalars(select(ApiKey).where(policy.scope(ApiKey.department_id, principal, roles=("admin",)))
-                           .order_by(ApiKey.id))
-    return [s.ApiKeyRead.model_validate(k) for k in keys]
+    return [s.ApiKeyRead.model_validate(k) for k in identity.api_keys_in_scope(session, principal)]
 
 
 @router.post("/api-keys", response_model=s.ApiKeyCreated, status_code=201, tags=["users"])
@@ -240,9 +234,7 @@ def create_api_key(session: SessionDep, principal: CurrentPrincipal, body: s.Api
 @router.delete("/api-keys/{key_id}", response_model=s.ApiKeyRead, tags=["users"])
 def revoke_api_key(session: SessionDep, principal: CurrentPrincipal, key_id: int):
     """Revoke an API key of a department I administer."""
-    key = session.get(ApiKey, key_id)
-    if key is None:
-        raise NotFound(f"API 密钥 {key_id} 不存在 (no such key)")
+    key = identity.get_api_key(session, key_id)
     policy.require(session, principal, key.department_id, roles=("admin",))
     return s.ApiKeyRead.model_validate(identity.revoke_api_key(session, actor=principal, key=key))
 
@@ -255,17 +247,8 @@ def list_audit(session: SessionDep, principal: CurrentPrincipal, page: PageDep,
                entity_type: Annotated[str | None, Query(max_length=64)] = None):
     """Audit records of departments and divisions my admin or supervisor roles cover."""
     policy.require_role(principal, "admin", "supervisor")
-    roles = ("admin", "supervisor")
-    stmt = select(AuditRecord).where(
-        policy.scope(AuditRecord.department_id, principal, roles=roles)
-        | AuditRecord.division_code.in_(select(Division.code).where(policy.division_clause(principal, Division.path, roles)))
-    )
-    if action:
-        stmt = stmt.where(AuditRecord.action == action)
-    if entity_type:
-        stmt = stmt.where(AuditRecord.entity_type == entity_type)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = session.scalars(stmt.order_by(AuditRecord.seq.desc()).limit(page.limit).offset(page.offset))
+    items, total = audit.list_in_scope(session, principal, action=action, entity_type=entity_type, limit=page.limit,
+                                       offset=page.offset)
     return s.Page.of([s.AuditRead.model_validate(r) for r in items], total, page.limit, page.offset)
 
 

@@ -100,3 +100,21 @@ def test_cli_verify_names_the_edited_record(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "govgrid.cli", "audit", "verify"], env=env, capture_output=True, text=True)
     assert bad.returncode == 1
     assert "record 4" in bad.stderr
+
+
+def test_audit_list_is_scoped_to_the_supervisors_territory(client, db, login):
+    from sqlalchemy import select as sa_select
+
+    from govgrid.core.departments.models import Department
+
+    nh = db.scalar(sa_select(Department).where(Department.code == "410527-tax"))
+    pd = db.scalar(sa_select(Department).where(Department.code == "140321-tax"))
+    for dept in (nh, pd):
+        audit.record(db, actor=SystemActor("test"), action="test.scoped", entity_type="thing",
+                     department_id=dept.id, division_code=dept.division_code)
+    r = client.get("/api/v1/audit", params={"action": "test.scoped"}, headers=login("nh_supervisor"))
+    assert r.status_code == 200, r.text
+    assert {i["division_code"] for i in r.json()["items"]} == {"410527"}
+    assert client.get("/api/v1/audit", headers=login("nh_tax")).status_code == 403
+    assert client.get("/api/v1/audit/verify", headers=login("nh_supervisor")).status_code == 403
+    assert client.get("/api/v1/audit/verify", headers=login("admin")).json()["ok"] is True

@@ -162,3 +162,24 @@ def verify(session: Session) -> VerifyResult:
         return VerifyResult(False, checked, checked + 1 if head.seq > checked else head.seq,
                             f"chain head says {head.seq} records, found {checked} (records removed at the end?)")
     return VerifyResult(True, checked)
+
+
+def list_in_scope(session: Session, principal: Any, *, action: str | None, entity_type: str | None, limit: int,
+                  offset: int) -> tuple[list[AuditRecord], int]:
+    """Audit records of the departments and divisions the principal's admin or supervisor roles cover."""
+    from sqlalchemy import func
+
+    from govgrid.core.authz import policy
+    from govgrid.core.divisions.models import Division
+
+    roles = ("admin", "supervisor")
+    stmt = select(AuditRecord).where(
+        policy.scope(AuditRecord.department_id, principal, roles=roles)
+        | AuditRecord.division_code.in_(select(Division.code).where(policy.division_clause(principal, Division.path, roles)))
+    )
+    if action:
+        stmt = stmt.where(AuditRecord.action == action)
+    if entity_type:
+        stmt = stmt.where(AuditRecord.entity_type == entity_type)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    return list(session.scalars(stmt.order_by(AuditRecord.seq.desc()).limit(limit).offset(offset))), total

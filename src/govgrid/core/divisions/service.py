@@ -331,3 +331,9 @@ def parse_boundary(boundary: dict[str, Any], problems: list[dict[str, Any]]) -> 
         problems.append({"loc": ["boundary"], "msg": f"几何无效 (invalid geometry): {explain_validity(geom)}"})
         return None
     return geom
+
+
+def boundary_geojson(session: Session, code: str) -> dict[str, Any] | None:
+    """The division's boundary geometry as GeoJSON (None when none is recorded)."""
+    raw = session.scalar(select(Division.boundary).where(Division.code == code))
+    return json.loads(raw) if raw else None

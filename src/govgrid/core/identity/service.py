@@ -191,3 +191,25 @@ def ensure_user_with_role(session: Session, *, actor: Actor, username: str, pass
     assign_role(session, actor=actor, user=user, department=departments.get_by_code(session, department_code),
                 role=role, reach=reach)
     return user
+
+
+def department_members(session: Session, department_id: int) -> list[User]:
+    """Users holding any role in a department."""
+    return list(session.scalars(select(User).join(RoleAssignment).where(RoleAssignment.department_id == department_id)
+                                .distinct().order_by(User.username)))
+
+
+def api_keys_in_scope(session: Session, principal: Principal) -> list[ApiKey]:
+    """API keys of the departments the principal administers."""
+    from govgrid.core.authz import policy
+
+    return list(session.scalars(select(ApiKey).where(policy.scope(ApiKey.department_id, principal, roles=("admin",)))
+                                .order_by(ApiKey.id)))
+
+
+def get_api_key(session: Session, key_id: int) -> ApiKey:
+    """One API key by id, or NotFound."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"API 密钥 {key_id} 不存在 (no such key)")
+    return key
