@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govgrid.appeals import api, callbacks, demo, open311, pages, tasks
+from govgrid.appeals import api, callbacks, demo, open311, pages, service, tasks
 from govgrid.appeals.cli import app as cli_app
 from govgrid.core.events import subscribe
-from govgrid.core.modules import ModuleSpec, NavItem
+from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
 
 for _name, _handler in tasks.SUBSCRIPTIONS:
     subscribe(_name, _handler)
@@ -30,4 +30,5 @@ MODULE = ModuleSpec(
     migrations_dir=Path(__file__).parent / "migrations",
     on_startup=pages.register,
     background=[tasks.start_escalation_loop],
+    work_counters=[WorkCounter("在办诉求", "open tickets", service.open_work)],
 )

@@ -1438,3 +1438,13 @@ def load_principal(session: Session, username: str) -> Principal:
     if principal is None:
         raise NotFound(f"用户 {username} 不可用 (user disabled)")
     return principal
+
+
+def open_work(session: Session, department_ids: list[int]) -> dict[int, int]:
+    """Open tickets (dispatched, signed or waiting) per responsible department."""
+    rows = session.execute(
+        select(Ticket.department_id, func.count())
+        .where(Ticket.department_id.in_(department_ids), Ticket.state.in_(OPEN_STATES))
+        .group_by(Ticket.department_id)
+    ).all()
+    return {d: n for d, n in rows if d is not None}

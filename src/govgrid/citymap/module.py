@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govgrid.citymap import live, port  # noqa: F401  (subscribe the live feed and the declared port at import)
+from govgrid.citymap import live, port, service  # noqa: F401  (live and port subscribe at import)
 from govgrid.citymap.api import router as api_router
 from govgrid.citymap.cli import cli
 from govgrid.citymap.demo import load_demo
 from govgrid.citymap.ogcapi import router as ogc_router
 from govgrid.citymap.pages import router as pages_router
 from govgrid.citymap.simulate import background_simulator
-from govgrid.core.modules import ModuleSpec, NavItem
+from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
 
 MODULE = ModuleSpec(
     name="citymap",
@@ -25,4 +25,5 @@ MODULE = ModuleSpec(
     cli=cli,
     migrations_dir=Path(__file__).parent / "migrations",
     background=[background_simulator],
+    work_counters=[WorkCounter("在办案卷", "open cases", service.open_work)],
 )

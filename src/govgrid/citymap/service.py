@@ -2252,3 +2252,13 @@ def check_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
             "bbox 须为 minlon,minlat,maxlon,maxlat 且范围有效 (bbox must be minlon,minlat,maxlon,maxlat)"
         )
     return (vals[0], vals[1], vals[2], vals[3])
+
+
+def open_work(session: Session, department_ids: list[int]) -> dict[int, int]:
+    """Open cases (not yet closed) per assigned department."""
+    rows = session.execute(
+        select(Case.department_id, func.count())
+        .where(Case.department_id.in_(department_ids), Case.state.in_([st.value for st in OPEN_STATES]))
+        .group_by(Case.department_id)
+    ).all()
+    return {d: n for d, n in rows if d is not None}

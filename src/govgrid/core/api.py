@@ -19,6 +19,7 @@ from govgrid.core.divisions.models import Division
 from govgrid.core.errors import Forbidden, NotFound
 from govgrid.core.identity import security
 from govgrid.core.identity import service as identity
+from govgrid.core.modules import open_work
 
 router = APIRouter()
 
@@ -188,9 +189,12 @@ def create_department(session: SessionDep, principal: CurrentPrincipal, body: s.
 def get_matrix(session: SessionDep, principal: CurrentPrincipal):
     """My 条×块 matrix: lines x divisions, each cell the department."""
     lines, divs, cells = departments.matrix(session, principal=principal)
+    work = open_work(session, [d.id for row in cells.values() for d in row.values()])
     return s.MatrixRead(lines=[s.LineRead.model_validate(ln) for ln in lines],
                         divisions=[s.DivisionRef.model_validate(d) for d in divs],
-                        cells={lc: {dc: s.MatrixCell(department_id=d.id, name=d.name) for dc, d in row.items()}
+                        cells={lc: {dc: s.MatrixCell(department_id=d.id, name=d.name,
+                                                     open_work={c.en: n for c, n in work.get(d.id, [])})
+                                    for dc, d in row.items()}
                                for lc, row in cells.items()})
 
 

@@ -30,6 +30,15 @@ class NavItem:
 
 
 @dataclass
+class WorkCounter:
+    """Open work per department that a module contributes to the 条×块 matrix (e.g. open tickets)."""
+
+    zh: str
+    en: str
+    count: Callable[[Session, list[int]], dict[int, int]]  # department ids -> open items per department
+
+
+@dataclass
 class DemoContext:
     """What the core demo loader made, for modules to build on (department ids by code, user names)."""
 
@@ -56,6 +65,7 @@ class ModuleSpec:
     migrations_dir: Path | None = None
     on_startup: Callable[[], None] | None = None
     background: list[Callable[[], Any]] = field(default_factory=list)  # long-running tasks started with the server
+    work_counters: list[WorkCounter] = field(default_factory=list)
 
 
 def enabled_module_names() -> list[str]:
@@ -103,3 +113,16 @@ def import_all_models() -> None:
                 importlib.import_module(modname)
         except ModuleNotFoundError:
             continue
+
+
+def open_work(session: Session, department_ids: list[int]) -> dict[int, list[tuple[WorkCounter, int]]]:
+    """Each department's open work as counted by every enabled module (for the 条×块 matrix)."""
+    out: dict[int, list[tuple[WorkCounter, int]]] = {}
+    if not department_ids:
+        return out
+    for spec in module_specs():
+        for counter in spec.work_counters:
+            for dept_id, n in counter.count(session, department_ids).items():
+                if n:
+                    out.setdefault(dept_id, []).append((counter, n))
+    return out

@@ -174,6 +174,7 @@ class AuditVerifyRead(BaseModel):
 class MatrixCell(BaseModel):
     department_id: int
     name: str
+    open_work: dict[str, int] = Field(default_factory=dict, description="open items by kind, e.g. open tickets")
 
 
 class MatrixRead(BaseModel):

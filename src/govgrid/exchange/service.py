@@ -1683,3 +1683,13 @@ def _blank(pline: str, cline: str) -> dict[str, Any]:
         "rows": 0,
         "_hours": [],
     }
+
+
+def open_work(session: Session, department_ids: list[int]) -> dict[int, int]:
+    """Sharing requests waiting for a department's check or answer."""
+    rows = session.execute(
+        select(SharingRequest.handler_department_id, func.count())
+        .where(SharingRequest.handler_department_id.in_(department_ids), SharingRequest.status.in_(PENDING))
+        .group_by(SharingRequest.handler_department_id)
+    ).all()
+    return dict(rows)

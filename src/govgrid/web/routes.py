@@ -16,6 +16,7 @@ from govgrid.core.divisions import service as divisions
 from govgrid.core.errors import Unauthorized
 from govgrid.core.identity import security
 from govgrid.core.identity import service as identity
+from govgrid.core.modules import open_work
 from govgrid.core.pages import PagePrincipal, public_links, render
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +48,8 @@ def home(request: Request, session: SessionDep, principal: OptionalPrincipal):
     if principal is None:
         return render(request, "home.html", {"public_links": links})
     lines, divs, cells = departments.matrix(session, principal=principal)
-    return render(request, "home.html", {"lines": lines, "divisions": divs, "cells": cells,
+    work = open_work(session, [d.id for row in cells.values() for d in row.values()])
+    return render(request, "home.html", {"lines": lines, "divisions": divs, "cells": cells, "work": work,
                                          "tree": _tree(session, principal), "public_links": links})
 
 
