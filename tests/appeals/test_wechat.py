@@ -196,3 +196,11 @@ def test_subscribe_event_gets_a_welcome_and_no_ticket(client, world, db):
     resp = post_plain(client, world, ev)
     assert resp.status_code == 200 and "欢迎" in reply_content(resp.text)
     assert count_tickets(db) == before
+
+
+def test_channel_secrets_are_sealed_at_rest(db):
+    from sqlalchemy import text
+
+    row = db.execute(text("SELECT token, encoding_aes_key FROM appeals_wechat_channels")).first()
+    assert row is not None
+    assert all(v.startswith("sealed:v1:") for v in row), "token and AES key must not be stored in clear"

@@ -119,8 +119,8 @@ class WeChatChannel(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
-    token: Mapped[str] = mapped_column(String(64))
-    encoding_aes_key: Mapped[str] = mapped_column(String(43))
+    token: Mapped[str] = mapped_column(String(255))  # sealed at rest (core.sealing)
+    encoding_aes_key: Mapped[str] = mapped_column(String(255))  # sealed at rest (core.sealing)
     app_id: Mapped[str] = mapped_column(String(64))
     division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"))  # where concerns default to
     active: Mapped[bool] = mapped_column(Boolean, default=True)

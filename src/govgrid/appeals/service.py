@@ -24,6 +24,7 @@ from govgrid.core.db import utcnow
 from govgrid.core.departments.models import Department, Line
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from govgrid.core.sealing import seal
 from govgrid.core.workdays import default_calendar
 
 log = logging.getLogger(__name__)
@@ -1240,8 +1241,8 @@ def ensure_channel(
         ch = WeChatChannel(
             id=channel_id,
             name=name,
-            token=token,
-            encoding_aes_key=encoding_aes_key,
+            token=seal(token),
+            encoding_aes_key=seal(encoding_aes_key),
             app_id=app_id,
             division_code=division_code,
             active=True,
@@ -1250,8 +1251,8 @@ def ensure_channel(
     else:
         ch.name, ch.token, ch.encoding_aes_key, ch.app_id, ch.division_code = (
             name,
-            token,
-            encoding_aes_key,
+            seal(token),
+            seal(encoding_aes_key),
             app_id,
             division_code,
         )

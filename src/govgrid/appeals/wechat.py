@@ -22,6 +22,7 @@ from govgrid.appeals.models import WeChatChannel
 from govgrid.core.audit.service import PublicActor
 from govgrid.core.db import utcnow
 from govgrid.core.errors import AppError, BadRequest, Forbidden
+from govgrid.core.sealing import unseal
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class CallbackReply:
 def verify_url(channel: WeChatChannel, *, signature: str, timestamp: str, nonce: str, echostr: str) -> str:
     """GET verification: echo `echostr` when the signature over (token, timestamp, nonce) holds."""
     try:
-        check_signature(channel.token, signature, timestamp, nonce)
+        check_signature(unseal(channel.token), signature, timestamp, nonce)
     except InvalidSignatureException:
         raise Forbidden("签名校验失败 (signature check failed)") from None
     return echostr
@@ -66,7 +67,7 @@ def _decode(
         raise BadRequest("消息不是 UTF-8 编码 (message is not UTF-8)") from None
     safe = (encrypt_type or "").lower() == "aes" or "<Encrypt>" in text
     if safe:
-        crypto = WeChatCrypto(channel.token, channel.encoding_aes_key, channel.app_id)
+        crypto = WeChatCrypto(unseal(channel.token), unseal(channel.encoding_aes_key), channel.app_id)
         try:
             return crypto.decrypt_message(text, msg_signature or "", timestamp, nonce), crypto
         except (InvalidSignatureException, InvalidAppIdException):
@@ -78,7 +79,7 @@ def _decode(
                 f"加密消息格式错误 (malformed encrypted message): {type(exc).__name__}"
             ) from None
     try:
-        check_signature(channel.token, signature or "", timestamp, nonce)
+        check_signature(unseal(channel.token), signature or "", timestamp, nonce)
     except InvalidSignatureException:
         raise Forbidden("签名校验失败 (signature check failed)") from None
     return text, None
