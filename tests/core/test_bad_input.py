@@ -105,3 +105,14 @@ def test_unknown_department_is_404(client, login):
     r = client.get("/api/v1/departments/99999999", headers=login("nh_gov"))
     assert r.status_code == 404
     _shape(r)
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/departments/99999999999999999999999999",
+    "/api/v1/departments?limit=50&offset=99999999999999999999999999",
+])
+def test_numbers_beyond_64_bits_are_4xx(client, login, url):
+    r = client.get(url, headers=login("nh_gov"))
+    # SQLite cannot bind such a number (422); PostgreSQL compares it as numeric and finds nothing (404)
+    assert r.status_code in (404, 422), r.text
+    _shape(r)

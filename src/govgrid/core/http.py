@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -91,6 +91,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _integrity(request: Request, exc: IntegrityError) -> Response:
         log.info("integrity error: %s", exc.orig)
         return render_error(request, 409, "conflict", "数据冲突：记录已存在或仍被引用 (conflict with existing data)")
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception) -> Response:
+        # A number or value the database cannot hold (e.g. an id beyond 64 bits): the caller's input, not a bug.
+        log.info("value out of range on %s: %s", request.url.path, exc)
+        return render_error(request, 422, "validation_error",
+                            "数值超出范围 (a number or value in the request is out of range)")
 
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> Response:
