@@ -265,8 +265,7 @@ def landcover_check(
     loss, alert = service.check_report_landcover(
         session, actor=principal, report_id=report_id, threshold_ha=body.threshold_ha
     )
-    r = session.get(MonitoringReport, report_id)
-    assert r is not None
+    r = service.get_report(session, principal=principal, report_id=report_id)
     return s.AlertRead(
         id=alert.id if alert else None,
         project_id=r.project_id,
