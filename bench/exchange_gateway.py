@@ -47,7 +47,7 @@ def build(url: str, n_rows: int) -> tuple[str, object]:
     from govgrid.demo import DEMO_PASSWORD, load_core
     from govgrid.exchange import service
     from govgrid.exchange.demo import POPULATION_ITEMS
-    from govgrid.exchange.masking import id_number_checksum
+    from govgrid.core.privacy import id_number_checksum
     from govgrid.exchange.models import Grant, Record, Upload
     from govgrid.exchange.schemas import ResourceCreate
 

@@ -4,6 +4,7 @@ GOVGRID_TEST_DATABASE_URL is set), each test in a transaction that is rolled bac
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from govgrid.config import Settings, set_settings
 from govgrid.core import db as coredb
 from govgrid.core.divisions import service as divisions_service
-from govgrid.core.identity import security
+from govgrid.core.deps import TOKEN_COOKIE
+from govgrid.core.identity import sessions
 from govgrid.core.identity.models import User
 from govgrid.core.modules import DemoContext
 
@@ -92,10 +94,28 @@ def client(app, db: Session) -> Iterator[TestClient]:
 
 
 def auth_headers(db: Session, username: str) -> dict[str, str]:
-    """Bearer headers for a user (token minted directly: argon2 is slow by design)."""
+    """Bearer headers for a user (a session opened directly: argon2 is slow by design)."""
     user = db.scalar(select(User).where(User.username == username))
     assert user is not None, f"no user {username}"
-    return {"Authorization": f"Bearer {security.create_token(user.id)}"}
+    return {"Authorization": f"Bearer {sessions.start(db, user=user, kind='bearer')}"}
+
+
+def cookie_login(client: TestClient, db: Session, username: str) -> None:
+    """Log a TestClient in as a browser would be: the session cookie set, no Authorization header."""
+    user = db.scalar(select(User).where(User.username == username))
+    assert user is not None, f"no user {username}"
+    client.cookies.set(TOKEN_COOKIE, sessions.start(db, user=user, kind="cookie"))
+
+
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+def csrf_token(client: TestClient, page: str = "/login") -> str:
+    """The CSRF token a browser would read from a page (anonymous or logged in by cookie)."""
+    r = client.get(page, headers={"Accept": "text/html"})
+    found = _CSRF_META.search(r.text)
+    assert found, f"no csrf-token meta on {page} ({r.status_code})"
+    return found.group(1)
 
 
 @pytest.fixture()

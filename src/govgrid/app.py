@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from importlib import resources
 from pathlib import Path
 
 import xstatic.pkg.bootstrap as xs_bootstrap
 import xstatic.pkg.leaflet as xs_leaflet
-from fastapi import FastAPI, Request
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from govgrid import __version__
 from govgrid.config import get_settings
@@ -18,6 +24,7 @@ from govgrid.core import pages
 from govgrid.core.api import router as core_router
 from govgrid.core.http import RequestContextMiddleware, RequestIdLogFilter, install_error_handlers
 from govgrid.core.modules import module_specs
+from govgrid.core.websec import SecurityMiddleware, guard_request
 from govgrid.web.messages import MESSAGES
 from govgrid.web.routes import router as web_router
 
@@ -34,9 +41,23 @@ def _plotly_dir() -> Path | None:
         return None
 
 
-def create_app() -> FastAPI:
-    """Build the whole application from Settings and the installed modules."""
+def create_app(*, background: bool = False) -> FastAPI:
+    """Build the whole application from Settings and the installed modules (`background`: start their jobs)."""
     settings = get_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # blocking work (database, files) runs in this many threads; the database pool is sized to match
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        if background:
+            for spec in module_specs():
+                for start in spec.background:
+                    if inspect.iscoroutinefunction(start):
+                        await start()
+                    else:  # a blocking starter (it may read the database) runs off the event loop
+                        await anyio.to_thread.run_sync(start)
+        yield
+
     app = FastAPI(
         title="govgrid",
         version=__version__,
@@ -44,9 +65,13 @@ def create_app() -> FastAPI:
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        dependencies=[Depends(guard_request)],
+        lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(SecurityMiddleware)
     app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.host_allow_list())
 
     web_dir = Path(str(resources.files("govgrid.web")))
     pages.register_templates(web_dir / "templates")
@@ -78,7 +103,8 @@ def create_app() -> FastAPI:
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
+        # async on purpose and touching nothing: it answers even when every worker thread is busy
         return {"status": "ok", "version": __version__}
 
     app.state.settings = settings

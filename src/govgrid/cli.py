@@ -44,6 +44,21 @@ def _bootstrap(settings: Settings) -> None:
     db.configure(settings.database_url)
 
 
+def use_database_secret(settings: Settings) -> Settings:
+    """In demo mode without GOVGRID_SECRET_KEY, sign with the demo database's own random secret (every worker and
+    every restart agree on it; nothing in the source can forge a token)."""
+    if not settings.demo_mode or "secret_key" in settings.model_fields_set:
+        return settings
+    from govgrid.core.db import session_scope
+    from govgrid.core.identity.instance import demo_secret
+
+    with session_scope() as session:
+        secret = demo_secret(session)
+    settings = settings.model_copy(update={"secret_key": secret})
+    set_settings(settings)
+    return settings
+
+
 def prepare_database(url: str) -> None:
     """Migrate to the newest schema and load the GB/T 2260 tree and line catalogue (idempotent)."""
     from govgrid.core.db import session_scope
@@ -72,7 +87,12 @@ def db_upgrade() -> None:
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the web server against GOVGRID_DATABASE_URL."""
     settings = _settings()
+    if not settings.demo_mode and not settings.public_base_url:
+        err.print("[red]配置错误 (configuration error):[/red] GOVGRID_PUBLIC_BASE_URL is not set: links and "
+                  "redirects are built from it and only its host is answered (e.g. https://gov.example.cn)")
+        raise typer.Exit(2)
     _bootstrap(settings)
+    use_database_secret(settings)
     _run_server(host, port)
 
 
@@ -80,13 +100,9 @@ def _run_server(host: str, port: int) -> None:
     import uvicorn
 
     from govgrid.app import configure_logging, create_app
-    from govgrid.core.modules import module_specs
 
     configure_logging()
-    application = create_app()
-    for spec in module_specs():
-        for task in spec.background:
-            application.router.on_startup.append(task)
+    application = create_app(background=True)
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
@@ -99,13 +115,14 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     from govgrid.demo import load_demo
 
     url = f"sqlite:///{database.resolve()}"
-    settings = Settings(database_url=url, demo_mode=True)
+    settings = Settings(database_url=url, demo_mode=True, public_base_url=f"http://{host}:{port}")
     _bootstrap(settings)
     logging.basicConfig(level=logging.WARNING)
     console.print(f"演示数据库 (demo database): {database.resolve()}")
     prepare_database(url)
+    use_database_secret(settings)
     with session_scope() as session:
-        ctx = load_demo(session)
+        ctx = load_demo(session, base_url=f"http://{host}:{port}")
     console.rule("govgrid demo")
     console.print(f"打开 (open): [bold]http://{host}:{port}/[/bold]   API: http://{host}:{port}/docs")
     console.print(f"演示账号密码 (demo password for every account): [bold]{ctx.password}[/bold]")

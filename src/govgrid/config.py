@@ -7,7 +7,10 @@ from functools import lru_cache
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEMO_SECRET = "govgrid-demo-secret-not-for-production"
+import secrets
+
+# Marks a secret generated for one demo database (see core.instance); never accepted outside demo mode.
+DEMO_SECRET_PREFIX = "demo-"
 
 
 class Settings(BaseSettings):
@@ -29,21 +32,51 @@ class Settings(BaseSettings):
     exchange_answer_working_days: int = Field(default=5, ge=0, description="days for the provider to answer")
     modules: str = Field(default="all", description="comma-separated modules to enable, 'all' or 'none'")
     working_day_calendar: str = Field(default="", description="path to a holiday calendar CSV; empty = built-in")
+    public_base_url: str = Field(default="", description="the address users reach the site at, e.g. "
+                                 "https://gov.example.cn; links and redirects are built from it, never from Host")
+    allowed_hosts: str = Field(default="", description="comma-separated Host names the server answers; "
+                               "empty = the host of public_base_url (demo: localhost names)")
+    worker_threads: int = Field(default=40, ge=4, le=512, description="threads serving blocking work; the "
+                                "database pool is sized to them")
+    max_in_flight: int = Field(default=400, ge=8, description="requests in progress per process before new "
+                               "ones get 503 + Retry-After")
+    sqlite_write_wait_seconds: float = Field(default=10.0, gt=0, le=60, description="how long a write waits for "
+                                             "its turn on SQLite before a 503")
+    login_free_failures: int = Field(default=5, ge=1, description="wrong passwords per account before backoff")
+    login_address_free_failures: int = Field(default=20, ge=1, description="failures per client address "
+                                             "(all accounts) before backoff")
+    login_max_lock_minutes: int = Field(default=30, ge=1, description="longest lockout after repeated failures")
 
     @model_validator(mode="after")
     def _secret_policy(self) -> Settings:
-        """Refuse to run without a real secret outside demo mode."""
+        """Refuse to run without a real secret outside demo mode; demo mode never uses a known constant."""
         if not self.secret_key:
             if self.demo_mode:
-                self.secret_key = DEMO_SECRET
+                # A per-process random secret until the demo database's own one is loaded (core.instance):
+                # nothing signed with it can be forged from the source.
+                self.secret_key = DEMO_SECRET_PREFIX + secrets.token_urlsafe(32)
             else:
                 raise ValueError(
                     "GOVGRID_SECRET_KEY is not set: set a random secret of at least 32 characters "
                     "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or run in demo mode"
                 )
-        elif not self.demo_mode and (self.secret_key == DEMO_SECRET or len(self.secret_key) < 32):
-            raise ValueError("GOVGRID_SECRET_KEY is the demo secret or shorter than 32 characters")
+        elif not self.demo_mode and (self.secret_key.startswith(DEMO_SECRET_PREFIX) or len(self.secret_key) < 32):
+            raise ValueError("GOVGRID_SECRET_KEY is a demo secret or shorter than 32 characters")
         return self
+
+    def host_allow_list(self) -> list[str]:
+        """Host names the server answers (TrustedHostMiddleware)."""
+        hosts = [h.strip() for h in self.allowed_hosts.split(",") if h.strip()]
+        if self.public_base_url:
+            from urllib.parse import urlsplit
+
+            host = urlsplit(self.public_base_url).hostname
+            if host and host not in hosts:
+                hosts.append(host)
+        if self.demo_mode or not hosts:
+            # demo, or nothing configured: the local names only (a deployment sets GOVGRID_PUBLIC_BASE_URL)
+            hosts += [h for h in ("127.0.0.1", "localhost", "::1", "[::1]", "testserver") if h not in hosts]
+        return hosts
 
     @property
     def is_sqlite(self) -> bool:

@@ -130,9 +130,9 @@ def _demo_user(session: Session, ctx: DemoContext, username: str, display: str, 
     ctx.users[username] = f"{display} · {role} ({reach})"
 
 
-def load_demo(session: Session) -> DemoContext:
-    """Load the core demo and every module's demo (each loader is idempotent)."""
-    ctx = DemoContext(password=DEMO_PASSWORD)
+def load_demo(session: Session, *, base_url: str = "http://127.0.0.1:8000") -> DemoContext:
+    """Load the core demo and every module's demo (each loader is idempotent); `base_url` is where it is served."""
+    ctx = DemoContext(password=DEMO_PASSWORD, base_url=base_url)
     load_core(session, ctx)
     session.flush()
     for spec in module_specs():

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from govgrid.appeals import service
 from tests.appeals.conftest import make_ticket, principal, village_point
+from tests.conftest import csrf_token
 
 HTML = {"Accept": "text/html"}
 SH = ZoneInfo("Asia/Shanghai")
@@ -16,9 +17,11 @@ def test_report_form_and_submit_then_track(client, world, db):
     r = client.get("/appeals/report", headers=HTML)
     assert r.status_code == 200 and 'id="report-form"' in r.text and "我要反映" in r.text
     lon, lat = village_point(db, "410527100201")
+    token = csrf_token(client, "/appeals/report")
     r = client.post(
         "/appeals/report",
         data={
+            "csrf_token": token,
             "description": "西街村垃圾堆放没人清运",
             "lon": str(lon),
             "lat": str(lat),
@@ -32,7 +35,7 @@ def test_report_form_and_submit_then_track(client, world, db):
     page = client.get(f"/appeals/track?code={code}", headers=HTML)
     assert page.status_code == 200 and "待派遣" in page.text
     assert "13612345678" not in page.text and "周明" not in page.text
-    bad = client.post("/appeals/report", data={"description": ""}, headers=HTML)
+    bad = client.post("/appeals/report", data={"description": "", "csrf_token": token}, headers=HTML)
     assert bad.status_code == 422 and 'id="errors"' in bad.text
     assert client.get("/appeals/track?code=XXXX", headers=HTML).status_code == 404
 

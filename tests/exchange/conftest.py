@@ -13,7 +13,7 @@ from govgrid.core.audit.service import SystemActor
 from govgrid.core.identity import service as identity
 from govgrid.core.identity.models import User
 from govgrid.exchange import service
-from govgrid.exchange.masking import id_number_checksum
+from govgrid.core.privacy import id_number_checksum
 from govgrid.exchange.schemas import DataItemIn, RequestCreate, ResourceCreate
 
 ACTOR = SystemActor("test")

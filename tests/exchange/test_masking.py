@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from govgrid.exchange.masking import mask_records, mask_value, valid_id_number
+from govgrid.core.privacy import mask_records, mask_value, valid_id_number
 from tests.exchange.conftest import id_number
 
 

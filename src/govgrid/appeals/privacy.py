@@ -2,38 +2,23 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govgrid.appeals.models import Ticket
+from govgrid.core import privacy
 from govgrid.core.divisions.models import Division
 
-_PHONE = re.compile(r"(?<!\d)(\+?\d[\d\- ]{5,}\d)(?!\d)")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 COARSE_DECIMALS = 2  # about 1 km: enough for a map of hot spots, not enough to find a house
 
 
-def mask_phone(phone: str | None) -> str | None:
-    """138****1234 style, for staff who need to know a number exists but not to call it."""
-    if not phone:
-        return None
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return digits[:3] + "****" + digits[-4:] if len(digits) >= 7 else "****"
-
-
 def public_text(ticket: Ticket, text: str | None) -> str | None:
-    """Text with phone numbers, e-mail addresses and the reporter's own name blanked out."""
-    if text is None:
-        return None
-    out = _PHONE.sub(lambda m: "*" * min(len(m.group(1)), 11), text)
-    out = _EMAIL.sub("***@***", out)
-    for secret in (ticket.reporter_name, ticket.reporter_phone, ticket.reporter_email, ticket.address):
-        if secret and len(secret.strip()) >= 2:
-            out = out.replace(secret.strip(), "***")
-    return out
+    """Text with phone and ID numbers, e-mail addresses and the reporter's own name and address blanked out
+    (the core policy: core.privacy.scrub_text)."""
+    return privacy.scrub_text(text, public=True, known=(ticket.reporter_name, ticket.reporter_phone,
+                                                        ticket.reporter_email, ticket.address))
 
 
 def coarse(value: float | None) -> float | None:

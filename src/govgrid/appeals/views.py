@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govgrid.appeals import categories, privacy, service, stats
+from govgrid.core import privacy as core_privacy
 from govgrid.appeals import schemas as s
 from govgrid.appeals.models import Ticket
 from govgrid.core.authz.principal import Principal
@@ -72,7 +73,7 @@ def read(session: Session, principal: Principal, t: Ticket) -> s.TicketRead:
         reporter=s.Reporter(**{k: reporter.get(k) for k in ("name", "phone", "email", "address")})
         if reporter
         else None,
-        reporter_phone_masked=None if reporter else privacy.mask_phone(t.reporter_phone),
+        reporter_phone_masked=None if reporter else core_privacy.mask_phone(t.reporter_phone) if t.reporter_phone else None,
         events=[s.TicketEventRead.model_validate(e) for e in service.events(session, t)],
         duplicates=dups,
     )

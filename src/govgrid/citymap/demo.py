@@ -150,7 +150,7 @@ def load_demo(session: Session, ctx: DemoContext) -> None:
         detail={"cells": len(cells), "units": len(units), "cameras": len(cams), "cases": n},
     )
     ctx.printed.append(
-        f"  城市管理一张图 (city map): http://127.0.0.1:8000/citymap?county={COUNTY} — {len(cells)} 网格, {n} 案卷"
+        f"  城市管理一张图 (city map): {ctx.base_url}/citymap?county={COUNTY} — {len(cells)} 网格, {n} 案卷"
     )
 
 

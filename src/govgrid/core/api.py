@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Response
+from fastapi import APIRouter, Form, Query, Request, Response
 
 from govgrid.config import get_settings
 from govgrid.core import schemas as s
@@ -13,12 +13,12 @@ from govgrid.core.audit import service as audit
 from govgrid.core.authz import policy
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
-from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
+from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep, bearer_token, client_address, session_token
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import Forbidden, NotFound
-from govgrid.core.identity import security
 from govgrid.core.identity import service as identity
+from govgrid.core.identity import sessions
 from govgrid.core.modules import open_work
 
 router = APIRouter()
@@ -47,11 +47,31 @@ def department_read(d: Department) -> s.DepartmentRead:
 # ---- auth -------------------------------------------------------------------------------------------
 
 @router.post("/auth/token", response_model=s.TokenRead, tags=["auth"], summary="Log in (OAuth2 password form)")
-def login(session: SessionDep, username: Annotated[str, Form(max_length=64)], password: Annotated[str, Form(max_length=200)]):
-    """Exchange a username and password for a JWT."""
-    user = identity.authenticate(session, username=username, password=password)
+def login(request: Request, session: SessionDep, username: Annotated[str, Form(max_length=64)],
+          password: Annotated[str, Form(max_length=200)]):
+    """Exchange a username and password for a JWT (wrong passwords earn a growing lockout: 429 + Retry-After)."""
+    user = identity.authenticate(session, username=username, password=password, address=client_address(request))
     minutes = get_settings().token_minutes
-    return s.TokenRead(access_token=security.create_token(user.id), expires_in=minutes * 60)
+    return s.TokenRead(access_token=sessions.start(session, user=user, kind="bearer"), expires_in=minutes * 60)
+
+
+@router.post("/auth/logout", status_code=204, tags=["auth"])
+def logout(request: Request, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """End the session of the token (or cookie) this request carries: it is refused from now on."""
+    token = bearer_token(request) or session_token(request)
+    if token:
+        sessions.end(session, token=token, actor=principal)
+    return Response(status_code=204)
+
+
+@router.post("/me/password", status_code=204, tags=["auth"])
+def change_password(request: Request, session: SessionDep, principal: CurrentPrincipal, body: s.PasswordChange) -> Response:
+    """Change my password; every other session of mine ends at once."""
+    if principal.kind != "user":
+        raise Forbidden("API 密钥没有密码 (an API key has no password)")
+    identity.change_password(session, user_id=principal.id, current=body.current_password, new=body.new_password,
+                             keep_token=bearer_token(request) or session_token(request))
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=s.MeRead, tags=["auth"])
@@ -204,19 +224,48 @@ def get_matrix(session: SessionDep, principal: CurrentPrincipal):
 def create_user(session: SessionDep, principal: CurrentPrincipal, body: s.UserCreate):
     """Create a user (any admin; roles are granted separately within the admin's scope)."""
     policy.require_role(principal, "admin")
+    home = body.department_id
+    if home is None and not principal.is_superuser:
+        home = principal.assignments_with("admin")[0].department_id
+    if home is not None:
+        policy.require(session, principal, departments.get(session, home).id, roles=("admin",))
     user = identity.create_user(session, actor=principal, username=body.username, password=body.password,
-                                display_name=body.display_name)
+                                display_name=body.display_name, home_department_id=home)
     return s.UserRead.model_validate(user)
 
 
 @router.post("/users/{user_id}/roles", status_code=201, tags=["users"])
 def assign_role(session: SessionDep, principal: CurrentPrincipal, user_id: int, body: s.RoleAssign) -> dict[str, Any]:
-    """Give a user a role in a department that my admin role covers."""
+    """Give a user a role: only in departments my admin role covers, never wider than my own reach, audited."""
     dept = departments.get(session, body.department_id)
     policy.require(session, principal, dept.id, roles=("admin",))
     user = identity.get_user(session, user_id)
-    ra = identity.assign_role(session, actor=principal, user=user, department=dept, role=body.role, reach=body.reach)
+    ra = identity.grant_role(session, actor=principal, user=user, department=dept, role=body.role, reach=body.reach)
     return {"id": ra.id, "user_id": user.id, "department_id": dept.id, "role": ra.role, "reach": ra.reach}
+
+
+@router.delete("/users/{user_id}/roles/{assignment_id}", status_code=204, tags=["users"])
+def revoke_role(session: SessionDep, principal: CurrentPrincipal, user_id: int, assignment_id: int) -> Response:
+    """Take a role away (same territory rules as granting); audited."""
+    policy.require_role(principal, "admin")
+    identity.revoke_role(session, actor=principal, user=identity.get_user(session, user_id), assignment_id=assignment_id)
+    return Response(status_code=204)
+
+
+@router.post("/users/{user_id}/disable", response_model=s.UserRead, tags=["users"])
+def disable_user(session: SessionDep, principal: CurrentPrincipal, user_id: int):
+    """Disable an account in my territory: its sessions end at once."""
+    policy.require_role(principal, "admin")
+    return s.UserRead.model_validate(identity.set_active(session, actor=principal,
+                                                         user=identity.get_user(session, user_id), active=False))
+
+
+@router.post("/users/{user_id}/enable", response_model=s.UserRead, tags=["users"])
+def enable_user(session: SessionDep, principal: CurrentPrincipal, user_id: int):
+    """Enable a disabled account in my territory."""
+    policy.require_role(principal, "admin")
+    return s.UserRead.model_validate(identity.set_active(session, actor=principal,
+                                                         user=identity.get_user(session, user_id), active=True))
 
 
 @router.get("/api-keys", response_model=list[s.ApiKeyRead], tags=["users"])

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -62,15 +64,75 @@ def _json_dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, default=str)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and real transactions (BEGIN on first statement)."""
+# Execution option on a session's connection: "deferred" for requests that only read (GET, HEAD).
+BEGIN_OPTION = "govgrid_begin"
+# Header an error response carries when the request may simply run again (a stale SQLite read snapshot).
+RETRY_MARKER = "x-govgrid-retry"
+
+
+class WriteGate:
+    """One writer at a time on SQLite, queued in Python instead of spinning in SQLite's busy handler.
+
+    SQLite allows one writer per database; without a queue, concurrent writers poll the lock with growing
+    sleeps, so a burst starves some of them for the whole busy timeout. Writers here wait in line, for at most
+    `timeout` seconds, and then get a quick 503 (core.errors.Unavailable) instead of a silent minute. The turn
+    belongs to a pooled connection and is given back when the connection returns to the pool (a session
+    returns it right after its commit or rollback)."""
+
+    def __init__(self, timeout: float) -> None:
+        self._sem = threading.BoundedSemaphore(1)
+        self._holder: Any = None
+        self.timeout = timeout
+
+    def acquire(self, record: Any) -> None:
+        """Take the write turn for the pooled connection `record` (a no-op if it holds it already)."""
+        if self._holder is record:
+            return
+        if not self._sem.acquire(timeout=self.timeout):
+            from govgrid.core.errors import Unavailable
+
+            raise Unavailable(f"服务器繁忙：写入排队超过 {self.timeout:g} 秒，请稍后重试 "
+                              f"(server busy: waited {self.timeout:g}s for the database; retry shortly)")
+        self._holder = record
+
+    def release(self, record: Any) -> None:
+        """Give the turn to the next writer if `record` holds it."""
+        if self._holder is record:
+            self._holder = None
+            self._sem.release()
+
+
+_WRITE_PREFIXES = ("insert", "update", "delete", "replace", "create", "drop", "alter")
+
+
+def is_stale_snapshot(exc: BaseException) -> bool:
+    """True for SQLite's refusal to let a read transaction write after another commit (safe to retry)."""
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "snapshot" in text
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 40, write_wait: float = 10.0) -> Engine:
+    """Create an engine; SQLite gets WAL, foreign keys and queued writers, PostgreSQL a pool sized to the threads.
+
+    SQLite: requests that only read begin a deferred transaction (no write lock; WAL readers never wait);
+    everything else begins IMMEDIATE after taking its turn at the `WriteGate`. A read transaction that writes
+    after all (an audited read) takes its turn at its first write statement."""
     if url.startswith("sqlite"):
+        memory = ":memory:" in url or "mode=memory" in url
+        pool_args: dict[str, Any] = {} if memory else {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 10}
         engine = create_engine(
             url,
             echo=echo,
             json_serializer=_json_dumps,
             connect_args={"check_same_thread": False, "timeout": 30},
+            **pool_args,
         )
+        gate = WriteGate(write_wait)
+
+        def record_of(conn: Connection) -> Any:
+            return conn.connection.dbapi_connection  # the pooled DBAPI connection, stable across checkouts
 
         @event.listens_for(engine, "connect")
         def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -78,20 +140,38 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")
-            if ":memory:" not in url and "mode=memory" not in url:
+            if not memory:
                 cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
         @event.listens_for(engine, "begin")
-        def _sqlite_begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front, so concurrent writers wait (busy_timeout)
-            # instead of failing when a read transaction later tries to write.
+        def _sqlite_begin(conn: Connection) -> None:
+            if conn.get_execution_options().get(BEGIN_OPTION) == "deferred":
+                conn.exec_driver_sql("BEGIN")
+                return
+            # IMMEDIATE takes the write lock up front, so a writer never fails half-way on a stale snapshot;
+            # the gate makes this process's writers queue for it in order.
+            gate.acquire(record_of(conn))
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+        @event.listens_for(engine, "before_cursor_execute")
+        def _sqlite_first_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.lstrip()[:7].lower().startswith(_WRITE_PREFIXES):
+                gate.acquire(record_of(conn))
+
+        @event.listens_for(engine, "checkin")
+        def _sqlite_checkin(dbapi_conn: Any, _record: Any) -> None:
+            gate.release(dbapi_conn)
+
+        @event.listens_for(engine, "invalidate")
+        def _sqlite_invalidate(dbapi_conn: Any, _record: Any, _exc: Any) -> None:
+            gate.release(dbapi_conn)
+
         return engine
-    return create_engine(url, echo=echo, json_serializer=_json_dumps, pool_pre_ping=True)
+    return create_engine(url, echo=echo, json_serializer=_json_dumps, pool_pre_ping=True, pool_size=pool_size,
+                         max_overflow=5, pool_timeout=10)
 
 
 _engine: Engine | None = None
@@ -101,9 +181,16 @@ _factory: sessionmaker[Session] | None = None
 def configure(url: str) -> Engine:
     """Bind the process-wide engine and session factory to a database URL."""
     global _engine, _factory
+    from govgrid.config import get_settings
+
     if _engine is not None:
         _engine.dispose()
-    _engine = make_engine(url)
+    try:
+        settings = get_settings()
+        pool, wait = settings.worker_threads + 4, settings.sqlite_write_wait_seconds
+    except ValueError:  # settings not valid yet (a CLI pointing at a database before the secret is known)
+        pool, wait = 44, 10.0
+    _engine = make_engine(url, pool_size=pool, write_wait=wait)
     _factory = sessionmaker(bind=_engine, expire_on_commit=False)
     return _engine
 
@@ -132,11 +219,13 @@ def set_session_factory(factory: sessionmaker[Session] | None) -> None:
 
 
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error."""
+def session_scope(*, readonly: bool = False) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on any error (`readonly`: takes no write lock up front)."""
     from govgrid.core.events import deliver_committed
 
     session = session_factory()()
+    if readonly:
+        session.connection(execution_options={BEGIN_OPTION: "deferred"})
     try:
         yield session
         session.commit()

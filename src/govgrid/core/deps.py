@@ -12,25 +12,33 @@ from sqlalchemy.orm import Session
 
 from govgrid.config import get_settings
 from govgrid.core.authz.principal import Principal
-from govgrid.core.db import session_factory
+from govgrid.core.db import BEGIN_OPTION, session_factory
 from govgrid.core.errors import AppError, Unauthorized
 from govgrid.core.events import deliver_committed
-from govgrid.core.identity import security
+from govgrid.core.identity import security, sessions
 from govgrid.core.identity import service as identity
 
 TOKEN_COOKIE = "govgrid_token"
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work: committed when the endpoint returns, rolled back on error."""
+    """The request's unit of work: committed when the endpoint returns, rolled back on error.
+
+    Reads (GET, HEAD) begin without the write lock on SQLite; a read that writes (an audited read) queues for
+    the lock at its first write, and is run again from the start if another write got in first (core.websec)."""
     session = session_factory()()
+    if request.method in READ_METHODS and not request.scope.get("govgrid.retry"):
+        session.connection(execution_options={BEGIN_OPTION: "deferred"})
     request.state.db = session
     try:
         yield session
         session.commit()
     except BaseException as exc:
         session.rollback()
-        if isinstance(exc, AppError) and exc.audit:
+        if isinstance(exc, AppError) and (exc.audit or exc.followups):
             record_refusal(session, exc)
         raise
     finally:
@@ -39,15 +47,18 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def record_refusal(session: Session, exc: AppError) -> None:
-    """Write the audit record an error asked for, in a fresh transaction after the rollback."""
+    """Write what a refusal asked for (its audit record, failure counters) in a fresh transaction after the rollback."""
     from govgrid.core.audit import service as audit
 
     try:
-        audit.record(session, **(exc.audit or {}))
+        if exc.audit:
+            audit.record(session, **exc.audit)
+        for followup in exc.followups:
+            followup(session)
         session.commit()
-    except Exception:  # the refusal still reaches the caller even if its audit record cannot be written
+    except Exception:  # the refusal still reaches the caller even if its records cannot be written
         session.rollback()
-        logging.getLogger(__name__).exception("could not audit a refused request")
+        logging.getLogger(__name__).exception("could not record a refused request")
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -83,12 +94,28 @@ def get_optional_principal(request: Request, session: SessionDep) -> Principal |
         if principal is None:
             raise Unauthorized("API 密钥无效或已吊销 (invalid or revoked API key)")
     elif token:
-        user_id = security.decode_token(token)
+        user_id = sessions.resolve(session, token)
         principal = identity.load_user_principal(session, user_id) if user_id is not None else None
         if principal is None and request.headers.get("authorization"):
-            raise Unauthorized("登录已失效，请重新登录 (token invalid or expired: log in again)")
+            raise Unauthorized("登录已失效，请重新登录 (token invalid, expired or logged out: log in again)")
     request.state.principal = principal
     return principal
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address as the server sees it (behind a proxy: what uvicorn's --forwarded-allow-ips trusts)."""
+    return request.client.host if request.client else None
+
+
+def bearer_token(request: Request) -> str | None:
+    """The JWT in `Authorization: Bearer ...`, if the request carries one (not an API key)."""
+    token, _key = _credentials(request)
+    return token if request.headers.get("authorization") else None
+
+
+def session_token(request: Request) -> str | None:
+    """The browser session's token (the login cookie), if any."""
+    return request.cookies.get(TOKEN_COOKIE) or None
 
 
 def get_principal(principal: Annotated[Principal | None, Depends(get_optional_principal)]) -> Principal:

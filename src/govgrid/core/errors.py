@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+# Work that must outlive the refused request's rollback (a failed-login counter, a lockout's audit record).
+Followup = Callable[["Session"], None]
 
 
 class AppError(Exception):
@@ -12,13 +19,18 @@ class AppError(Exception):
     code = "bad_request"
 
     def __init__(self, message: str, *, details: list[dict[str, Any]] | None = None, code: str | None = None,
-                 audit: dict[str, Any] | None = None):
+                 audit: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+                 followups: list[Followup] | None = None):
         super().__init__(message)
         self.message = message
         self.details = details or []
         # Keyword arguments for core.audit.service.record: the refusal itself is recorded after the rollback
         # (denied access attempts and failed logins belong in the audit chain too).
         self.audit = audit
+        # HTTP headers the answer must carry (Retry-After, WWW-Authenticate).
+        self.headers = dict(headers or {})
+        # Callables run in a fresh transaction after the rollback, with the audit record.
+        self.followups = list(followups or [])
         if code:
             self.code = code
 
@@ -35,6 +47,10 @@ class BadRequest(AppError):
 class Unauthorized(AppError):
     status = 401
     code = "unauthorized"
+
+    def __init__(self, message: str, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("WWW-Authenticate", "Bearer")
 
 
 class Forbidden(AppError):
@@ -63,8 +79,25 @@ class ValidationFailed(AppError):
 
 
 class RateLimited(AppError):
+    """Too many requests: the answer says when to come back (Retry-After, in seconds)."""
+
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(max(1, int(retry_after))))
+
+
+class Unavailable(AppError):
+    """The server is busy or a dependency is down: retry after a short wait (503 + Retry-After)."""
+
+    status = 503
+    code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int = 2, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(max(1, int(retry_after))))
 
 
 def error_body(code: str, message: str, details: list[dict[str, Any]] | None = None) -> dict[str, Any]:

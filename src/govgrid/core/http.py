@@ -11,11 +11,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govgrid.config import get_settings
 from govgrid.core.audit.service import request_id_var
+from govgrid.core.db import RETRY_MARKER, is_stale_snapshot
 from govgrid.core.errors import AppError, error_body
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,8 @@ _renderers: dict[str, ErrorRenderer] = {}
 
 _STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                  409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
-                 429: "rate_limited"}
+                 429: "rate_limited", 503: "unavailable"}
+BUSY_RETRY_AFTER = "2"  # seconds a client waits before retrying when the database is busy
 
 
 def register_error_renderer(prefix: str, renderer: ErrorRenderer) -> None:
@@ -38,14 +41,20 @@ def render_error(request: Request, status: int, code: str, message: str, details
                  headers: dict[str, str] | None = None) -> Response:
     """Render an error in the format of the API the request addressed."""
     path = request.url.path
+    response: Response | None = None
     for prefix, renderer in sorted(_renderers.items(), key=lambda kv: -len(kv[0])):
         if path.startswith(prefix):
-            return renderer(request, status, code, message, details or [])
-    if _wants_html(request):
+            response = renderer(request, status, code, message, details or [])
+            break
+    if response is None and _wants_html(request):
         from govgrid.core.pages import render
 
-        return render(request, "error.html", {"status": status, "message": message}, status_code=status)
-    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+        response = render(request, "error.html", {"status": status, "message": message}, status_code=status)
+    if response is None:
+        response = JSONResponse(error_body(code, message, details), status_code=status)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
 
 
 def _wants_html(request: Request) -> bool:
@@ -64,8 +73,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> Response:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return render_error(request, exc.status, exc.code, exc.message, exc.details, headers)
+        return render_error(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
@@ -103,7 +111,18 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> Response:
         log.error("database unavailable: %s", exc.orig)
-        return render_error(request, 503, "unavailable", "数据库暂时不可用，请稍后重试 (database unavailable, retry later)")
+        response = render_error(request, 503, "unavailable", "数据库暂时不可用，请稍后重试 (database unavailable, retry later)",
+                                headers={"Retry-After": BUSY_RETRY_AFTER})
+        if is_stale_snapshot(exc):
+            # a read that turned into a write after another commit: the GET is safe to run again (see websec)
+            response.headers[RETRY_MARKER] = "1"
+        return response
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_timeout(request: Request, exc: PoolTimeout) -> Response:
+        log.warning("no database connection free for %s %s", request.method, request.url.path)
+        return render_error(request, 503, "unavailable", "服务器繁忙，请稍后重试 (server busy, retry shortly)",
+                            headers={"Retry-After": BUSY_RETRY_AFTER})
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:

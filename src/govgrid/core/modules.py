@@ -46,6 +46,7 @@ class DemoContext:
     users: dict[str, str] = field(default_factory=dict)  # username -> role description (for printing)
     printed: list[str] = field(default_factory=list)  # extra lines `govgrid demo` prints (channel secrets, keys)
     password: str = ""
+    base_url: str = "http://127.0.0.1:8000"  # where the demo is served (printed links use it)
 
 
 @dataclass
@@ -104,7 +105,7 @@ def module_specs() -> list[ModuleSpec]:
 
 def import_all_models() -> None:
     """Import every table so Base.metadata is complete (Alembic, tests)."""
-    for m in ("divisions", "departments", "identity", "audit"):
+    for m in ("divisions", "departments", "identity", "audit", "guards"):
         importlib.import_module(f"govgrid.core.{m}.models")
     for name in MODULE_NAMES:
         modname = f"govgrid.{name}.models"

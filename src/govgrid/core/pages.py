@@ -9,10 +9,12 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
+from markupsafe import Markup
 
 from govgrid.core.authz.principal import Principal
 from govgrid.core.deps import OptionalPrincipal, get_locale
 from govgrid.core.modules import NavItem
+from govgrid.core.websec import CSRF_COOKIE, CSRF_FIELD, csrf_token, state_nonce
 
 _template_dirs: list[Path] = []
 _messages: dict[str, dict[str, str]] = {"zh-CN": {}, "en": {}}
@@ -62,13 +64,18 @@ def templates() -> Jinja2Templates:
     return _templates
 
 
-def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
     """Render a page with the locale, the caller and the navigation in its context."""
     locale = get_locale(request)
     if not hasattr(request.state, "principal"):
         request.state.principal = _cookie_principal(request)
+    token = csrf_token(request)
     ctx = {
         "request": request,
+        "csp_nonce": state_nonce(request),
+        "csrf_token": token,
+        "csrf_input": lambda: Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{token}">'),
         "locale": locale,
         "t": lambda key, **kw: translate(locale, key, **kw),
         # anonymous visitors see the public pages only (reporting, tracking, public statistics)
@@ -78,25 +85,31 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "path": request.url.path,
     }
     ctx.update(context or {})
-    return templates().TemplateResponse(request, template, ctx, status_code=status_code)
+    response = templates().TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
+    new_anchor = getattr(request.state, "csrf_new_cookie", None)
+    if new_anchor:
+        response.set_cookie(CSRF_COOKIE, new_anchor, httponly=True, samesite="lax", secure=request.url.scheme == "https",
+                            path="/")
+    return response
 
 
 def _cookie_principal(request: Request) -> Principal | None:
     """The logged-in visitor on a public page that did not ask for the caller (so the header shows who is in)."""
     from govgrid.core.db import session_scope
     from govgrid.core.deps import TOKEN_COOKIE
-    from govgrid.core.identity import security
     from govgrid.core.identity import service as identity
+    from govgrid.core.identity import sessions
 
     token = request.cookies.get(TOKEN_COOKIE)
-    user_id = security.decode_token(token) if token else None
-    if user_id is None:
+    if not token:
         return None
     own = getattr(request.state, "db", None)
-    if own is not None:  # reuse the request's unit of work: a second one would wait on SQLite's write lock
-        return identity.load_user_principal(own, user_id)
-    with session_scope() as session:
-        return identity.load_user_principal(session, user_id)
+    if own is not None and own.in_transaction():  # reuse the request's open unit of work (never reopen a closed one)
+        user_id = sessions.resolve(own, token)
+        return identity.load_user_principal(own, user_id) if user_id is not None else None
+    with session_scope(readonly=True) as session:
+        user_id = sessions.resolve(session, token)
+        return identity.load_user_principal(session, user_id) if user_id is not None else None
 
 
 class LoginRedirect(Exception):

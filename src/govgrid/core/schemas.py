@@ -110,6 +110,8 @@ class UserCreate(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
     display_name: str | None = Field(default=None, max_length=100)
+    department_id: int | None = Field(default=None, description="the department the account belongs to "
+                                      "(default: the first department I administer)")
 
 
 class UserRead(ORM):
@@ -117,6 +119,13 @@ class UserRead(ORM):
     username: str
     display_name: str
     is_active: bool
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
 
 
 class RoleAssign(BaseModel):

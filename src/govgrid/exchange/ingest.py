@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from govgrid.exchange.masking import valid_id_number, valid_phone
+from govgrid.core.privacy import valid_id_number, valid_phone
 
 ITEM_TYPES = ("string", "integer", "number", "date", "boolean", "division", "id_number", "phone")
 DIVISION_RE = re.compile(r"^\d{6}(\d{3}){0,2}$")

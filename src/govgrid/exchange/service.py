@@ -41,7 +41,7 @@ from govgrid.core.events import publish
 from govgrid.core.workdays import default_calendar
 from govgrid.exchange import ingest
 from govgrid.exchange import search as fts
-from govgrid.exchange.masking import mask_records
+from govgrid.core.privacy import mask_records
 from govgrid.exchange.models import (
     DataItem,
     GatewayCall,

@@ -11,13 +11,21 @@ from fastapi.responses import RedirectResponse
 from govgrid.config import get_settings
 from govgrid.core.authz import policy
 from govgrid.core.departments import service as departments
-from govgrid.core.deps import TOKEN_COOKIE, OptionalPrincipal, SessionDep, get_locale, record_refusal
+from govgrid.core.deps import (
+    TOKEN_COOKIE,
+    OptionalPrincipal,
+    SessionDep,
+    client_address,
+    get_locale,
+    record_refusal,
+    session_token,
+)
 from govgrid.core.divisions import service as divisions
-from govgrid.core.errors import Unauthorized
-from govgrid.core.identity import security
+from govgrid.core.errors import AppError, RateLimited, Unauthorized
 from govgrid.core.identity import service as identity
+from govgrid.core.identity import sessions
 from govgrid.core.modules import open_work
-from govgrid.core.pages import PagePrincipal, public_links, render
+from govgrid.core.pages import PagePrincipal, public_links, render, translate
 
 router = APIRouter(include_in_schema=False)
 
@@ -62,26 +70,62 @@ def login_form(request: Request, next: str | None = None):
 @router.post("/login")
 def login_submit(request: Request, session: SessionDep, username: Annotated[str, Form(max_length=64)],
                  password: Annotated[str, Form(max_length=200)], next: Annotated[str, Form(max_length=500)] = "/"):
-    """Check the login and set the session cookie."""
+    """Check the login, open a server-side session and set its cookie."""
     try:
-        user = identity.authenticate(session, username=username, password=password)
-    except Unauthorized as exc:
+        user = identity.authenticate(session, username=username, password=password, address=client_address(request))
+    except (Unauthorized, RateLimited) as exc:
         session.rollback()
         record_refusal(session, exc)
-        return render(request, "login.html", {"next_url": _safe_next(next), "error": exc.message}, status_code=401)
+        return render(request, "login.html", {"next_url": _safe_next(next), "error": exc.message},
+                      status_code=exc.status, headers=exc.headers)
+    token = sessions.start(session, user=user, kind="cookie")
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(TOKEN_COOKIE, security.create_token(user.id), httponly=True, samesite="lax",
+    response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax",
                         secure=not get_settings().demo_mode and request.url.scheme == "https",
                         max_age=get_settings().token_minutes * 60)
     return response
 
 
 @router.get("/logout")
-def logout():
-    """Drop the session cookie."""
+def logout_form(request: Request):
+    """Logging out is a POST: this page asks for it (old links land here)."""
+    return render(request, "logout.html", {})
+
+
+@router.post("/logout")
+def logout(request: Request, session: SessionDep, principal: OptionalPrincipal):
+    """End the session on the server and drop its cookie."""
+    token = session_token(request)
+    if token and principal is not None:
+        sessions.end(session, token=token, actor=principal)
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(TOKEN_COOKIE)
     return response
+
+
+@router.get("/account/password")
+def password_form(request: Request, principal: PagePrincipal):
+    """The change-password form."""
+    return render(request, "account_password.html", {"error": None, "done": False})
+
+
+@router.post("/account/password")
+def password_submit(request: Request, session: SessionDep, principal: PagePrincipal,
+                    current_password: Annotated[str, Form(max_length=200)],
+                    new_password: Annotated[str, Form(max_length=200)],
+                    repeat_password: Annotated[str, Form(max_length=200)]):
+    """Change my password; my other sessions end."""
+    if new_password != repeat_password:
+        return render(request, "account_password.html", {"error": translate(get_locale(request), "account.mismatch"),
+                                                         "done": False}, status_code=422)
+    try:
+        identity.change_password(session, user_id=principal.id, current=current_password, new=new_password,
+                                 keep_token=session_token(request))
+    except AppError as exc:
+        session.rollback()
+        return render(request, "account_password.html", {"error": exc.message, "done": False},
+                      status_code=exc.status)
+    return render(request, "account_password.html", {"error": None, "done": True})
 
 
 @router.get("/lang/{code}")

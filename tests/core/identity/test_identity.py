@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from govgrid.config import DEMO_SECRET, Settings, get_settings, set_settings
+from govgrid.config import DEMO_SECRET_PREFIX, Settings, get_settings, set_settings
 from govgrid.core.departments.models import Department
 from govgrid.core.identity.models import User
 
@@ -66,10 +66,12 @@ def test_no_default_secret_outside_demo_mode(monkeypatch):
     with pytest.raises(ValidationError):
         Settings(demo_mode=False)
     with pytest.raises(ValidationError):
-        Settings(demo_mode=False, secret_key=DEMO_SECRET)
+        Settings(demo_mode=False, secret_key=DEMO_SECRET_PREFIX + "x" * 40)
     with pytest.raises(ValidationError):
         Settings(demo_mode=False, secret_key="short")
-    assert Settings(demo_mode=True).secret_key == DEMO_SECRET
+    # demo mode without a secret: a random one, never a constant from the source
+    first, second = Settings(demo_mode=True).secret_key, Settings(demo_mode=True).secret_key
+    assert first.startswith(DEMO_SECRET_PREFIX) and first != second and len(first) > 40
     assert Settings(demo_mode=False, secret_key="s" * 40).secret_key == "s" * 40
 
 

@@ -26,6 +26,8 @@ class User(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(8), default="zh-CN")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The department whose administrator created the account: only administrators covering it may grant it roles.
+    home_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), default=None)
 
     roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -66,3 +68,43 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
 
     department: Mapped[Department] = relationship(lazy="joined", innerjoin=True)
+
+
+class UserSession(Base):
+    """A login: browser cookie or bearer token. Tokens name it (`sid`); ending it ends the token at once."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the random session id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="cookie")  # cookie | bearer
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_reason: Mapped[str | None] = mapped_column(String(32), default=None)  # logout, password, disabled, admin
+
+
+class LoginThrottle(Base):
+    """Failed logins per account or client address, and the lockout they earned (shared by every worker)."""
+
+    __tablename__ = "login_throttle"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(8))  # user | addr
+    key: Mapped[str] = mapped_column(String(128))
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(default=None)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_login_throttle_scope_key"),)
+
+
+class InstanceSecret(Base):
+    """Secrets generated for one database (the demo's token secret), so no constant in the source works."""
+
+    __tablename__ = "instance_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

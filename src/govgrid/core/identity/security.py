@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -34,22 +35,44 @@ def verify_password(password: str, password_hash: str | None) -> bool:
         return False
 
 
-def create_token(user_id: int, *, minutes: int | None = None, extra: dict[str, Any] | None = None) -> str:
-    """A signed JWT for a user."""
+@dataclass(frozen=True)
+class TokenClaims:
+    """What a valid token says: whose it is and which server-side session it belongs to."""
+
+    user_id: int
+    sid: str
+
+
+def create_token(user_id: int, sid: str, *, minutes: int | None = None) -> str:
+    """A signed JWT naming a user and the server-side session that keeps it alive (see identity.sessions)."""
     settings = get_settings()
     now = utcnow()
-    payload = {"sub": str(user_id), "iat": now, "exp": now + timedelta(minutes=minutes or settings.token_minutes)}
-    payload.update(extra or {})
+    payload: dict[str, Any] = {"sub": str(user_id), "sid": sid, "iat": now,
+                               "exp": now + timedelta(minutes=minutes or settings.token_minutes)}
     return jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM)
 
 
-def decode_token(token: str) -> int | None:
-    """The user id inside a valid, unexpired token, else None."""
+def decode_token(token: str) -> TokenClaims | None:
+    """The claims of a well-signed, unexpired token that has `exp`, `sub` and `sid`; else None."""
     try:
-        payload = jwt.decode(token, get_settings().secret_key, algorithms=[ALGORITHM])
-        return int(payload["sub"])
-    except (jwt.PyJWTError, KeyError, ValueError):
+        payload = jwt.decode(token, get_settings().secret_key, algorithms=[ALGORITHM],
+                             options={"require": ["exp", "sub", "sid"]})
+        sid = payload["sid"]
+        if not isinstance(sid, str) or not sid:
+            return None
+        return TokenClaims(user_id=int(payload["sub"]), sid=sid)
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         return None
+
+
+def new_session_id() -> str:
+    """A random session id (the token carries it; the database keeps only its hash)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_session_id(sid: str) -> str:
+    """SHA-256 of a session id, as stored."""
+    return hashlib.sha256(sid.encode()).hexdigest()
 
 
 def new_api_key() -> tuple[str, str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -14,8 +16,8 @@ from govgrid.core.authz.principal import Assignment, Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
-from govgrid.core.errors import Conflict, NotFound, Unauthorized, ValidationFailed
-from govgrid.core.identity import security
+from govgrid.core.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
+from govgrid.core.identity import security, throttle
 from govgrid.core.identity.enums import Reach, Role
 from govgrid.core.identity.models import ApiKey, RoleAssignment, User
 
@@ -74,8 +76,21 @@ def load_api_key_principal(session: Session, full_key: str) -> Principal | None:
     )
 
 
-def authenticate(session: Session, *, username: str, password: str) -> User:
-    """Check a login; every attempt, good or bad, goes to the audit chain."""
+def authenticate(session: Session, *, username: str, password: str, address: str | None = None) -> User:
+    """Check a login; every attempt, good or bad, goes to the audit chain, and wrong passwords earn lockouts.
+
+    A refused attempt raises; its audit record and failure count are written after the request's rollback
+    (`AppError.audit` / `followups`, see core.deps.record_refusal)."""
+    actor = SystemActor("login")
+    lock = throttle.active_lock(session, username=username, address=address)
+    if lock is not None:
+        minutes = max(1, math.ceil(lock.seconds / 60))
+        raise RateLimited(
+            f"登录失败次数过多，{'该账号' if lock.scope == 'user' else '来自此地址的登录'}已临时锁定，"
+            f"请 {minutes} 分钟后再试 (too many failed logins: locked for {lock.seconds} s)",
+            retry_after=lock.seconds, code="login_locked",
+            audit=dict(actor=actor, action="auth.login_refused_locked", entity_type="user",
+                       detail={"username": username, "scope": lock.scope}))
     user = session.scalar(select(User).where(User.username == username))
     ok = security.verify_password(password, user.password_hash if user else None)
     reason = None
@@ -85,22 +100,27 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
         reason = "inactive"
     elif user.is_demo and not get_settings().demo_mode:
         reason = "demo_account_outside_demo_mode"
-    actor = SystemActor("login")
-    entry: dict[str, Any] = dict(actor=actor, action="auth.login" if reason is None else "auth.login_failed", entity_type="user",
-                 entity_id=user.id if user else None,
-                 detail={"username": username, **({"reason": reason} if reason else {})})
+    entry: dict[str, Any] = dict(actor=actor, action="auth.login" if reason is None else "auth.login_failed",
+                                 entity_type="user", entity_id=user.id if user else None,
+                                 detail={"username": username, **({"reason": reason} if reason else {})})
     if reason is not None:
-        # The request's transaction rolls back; the refusal is recorded after it (see core.deps.get_session).
+        # The request's transaction rolls back; the refusal and its count are recorded after it.
+        def count(s: Session) -> None:
+            throttle.record_failure(s, username=username, address=address)
+
+        followups = [count] if reason == "bad_credentials" else []
         if reason == "demo_account_outside_demo_mode":
             raise Unauthorized("演示账号只能在演示模式下登录 (demo accounts only work in demo mode)", audit=entry)
-        raise Unauthorized("用户名或密码错误 (wrong username or password)", audit=entry)
-    audit.record(session, **entry)
+        raise Unauthorized("用户名或密码错误 (wrong username or password)", audit=entry, followups=followups)
     assert user is not None
+    throttle.record_success(session, username=username)
+    audit.record(session, **entry)
     return user
 
 
 def create_user(session: Session, *, actor: Actor, username: str, password: str, display_name: str | None = None,
-                is_superuser: bool = False, is_demo: bool = False, locale: str = "zh-CN") -> User:
+                is_superuser: bool = False, is_demo: bool = False, locale: str = "zh-CN",
+                home_department_id: int | None = None) -> User:
     """Create a user with an argon2 password hash."""
     problems = []
     if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
@@ -112,7 +132,7 @@ def create_user(session: Session, *, actor: Actor, username: str, password: str,
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"用户名 {username} 已存在 (username already taken)")
     user = User(username=username, display_name=display_name or username, password_hash=security.hash_password(password),
-                is_superuser=is_superuser, is_demo=is_demo, locale=locale)
+                is_superuser=is_superuser, is_demo=is_demo, locale=locale, home_department_id=home_department_id)
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, action="user.create", entity_type="user", entity_id=user.id,
@@ -137,8 +157,13 @@ def assign_role(session: Session, *, actor: Actor, user: User, department: Depar
     existing = session.scalar(select(RoleAssignment).where(
         RoleAssignment.user_id == user.id, RoleAssignment.department_id == department.id, RoleAssignment.role == role))
     if existing is not None:
-        existing.reach = reach
-        session.flush()
+        if existing.reach != reach:
+            before = existing.reach
+            existing.reach = reach
+            session.flush()
+            audit.record(session, actor=actor, action="user.change_role_reach", entity_type="user", entity_id=user.id,
+                         department_id=department.id, division_code=department.division_code,
+                         detail={"role": role, "reach": reach, "previous_reach": before, "assignment_id": existing.id})
         return existing
     ra = RoleAssignment(user_id=user.id, department_id=department.id, role=role, reach=reach)
     session.add(ra)
@@ -213,3 +238,125 @@ def get_api_key(session: Session, key_id: int) -> ApiKey:
     if key is None:
         raise NotFound(f"API 密钥 {key_id} 不存在 (no such key)")
     return key
+
+
+# ---- granting roles: nobody grants more than they hold, nor outside their territory -------------------------
+
+# Roles that only a named kind of administrator may grant: role -> check(principal, department) -> allowed.
+GrantRule = Callable[[Principal, Department], bool]
+_grant_rules: dict[str, GrantRule] = {}
+_RESTRICTED_BY_DEFAULT = {"verifier"}  # without a module's rule, only the platform administrator grants these
+
+
+def register_grant_rule(role: str, rule: GrantRule) -> None:
+    """Declare who may grant a restricted role (the carbon registry declares its verifier rule)."""
+    _grant_rules[role] = rule
+
+
+def _covers(a: Assignment, department: Department, reach: str) -> bool:
+    """True if admin assignment `a` covers everything an assignment (department, reach) would see."""
+    inside = department.division.path.startswith(a.division_path)
+    if a.reach == "division":
+        return inside
+    if a.reach == "line":
+        return inside and department.line_code == a.line_code and reach in ("department", "line")
+    return a.department_id == department.id and reach == "department"
+
+
+def may_grant(principal: Principal, department: Department, role: str, reach: str) -> str | None:
+    """Why the principal may not grant (role, reach) in the department, or None if it may."""
+    if principal.is_superuser:
+        return None
+    if role in _grant_rules or role in _RESTRICTED_BY_DEFAULT:
+        rule = _grant_rules.get(role)
+        if rule is None or not rule(principal, department):
+            return f"角色 {role} 只能由其指定的管理机构授予 (the {role} role is granted only by its registry administrator)"
+    admins = [a for a in principal.assignments if a.role == "admin"]
+    if not any(_covers(a, department, reach) for a in admins):
+        if any(_covers(a, department, "department") for a in admins):
+            return (f"您的管理范围不能授予 {reach} 覆盖面 (you cannot grant a wider reach than your own admin reach)")
+        return "只能在本人管理的部门和区划内授予角色 (you can grant roles only within your own territory)"
+    return None
+
+
+def user_in_territory(session: Session, principal: Principal, user: User) -> bool:
+    """True if every department the user belongs to (its home and its roles) lies in the principal's admin scope."""
+    if principal.is_superuser:
+        return True
+    from govgrid.core.authz import policy
+
+    depts = {r.department_id for r in user.roles}
+    if user.home_department_id is not None:
+        depts.add(user.home_department_id)
+    if not depts:
+        return False  # an account nobody administers is the platform administrator's to place
+    visible = set(session.scalars(policy.visible_department_ids(principal, ("admin",))
+                                  .where(Department.id.in_(depts))))
+    return visible == depts
+
+
+def grant_role(session: Session, *, actor: Principal, user: User, department: Department, role: str,
+               reach: str = "department") -> RoleAssignment:
+    """An administrator gives a user a role: within its own territory, never wider than its own, audited."""
+    _check_role(role, reach)
+    why = may_grant(actor, department, role, reach)
+    if why is None and not user_in_territory(session, actor, user):
+        why = "该用户不属于您管理的部门 (this user belongs to departments outside your territory)"
+    if why is not None:
+        raise Forbidden(why, audit=dict(actor=actor, action="user.assign_role_refused", entity_type="user",
+                                        entity_id=user.id, department_id=department.id,
+                                        division_code=department.division_code,
+                                        detail={"role": role, "reach": reach, "reason": why}))
+    return assign_role(session, actor=actor, user=user, department=department, role=role, reach=reach)
+
+
+def revoke_role(session: Session, *, actor: Principal, user: User, assignment_id: int) -> None:
+    """An administrator takes a role away (same territory rules as granting); audited."""
+    ra = session.get(RoleAssignment, assignment_id)
+    if ra is None or ra.user_id != user.id:
+        raise NotFound(f"用户 {user.id} 没有编号为 {assignment_id} 的角色 (no such role assignment)")
+    why = may_grant(actor, ra.department, ra.role, ra.reach)
+    if why is not None:
+        raise Forbidden(why)
+    dept = ra.department
+    session.delete(ra)
+    session.flush()
+    audit.record(session, actor=actor, action="user.revoke_role", entity_type="user", entity_id=user.id,
+                 department_id=dept.id, division_code=dept.division_code,
+                 detail={"role": ra.role, "reach": ra.reach, "assignment_id": assignment_id})
+
+
+def change_password(session: Session, *, user_id: int, current: str, new: str, keep_token: str | None) -> None:
+    """The user changes its own password; every other session of theirs ends."""
+    from govgrid.core.identity import sessions
+
+    user = get_user(session, user_id)
+    if not security.verify_password(current, user.password_hash):
+        raise ValidationFailed("当前密码不正确 (the current password is wrong)",
+                               details=[{"loc": ["current_password"], "msg": "wrong password"}])
+    if len(new) < MIN_PASSWORD:
+        raise ValidationFailed(f"新密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)",
+                               details=[{"loc": ["new_password"], "msg": f"at least {MIN_PASSWORD} characters"}])
+    user.password_hash = security.hash_password(new)
+    session.flush()
+    actor = principal_for_user(user)
+    audit.record(session, actor=actor, action="user.change_password", entity_type="user", entity_id=user.id)
+    sessions.end_all(session, user_id=user.id, actor=actor, reason="password", keep_token=keep_token)
+
+
+def set_active(session: Session, *, actor: Principal, user: User, active: bool) -> User:
+    """An administrator disables (or re-enables) an account; disabling ends its sessions at once."""
+    from govgrid.core.identity import sessions
+
+    if not user_in_territory(session, actor, user):
+        raise Forbidden("该用户不属于您管理的部门 (this user belongs to departments outside your territory)")
+    if user.is_superuser and not actor.is_superuser:
+        raise Forbidden("只有平台管理员可以停用平台管理员 (only a platform administrator can disable one)")
+    if user.is_active != active:
+        user.is_active = active
+        session.flush()
+        audit.record(session, actor=actor, action="user.enable" if active else "user.disable", entity_type="user",
+                     entity_id=user.id)
+    if not active:
+        sessions.end_all(session, user_id=user.id, actor=actor, reason="disabled")
+    return user

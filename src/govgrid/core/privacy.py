@@ -1,4 +1,14 @@
-"""Masking rules for personal fields (GB/T 37964-2019 practice), and value checks for the personal types."""
+"""Personal data: the one masking policy of the platform (GB/T 37964-2019 practice), for structured fields and
+for free text, and value checks for the personal types.
+
+Structured fields (exchange gateway, staff views) keep a little of each value so a person can tell records apart:
+- mobile 138****8000 (first 3, last 4); landline 0372-*****34 (area code and last 2); short numbers all stars;
+- ID card 410***********1234 (first 3, last 4: the birth date is always hidden);
+- name 张*, 欧阳** (the surname); address down to the township (镇/乡/街道), the rest ****.
+Free text (descriptions, titles, answers) has every phone number, ID number and e-mail address found in it
+replaced: written with spaces, dashes or dots (138.0013.8000), in Chinese numerals (一三八零零一三八零零零) or
+full-width digits. Public views blank them entirely; staff views keep the same parts as the field rules.
+"""
 
 from __future__ import annotations
 
@@ -27,10 +37,16 @@ def mask_id_number(value: str) -> str:
 
 
 def mask_phone(value: str) -> str:
-    """Keep the first 3 and last 4 digits: 138****5678."""
-    if len(value) <= 7:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    """Mobile 138****5678; landline 0372-*****34 (area code and last 2); a bare local number *****34."""
+    digits = "".join(ch for ch in normalise_digits(value) if ch.isdigit())
+    if len(digits) == 11 and digits[0] == "1":
+        return digits[:3] + "****" + digits[-4:]
+    if digits.startswith("0") and 10 <= len(digits) <= 12:
+        area = 3 if digits[1] in "12" else 4  # 010, 02x are 3 digits; others 4
+        return digits[:area] + "-" + "*" * (len(digits) - area - 2) + digits[-2:]
+    if 7 <= len(digits) <= 8:
+        return "*" * (len(digits) - 2) + digits[-2:]
+    return "*" * max(len(digits), 4)
 
 
 def mask_name(value: str) -> str:
@@ -88,7 +104,7 @@ def mask_records(records: list[dict[str, Any]], masks: dict[str, str]) -> None:
         if rule == "none":
             continue
         fn = MASKERS[rule]
-        if rule == "id_number" or rule == "phone":
+        if rule == "id_number":
             for rec in records:
                 v = rec[field]
                 if v.__class__ is str:
@@ -97,6 +113,13 @@ def mask_records(records: list[dict[str, Any]], masks: dict[str, str]) -> None:
                         rec[field] = v[:3] + _STARS[n - 7] + v[-4:] if n < _STAR_CACHE else fn(v)
                     elif n:
                         rec[field] = "*" * n
+                elif v is not None and v != "":
+                    rec[field] = fn(str(v))
+        elif rule == "phone":
+            for rec in records:
+                v = rec[field]
+                if v.__class__ is str and len(v) == 11 and v[0] == "1" and v.isdigit():
+                    rec[field] = v[:3] + "****" + v[-4:]  # the common case: a mobile number, inline
                 elif v is not None and v != "":
                     rec[field] = fn(str(v))
         elif rule == "name":
@@ -142,3 +165,63 @@ def valid_id_number(value: str) -> bool:
 def valid_phone(value: str) -> bool:
     """An 11-digit mainland mobile number."""
     return bool(PHONE_RE.match(value))
+
+
+# ---- free text ---------------------------------------------------------------------------------------------
+
+_CN_DIGITS = {"零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
+              "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+_FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
+_DIGIT_CLASS = "0-9０-９零〇○一幺二两三四五六七八九"
+# A run of digits (Arabic, full-width or Chinese) with optional single separators between them.
+_NUMBER_RUN = re.compile(rf"(?<![{_DIGIT_CLASS}])[+＋]?[{_DIGIT_CLASS}](?:[ \-.·．－—_]?[{_DIGIT_CLASS}Xx]){{6,}}")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+def normalise_digits(text: str) -> str:
+    """Chinese numerals and full-width digits as ASCII digits (other characters unchanged)."""
+    return "".join(_CN_DIGITS.get(ch) or _FULLWIDTH.get(ch) or ch for ch in text)
+
+
+def _classify(run: str) -> str | None:
+    """'phone', 'id_number' or None for a run of digits found in text."""
+    digits = "".join(ch for ch in normalise_digits(run) if ch.isdigit() or ch in "Xx")
+    if len(digits) in (15, 18) and digits[:-1].isdigit():
+        return "id_number"
+    plain = digits.lstrip("+")
+    if plain.startswith("86") and len(plain) == 13:
+        plain = plain[2:]
+    if plain.isdigit() and 7 <= len(plain) <= 12:
+        return "phone"
+    return None
+
+
+def scrub_text(text: str | None, *, public: bool = True, known: tuple[str | None, ...] = ()) -> str | None:
+    """Text with phone numbers, ID numbers and e-mail addresses replaced (all stars in public, partly in staff
+    views), and the given known secrets (a reporter's name, address) blanked out."""
+    if text is None:
+        return None
+
+    def repl(m: re.Match[str]) -> str:
+        run = m.group(0)
+        kind = _classify(run)
+        if kind is None:
+            return run
+        if public:
+            return "*" * min(len(run), 11)
+        digits = "".join(ch for ch in normalise_digits(run) if ch.isdigit() or ch in "Xx")
+        return mask_id_number(digits) if kind == "id_number" else mask_phone(digits)
+
+    out = _NUMBER_RUN.sub(repl, text)
+    out = _EMAIL.sub("***@***", out)
+    for secret in known:
+        if secret and len(secret.strip()) >= 2:
+            out = out.replace(secret.strip(), "***")
+    return out
+
+
+def shorten(text: str | None, limit: int) -> str | None:
+    """Cut a text that is already scrubbed (cutting first could leave half a number readable)."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"

@@ -1,0 +1,1 @@
+"""Request guards kept in the database, so every worker sees them: idempotency keys and replay nonces."""

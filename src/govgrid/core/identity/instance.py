@@ -1,0 +1,23 @@
+"""Secrets that belong to one database: a demo database makes its own token secret, so no constant works."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govgrid.config import DEMO_SECRET_PREFIX
+from govgrid.core.identity.models import InstanceSecret
+
+DEMO_SECRET_NAME = "demo_token_secret"
+
+
+def demo_secret(session: Session) -> str:
+    """This demo database's token secret, generated at random the first time it is asked for."""
+    value = session.scalar(select(InstanceSecret.value).where(InstanceSecret.name == DEMO_SECRET_NAME))
+    if value is None:
+        value = DEMO_SECRET_PREFIX + secrets.token_urlsafe(48)
+        session.add(InstanceSecret(name=DEMO_SECRET_NAME, value=value))
+        session.flush()
+    return value

@@ -1,0 +1,72 @@
+"""Server-side sessions: every token names one, so logout, a password change or a disabled account ends it at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from govgrid.config import get_settings
+from govgrid.core.audit import service as audit
+from govgrid.core.audit.service import Actor
+from govgrid.core.db import utcnow
+from govgrid.core.identity import security
+from govgrid.core.identity.models import User, UserSession
+
+
+def start(session: Session, *, user: User, kind: str = "cookie", minutes: int | None = None) -> str:
+    """Open a session for a user who has just proved who they are; returns its signed token."""
+    minutes = minutes or get_settings().token_minutes
+    sid = security.new_session_id()
+    session.add(UserSession(token_hash=security.hash_session_id(sid), user_id=user.id, kind=kind,
+                            expires_at=utcnow() + timedelta(minutes=minutes)))
+    session.flush()
+    return security.create_token(user.id, sid, minutes=minutes)
+
+
+def resolve(session: Session, token: str) -> int | None:
+    """The user id behind a token whose session is still open, else None."""
+    claims = security.decode_token(token)
+    if claims is None:
+        return None
+    row = session.execute(select(UserSession.user_id, UserSession.expires_at, UserSession.ended_at).where(
+        UserSession.token_hash == security.hash_session_id(claims.sid))).first()
+    if row is None or row.ended_at is not None or row.expires_at <= utcnow() or row.user_id != claims.user_id:
+        return None
+    return claims.user_id
+
+
+def end(session: Session, *, token: str, actor: Actor, reason: str = "logout") -> bool:
+    """End the session a token names (idempotent); True if one was open."""
+    claims = security.decode_token(token)
+    if claims is None:
+        return False
+    ended = session.execute(update(UserSession).where(
+        UserSession.token_hash == security.hash_session_id(claims.sid), UserSession.ended_at.is_(None)
+    ).values(ended_at=utcnow(), ended_reason=reason)).rowcount
+    if ended:
+        audit.record(session, actor=actor, action="auth.logout", entity_type="user", entity_id=claims.user_id,
+                     detail={"reason": reason})
+    return bool(ended)
+
+
+def end_all(session: Session, *, user_id: int, actor: Actor, reason: str, keep_token: str | None = None) -> int:
+    """End every open session of a user (password change, disabled account); optionally keep the caller's own."""
+    stmt = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    keep = security.decode_token(keep_token) if keep_token else None
+    if keep is not None:
+        stmt = stmt.where(UserSession.token_hash != security.hash_session_id(keep.sid))
+    n = session.execute(stmt.values(ended_at=utcnow(), ended_reason=reason)).rowcount
+    audit.record(session, actor=actor, action="auth.sessions_ended", entity_type="user", entity_id=user_id,
+                 detail={"reason": reason, "sessions": n})
+    return n
+
+
+def purge_expired(session: Session, *, older_than: timedelta = timedelta(days=30)) -> int:
+    """Forget sessions that ended or expired long ago."""
+    from sqlalchemy import delete, or_
+
+    cutoff = utcnow() - older_than
+    return session.execute(delete(UserSession).where(
+        or_(UserSession.expires_at < cutoff, UserSession.ended_at < cutoff))).rowcount
