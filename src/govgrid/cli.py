@@ -115,7 +115,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
     from govgrid.demo import load_demo
 
     url = f"sqlite:///{database.resolve()}"
-    settings = Settings(database_url=url, demo_mode=True, public_base_url=f"http://{host}:{port}")
+    settings = Settings(database_url=url, demo_mode=True)
     _bootstrap(settings)
     logging.basicConfig(level=logging.WARNING)
     console.print(f"演示数据库 (demo database): {database.resolve()}")

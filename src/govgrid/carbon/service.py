@@ -137,7 +137,7 @@ def _visible_projects(principal: Principal | None) -> Any:
     """Predicate over CarbonProject joined to Division: the proponent's scope or an overseeing territory."""
     return or_(
         policy.scope(CarbonProject.department_id, principal),
-        policy.division_clause(principal, Division.path, ("verifier", "admin", "supervisor")),
+        policy.division_clause(principal, Division.path, ("verifier", "admin", "supervisor"), reaches=("division", "line")),
     )
 
 

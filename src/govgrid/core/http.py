@@ -197,3 +197,10 @@ class RequestIdLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get() or "-"
         return True
+
+
+def site_url(request: Request) -> str:
+    """The site's own address for links and redirects: GOVGRID_PUBLIC_BASE_URL, or (demo, local) the address the
+    request came to, whose Host TrustedHostMiddleware has already checked. Never an unchecked Host header."""
+    base = get_settings().public_base_url
+    return base.rstrip("/") if base else str(request.base_url).rstrip("/")

@@ -57,8 +57,18 @@ def scope(column: Any, principal: Principal | None, roles: Iterable[str] | None 
     return column.in_(visible_department_ids(principal, roles))
 
 
-def division_clause(principal: Principal | None, path_column: Any, roles: Iterable[str] | None = None) -> ColumnElement[bool]:
-    """Predicate over a division path column: territory the principal oversees (reach=division or line)."""
+def division_clause(principal: Principal | None, path_column: Any, roles: Iterable[str] | None = None,
+                    *, reaches: tuple[str, ...] = ("division",)) -> ColumnElement[bool]:
+    """Predicate over a division path column: the territory the principal oversees as a whole.
+
+    Only assignments with reach=division oversee a territory: everything recorded against a division (tickets,
+    cases, audit records without a department) in it and below it. A line-reach assignment oversees its own line
+    only and a department-reach one its own department: those see department-owned records through `scope`
+    and territory-wide records through their own department's rules, never through this clause. A module whose
+    rule is that a line covers a territory for its own work (a carbon verifier of the ecology line) says so with
+    `reaches=("division", "line")`; "department" is never accepted."""
+    if "department" in reaches:
+        raise ValueError("a department-reach assignment oversees no territory")
     if principal is None:
         return false()
     if principal.is_superuser:
@@ -67,9 +77,8 @@ def division_clause(principal: Principal | None, path_column: Any, roles: Iterab
     parts = [
         in_subtree(path_column, a.division_path)
         for a in principal.assignments
-        if a.reach in ("division", "line") and (wanted is None or a.role in wanted)
+        if a.reach in reaches and (wanted is None or a.role in wanted)
     ]
-    parts += [path_column == a.division_path for a in principal.assignments if a.reach == "department" and (wanted is None or a.role in wanted)]
     return or_(*parts) if parts else false()
 
 
