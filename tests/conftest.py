@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
@@ -122,3 +123,13 @@ def csrf_token(client: TestClient, page: str = "/login") -> str:
 def login(db: Session):
     """login('nh_gov') -> Authorization headers."""
     return lambda username: auth_headers(db, username)
+
+
+def api_routes(app) -> list[tuple[str, APIRoute]]:
+    """Every FastAPI route of the app with its full path (routers included under prefixes are walked)."""
+    out = []
+    for ctx in iter_route_contexts(app.routes):
+        route = ctx.original_route
+        if isinstance(route, APIRoute):
+            out.append((ctx.path or route.path, route))
+    return out

@@ -1,0 +1,79 @@
+"""`govgrid serve` in a subprocess over its own demo database, for tests that need a real server
+(concurrency, browsers, standard clients)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+DEMO_PASSWORD = "govgrid-demo"
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A running server: its base URL, its database file and its process."""
+
+    url: str
+    db_path: Path
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        """Terminate the server (and wait for it)."""
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def token(self, username: str) -> str:
+        """A bearer token for a demo user, through the real login endpoint."""
+        r = httpx.post(self.url + "/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD},
+                       timeout=30)
+        r.raise_for_status()
+        return str(r.json()["access_token"])
+
+
+def start(folder: Path, *, modules: str = "all", env: dict[str, str] | None = None) -> LiveServer:
+    """Migrate a fresh SQLite database with the core demo, then serve it; returns once /healthz answers."""
+    db_path = folder / "live.db"
+    url = f"sqlite:///{db_path}"
+    full_env = {**os.environ, "GOVGRID_DATABASE_URL": url, "GOVGRID_DEMO_MODE": "1", "GOVGRID_MODULES": modules,
+                **(env or {})}
+    full_env.pop("GOVGRID_SECRET_KEY", None)
+    prep = (
+        "from govgrid.config import Settings, set_settings; from govgrid.core import db;"
+        f"set_settings(Settings(database_url='{url}', demo_mode=True)); db.configure('{url}');"
+        f"from govgrid.cli import prepare_database; prepare_database('{url}');"
+        "from govgrid.demo import load_core; from govgrid.core.modules import DemoContext\n"
+        "with db.session_scope() as s: load_core(s, DemoContext())"
+    )
+    subprocess.run([sys.executable, "-c", prep], check=True, env=full_env, capture_output=True)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "govgrid.cli", "serve", "--port", str(port)], env=full_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("live server exited: " + (proc.stderr.read() if proc.stderr else b"").decode()[-2000:])
+        try:
+            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                return LiveServer(base, db_path, proc)
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("live server did not start: " + (proc.stderr.read() if proc.stderr else b"").decode()[-2000:])
