@@ -7,6 +7,7 @@ import logging
 from importlib import resources
 from pathlib import Path
 
+import swagger_ui_bundle
 import xstatic.pkg.bootstrap as xs_bootstrap
 import xstatic.pkg.leaflet as xs_leaflet
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from collections.abc import AsyncIterator
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -63,7 +64,7 @@ def create_app(*, background: bool = False) -> FastAPI:
         version=__version__,
         description="条块协同的数字政府平台 · digital government across lines (条) and territories (块)",
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served below from the swagger-ui-bundle package (no CDN; scripts carry the CSP nonce)
         redoc_url=None,
         dependencies=[Depends(guard_request)],
         lifespan=lifespan,
@@ -82,6 +83,11 @@ def create_app(*, background: bool = False) -> FastAPI:
     if plotly_dir is not None:
         app.mount("/static/plotly", StaticFiles(directory=plotly_dir), name="plotly")
     app.mount("/static/govgrid", StaticFiles(directory=web_dir / "static"), name="govgrid-static")
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+
+    @app.get("/docs", include_in_schema=False)
+    def api_docs(request: Request) -> Response:
+        return pages.render(request, "api_docs.html")
 
     app.include_router(core_router, prefix="/api/v1")
     app.include_router(web_router)

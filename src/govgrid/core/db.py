@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -70,6 +72,10 @@ BEGIN_OPTION = "govgrid_begin"
 RETRY_MARKER = "x-govgrid-retry"
 
 
+# When the current request must have its write turn by (time.monotonic()); set by core.websec per request.
+request_deadline: ContextVar[float | None] = ContextVar("govgrid_request_deadline", default=None)
+
+
 class WriteGate:
     """One writer at a time on SQLite, queued in Python instead of spinning in SQLite's busy handler.
 
@@ -85,10 +91,15 @@ class WriteGate:
         self.timeout = timeout
 
     def acquire(self, record: Any) -> None:
-        """Take the write turn for the pooled connection `record` (a no-op if it holds it already)."""
+        """Take the write turn for the pooled connection `record` (a no-op if it holds it already).
+
+        A request waits at most until `timeout` seconds after it arrived (`request_deadline`), so time already
+        spent queueing for a worker thread counts too."""
         if self._holder is record:
             return
-        if not self._sem.acquire(timeout=self.timeout):
+        deadline = request_deadline.get()
+        wait = self.timeout if deadline is None else max(0.05, min(self.timeout, deadline - time.monotonic()))
+        if not self._sem.acquire(timeout=wait):
             from govgrid.core.errors import Unavailable
 
             raise Unavailable(f"服务器繁忙：写入排队超过 {self.timeout:g} 秒，请稍后重试 "

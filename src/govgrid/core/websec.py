@@ -13,13 +13,14 @@ import logging
 import re
 import secrets
 import threading
+import time
 from urllib.parse import urlsplit
 
 from fastapi import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govgrid.config import get_settings
-from govgrid.core.db import RETRY_MARKER
+from govgrid.core.db import RETRY_MARKER, request_deadline
 from govgrid.core.deps import TOKEN_COOKIE
 from govgrid.core.errors import Forbidden, ValidationFailed
 from govgrid.core.identity import security
@@ -194,6 +195,7 @@ class SecurityMiddleware:
         if scope.get("path") != "/healthz" and not self._enter():
             await _busy(send)
             return
+        deadline = request_deadline.set(time.monotonic() + get_settings().sqlite_write_wait_seconds)
         try:
             head = scope["method"] == "HEAD"
             if head:
@@ -205,6 +207,7 @@ class SecurityMiddleware:
                 await self._run({**scope, "govgrid.retry": True}, _empty_receive(receive), send, head=head,
                                 may_retry=False)
         finally:
+            request_deadline.reset(deadline)
             if scope.get("path") != "/healthz":
                 self._leave()
 
