@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govgrid.config import Settings, set_settings
 from govgrid.core import db as coredb
-from govgrid.core.divisions import service as divisions_service
 from govgrid.core.deps import TOKEN_COOKIE
+from govgrid.core.divisions import service as divisions_service
 from govgrid.core.identity import sessions
 from govgrid.core.identity.models import User
 from govgrid.core.modules import DemoContext

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
+import anyio.to_thread
 import swagger_ui_bundle
 import xstatic.pkg.bootstrap as xs_bootstrap
 import xstatic.pkg.leaflet as xs_leaflet
-from contextlib import asynccontextmanager
-from collections.abc import AsyncIterator
-
-import anyio.to_thread
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 from functools import lru_cache
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-import secrets
 
 # Marks a secret generated for one demo database (see core.instance); never accepted outside demo mode.
 DEMO_SECRET_PREFIX = "demo-"

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from govgrid.core.deps import get_session
 from tests import live
 from tests.conftest import api_routes

@@ -301,8 +301,9 @@ def test_links_use_the_configured_base_url(client):
     saved = get_settings()
     set_settings(saved.model_copy(update={"public_base_url": "https://gov.example.cn"}))
     try:
-        from govgrid.app import create_app
         from fastapi.testclient import TestClient
+
+        from govgrid.app import create_app
 
         with TestClient(create_app(), base_url="https://gov.example.cn") as c:
             r = c.get("/ckan/api/3/action/package_list")

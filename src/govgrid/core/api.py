@@ -13,7 +13,14 @@ from govgrid.core.audit import service as audit
 from govgrid.core.authz import policy
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
-from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep, bearer_token, client_address, session_token
+from govgrid.core.deps import (
+    CurrentPrincipal,
+    PageDep,
+    SessionDep,
+    bearer_token,
+    client_address,
+    session_token,
+)
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import Forbidden, NotFound

@@ -7,8 +7,8 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from contextvars import ContextVar
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +55,11 @@ class Base(DeclarativeBase):
 
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+def rowcount(result: Any) -> int:
+    """Rows an UPDATE or DELETE touched (a CursorResult's rowcount, typed)."""
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def utcnow() -> datetime:

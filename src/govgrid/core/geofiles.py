@@ -262,7 +262,7 @@ def sniff_raster(filename: str, data: bytes) -> None:
     """Accept GeoTIFF content only (by its magic bytes, whatever the name says)."""
     if not data:
         raise _refuse(filename, "文件为空 (empty file)", "empty")
-    if not data[:4] in _TIFF_MAGIC:
+    if data[:4] not in _TIFF_MAGIC:
         raise _refuse(filename, "栅格须为 GeoTIFF 文件 (rasters must be GeoTIFF)", "not a TIFF")
 
 

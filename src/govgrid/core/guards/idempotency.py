@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from govgrid.core.db import utcnow
+from govgrid.core.db import rowcount, utcnow
 from govgrid.core.errors import Conflict, ValidationFailed
 from govgrid.core.guards.models import IdempotencyRecord
 
@@ -94,4 +94,4 @@ def complete(session: Session, record: IdempotencyRecord, *, entity_type: str, e
 
 def purge(session: Session) -> int:
     """Drop keys older than the retention window; returns how many went."""
-    return session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - KEEP)).rowcount
+    return rowcount(session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - KEEP)))

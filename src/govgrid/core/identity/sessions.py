@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from govgrid.config import get_settings
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
-from govgrid.core.db import utcnow
+from govgrid.core.db import rowcount, utcnow
 from govgrid.core.identity import security
 from govgrid.core.identity.models import User, UserSession
 
@@ -42,9 +42,9 @@ def end(session: Session, *, token: str, actor: Actor, reason: str = "logout") -
     claims = security.decode_token(token)
     if claims is None:
         return False
-    ended = session.execute(update(UserSession).where(
+    ended = rowcount(session.execute(update(UserSession).where(
         UserSession.token_hash == security.hash_session_id(claims.sid), UserSession.ended_at.is_(None)
-    ).values(ended_at=utcnow(), ended_reason=reason)).rowcount
+    ).values(ended_at=utcnow(), ended_reason=reason)))
     if ended:
         audit.record(session, actor=actor, action="auth.logout", entity_type="user", entity_id=claims.user_id,
                      detail={"reason": reason})
@@ -57,7 +57,7 @@ def end_all(session: Session, *, user_id: int, actor: Actor, reason: str, keep_t
     keep = security.decode_token(keep_token) if keep_token else None
     if keep is not None:
         stmt = stmt.where(UserSession.token_hash != security.hash_session_id(keep.sid))
-    n = session.execute(stmt.values(ended_at=utcnow(), ended_reason=reason)).rowcount
+    n = rowcount(session.execute(stmt.values(ended_at=utcnow(), ended_reason=reason)))
     audit.record(session, actor=actor, action="auth.sessions_ended", entity_type="user", entity_id=user_id,
                  detail={"reason": reason, "sessions": n})
     return n
@@ -68,5 +68,5 @@ def purge_expired(session: Session, *, older_than: timedelta = timedelta(days=30
     from sqlalchemy import delete, or_
 
     cutoff = utcnow() - older_than
-    return session.execute(delete(UserSession).where(
-        or_(UserSession.expires_at < cutoff, UserSession.ended_at < cutoff))).rowcount
+    return rowcount(session.execute(delete(UserSession).where(
+        or_(UserSession.expires_at < cutoff, UserSession.ended_at < cutoff))))
