@@ -10,7 +10,6 @@ from importlib import resources
 from pathlib import Path
 
 import anyio.to_thread
-import swagger_ui_bundle
 import xstatic.pkg.bootstrap as xs_bootstrap
 import xstatic.pkg.leaflet as xs_leaflet
 from fastapi import Depends, FastAPI, Request
@@ -41,6 +40,13 @@ def _plotly_dir() -> Path | None:
         return None
 
 
+def _swagger_dir() -> Path:
+    """Swagger UI's files, shipped inside the fastapi-offline package (no CDN on government networks)."""
+    import fastapi_offline
+
+    return Path(fastapi_offline.__file__).parent / "static"
+
+
 def create_app(*, background: bool = False) -> FastAPI:
     """Build the whole application from Settings and the installed modules (`background`: start their jobs)."""
     settings = get_settings()
@@ -63,7 +69,7 @@ def create_app(*, background: bool = False) -> FastAPI:
         version=__version__,
         description="条块协同的数字政府平台 · digital government across lines (条) and territories (块)",
         openapi_url="/openapi.json",
-        docs_url=None,  # served below from the swagger-ui-bundle package (no CDN; scripts carry the CSP nonce)
+        docs_url=None,  # served below from fastapi-offline's Swagger UI files (no CDN; scripts carry the CSP nonce)
         redoc_url=None,
         dependencies=[Depends(guard_request)],
         lifespan=lifespan,
@@ -82,7 +88,7 @@ def create_app(*, background: bool = False) -> FastAPI:
     if plotly_dir is not None:
         app.mount("/static/plotly", StaticFiles(directory=plotly_dir), name="plotly")
     app.mount("/static/govgrid", StaticFiles(directory=web_dir / "static"), name="govgrid-static")
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    app.mount("/static/swagger", StaticFiles(directory=_swagger_dir()), name="swagger")
 
     @app.get("/docs", include_in_schema=False)
     def api_docs(request: Request) -> Response:
