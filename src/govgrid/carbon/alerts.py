@@ -7,7 +7,6 @@ threshold into an alert with tasks for the county's forestry and ecology-environ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from io import BytesIO
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,10 @@ CLASS_NAMES = {
     7: "建设用地 built-up",
 }
 DEFAULT_THRESHOLD_HA = 1.0
+
+
+class RastersNotComparable(ValueError):
+    """Two land-cover rasters that cannot be compared; the message is ours and fit for the user."""
 
 
 @dataclass
@@ -62,24 +65,29 @@ def detect_loss(
     return LandCoverLoss(lost_ha=round(n * pixel_area_ha, 4), transitions=transitions, pixels=n)
 
 
-def loss_from_rasters(before: bytes, after: bytes, boundary: dict[str, Any]) -> LandCoverLoss:
-    """Wetland loss between two land-cover GeoTIFFs (same grid), counted inside a WGS 84 project boundary."""
-    import rasterio
+def loss_from_rasters(
+    before: bytes,
+    after: bytes,
+    boundary: dict[str, Any],
+    names: tuple[str, str] = ("before.tif", "after.tif"),
+) -> LandCoverLoss:
+    """Wetland loss between two land-cover GeoTIFFs (same grid), counted inside a WGS 84 project boundary.
+
+    The bytes are uploads: they are opened only through ``core.geofiles.open_raster`` (TIFF magic, the GTiff
+    driver pinned, hardened GDAL), so a VRT or a GDAL path dressed up as a GeoTIFF never reaches GDAL.
+    Raises ``RastersNotComparable`` (a message fit for the user) when the two rasters cannot be compared."""
     import shapely
     from pyproj import Transformer
     from rasterio.features import geometry_mask
     from shapely.geometry import mapping, shape
 
-    with (
-        rasterio.MemoryFile(BytesIO(before)) as m1,
-        m1.open() as a,
-        rasterio.MemoryFile(BytesIO(after)) as m2,
-        m2.open() as b,
-    ):
+    from govgrid.core.geofiles import open_raster
+
+    with open_raster(names[0], before) as a, open_raster(names[1], after) as b:
         if (a.width, a.height) != (b.width, b.height) or a.transform != b.transform:
-            raise ValueError("the two land-cover rasters are not on the same grid")
+            raise RastersNotComparable("两期地类栅格网格不一致 (the two land-cover rasters are not on the same grid)")
         if a.crs is None:
-            raise ValueError("land-cover raster has no CRS")
+            raise RastersNotComparable("地类栅格没有坐标系 (a land-cover raster has no CRS)")
         to_raster = Transformer.from_crs(4326, a.crs, always_xy=True)
         geom = shapely.transform(shape(boundary), lambda x, y: to_raster.transform(x, y), interleaved=False)
         inside = geometry_mask(

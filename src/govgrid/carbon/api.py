@@ -17,8 +17,13 @@ from govgrid.carbon.models import (
     MonitoringReport,
 )
 from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
+from govgrid.core.websec import attachment_headers
 
 router = APIRouter(prefix="/carbon", tags=["carbon"])
+GENERATED_REPORT_CSP = (
+    "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
 
 FILE = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,120}$")]
 
@@ -217,15 +222,17 @@ def get_report(report_id: int, session: SessionDep, principal: CurrentPrincipal)
 
 
 @router.post("/reports/{report_id}/uploads", response_model=s.ReportRead, status_code=201)
-async def upload_files(
+def upload_files(
     report_id: int,
     session: SessionDep,
     principal: CurrentPrincipal,
     files: Annotated[list[UploadFile], File(description="engine outputs")],
 ) -> s.ReportRead:
     """Attach engine outputs (report.html, fig_*.png, landcover_<year>.tif, result.json, report.pdf)."""
+    # A plain def: FastAPI runs it in the thread pool, so reading the spooled files never blocks the event loop.
     for f in files:
-        content = await f.read()
+        # one byte past the limit is enough for the service to refuse the file (413)
+        content = f.file.read(service.MAX_FILE_BYTES + 1)
         service.add_report_file(
             session, actor=principal, report_id=report_id, name=f.filename or "", content=content
         )
@@ -237,13 +244,14 @@ async def upload_files(
     "/reports/{report_id}/files/{name}", summary="An attached engine output (HTML report, figure, raster)"
 )
 def get_file(report_id: int, name: FILE, session: SessionDep, principal: CurrentPrincipal) -> Response:
-    """Serve one attached file; the HTML report's relative figure links resolve beside it."""
+    """Serve one attached file: an upload always as a download; the server's own HTML report as a page."""
     f = service.get_report_file(session, principal=principal, report_id=report_id, name=name)
-    headers = {
-        "X-Content-SHA256": f.sha256,
-        "Content-Security-Policy": "default-src 'self'; style-src 'unsafe-inline' 'self'",
-    }
-    return Response(content=f.content, media_type=f.media_type, headers=headers)
+    if f.generated and f.media_type.startswith("text/html"):
+        # written by the server's engine run: shown as a page whose figures (beside it) load, and nothing runs
+        headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": GENERATED_REPORT_CSP}
+    else:
+        headers = attachment_headers(f.name)
+    return Response(content=f.content, media_type=f.media_type, headers={"X-Content-SHA256": f.sha256, **headers})
 
 
 @router.post("/reports/{report_id}/verify", response_model=s.ReportRead)

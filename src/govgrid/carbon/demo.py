@@ -96,8 +96,9 @@ def record_run(session: Session, *, actor: Any, project: CarbonProject, result: 
     for name in names:
         path = out / name
         if path.exists():
+            # the server ran the engine itself: its HTML report may be shown as a page (uploads never are)
             service.add_report_file(
-                session, actor=actor, report_id=report.id, name=name, content=path.read_bytes()
+                session, actor=actor, report_id=report.id, name=name, content=path.read_bytes(), generated=True
             )
     return report
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import json
+import math
+import re
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
@@ -109,6 +111,45 @@ register_messages(
 )
 
 
+CREDIT_STEPS = (
+    "project_removals_tco2e",
+    "baseline_removals_tco2e",
+    "leakage_tco2e",
+    "uncertainty_deduction_tco2e",
+    "buffer_tco2e",
+    "net_creditable_tco2e",
+)
+EPOCH = re.compile(r"^\d{4}$")
+
+
+def _number(value: Any) -> float | None:
+    """A finite number from a report summary, else None (summaries are submitted data)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def report_chart(report: Any) -> dict[str, Any]:
+    """The chart data of one report: epochs (four-digit years) with numeric stocks, the known credit steps."""
+    summary = report.summary if isinstance(report.summary, dict) else {}
+    stocks = summary.get("stocks_tc")
+    credit = summary.get("credit")
+    return {
+        "id": report.id,
+        "vintage": [report.vintage_start, report.vintage_end],
+        "stocks": {
+            str(k): v
+            for k, v in ((k, _number(v)) for k, v in (stocks.items() if isinstance(stocks, dict) else []))
+            if EPOCH.match(str(k)) and v is not None
+        },
+        "credit": {
+            k: v
+            for k, v in ((k, _number(credit.get(k))) for k in (CREDIT_STEPS if isinstance(credit, dict) else []))
+            if v is not None
+        },
+    }
+
+
 @router.get("/carbon")
 def carbon_home():
     """The module's entry point: the project list."""
@@ -127,8 +168,9 @@ def projects_page(request: Request, session: SessionDep, principal: PagePrincipa
         {
             "projects": rows,
             "total": total,
-            "features_json": json.dumps(features, ensure_ascii=False),
-            "divisions_json": json.dumps(divisions),
+            # objects, written into the page with |tojson (never |safe): names cannot leave the script
+            "features": features,
+            "divisions": divisions,
         },
     )
 
@@ -141,15 +183,7 @@ def project_page(project_id: int, request: Request, session: SessionDep, princip
     files = {r.id: service.report_file_names(session, r.id) for r in reports}
     issuances = service.project_issuances(session, project_id)
     blocks = service.project_blocks(session, project_id)
-    charts = [
-        {
-            "id": r.id,
-            "vintage": [r.vintage_start, r.vintage_end],
-            "stocks": r.summary.get("stocks_tc", {}),
-            "credit": r.summary.get("credit", {}),
-        }
-        for r in reports
-    ]
+    charts = [report_chart(r) for r in reports]
     return render(
         request,
         "carbon/project.html",
@@ -161,8 +195,8 @@ def project_page(project_id: int, request: Request, session: SessionDep, princip
             "blocks": blocks,
             "alerts": service.project_alerts(session, project_id),
             "serial": service.serial_label,
-            "feature_json": json.dumps(service.project_boundary(project), ensure_ascii=False),
-            "charts_json": json.dumps(charts, ensure_ascii=False),
+            "feature": service.project_boundary(project),
+            "charts": charts,
         },
     )
 
@@ -176,7 +210,7 @@ def registry_page(request: Request, session: SessionDep):
         per_project.setdefault(i["project_code"], {"issued": 0, "retired": 0})["issued"] += i["quantity"]
     for r in reg["retirements"]:
         per_project.setdefault(r["project_code"], {"issued": 0, "retired": 0})["retired"] += r["quantity"]
-    return render(request, "carbon/registry.html", {"reg": reg, "chart_json": json.dumps(per_project)})
+    return render(request, "carbon/registry.html", {"reg": reg, "per_project": per_project})
 
 
 @router.get("/carbon/alerts")

@@ -3,8 +3,9 @@
 Who may do what (decided here, documented in docs/carbon-registry.md):
 - the proponent department's ``operator``/``admin`` (or anyone holding those roles above it) creates projects and
   submits monitoring reports;
-- a ``verifier`` whose territory (reach ``line`` or ``division``) covers the project's division signs reports off;
-  a verifier holding any role in the proponent department is refused (no self-verification);
+- a ``verifier`` of the ecology-environment line whose territory (reach ``line`` or ``division``) covers the
+  project's division signs reports off; a verifier holding any role in the proponent department is refused (no
+  self-verification); only the registry administrator grants the role (``register_grant_rule`` below);
 - the registry administrator issues credits: ``admin`` of a provincial ``ecology_environment`` department whose
   territory covers the project, or the platform superuser;
 - a department account is operated by that department's ``operator``/``admin``; an external holder's account
@@ -15,17 +16,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import re
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 from pyproj import Geod
 from shapely.geometry import mapping, shape
-from sqlalchemy import Select, and_, func, or_, select, true
+from sqlalchemy import Select, and_, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from govgrid.carbon import alerts as landcover
@@ -41,6 +43,7 @@ from govgrid.carbon.models import (
     ReportFile,
     SerialCounter,
 )
+from govgrid.core import geofiles
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.authz import policy
@@ -50,8 +53,11 @@ from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from govgrid.core.errors import AppError, Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
 from govgrid.core.events import publish
+from govgrid.core.identity.service import register_grant_rule
+
+log = logging.getLogger(__name__)
 
 PROTECTION_ALERT = "carbon.protection_alert"
 CREDITS_ISSUED = "carbon.credits_issued"
@@ -71,6 +77,9 @@ MEDIA_TYPES = {
     ".csv": "text/csv; charset=utf-8",
 }
 MAX_FILE_BYTES = 20 * 1024 * 1024
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# Roles that oversee the projects of a territory (besides the proponent's own scope, see _visible_projects).
+OVERSIGHT_ROLES = ("verifier", "admin", "supervisor")
 _geod = Geod(ellps="WGS84")
 
 
@@ -133,11 +142,27 @@ def _require_registry_admin(actor: Actor, division_path: str | None = None) -> N
         )
 
 
+def _registry_line_principal(principal: Principal) -> Principal:
+    """The principal with only its assignments in the registry's line (ecology_environment)."""
+    return replace(principal, assignments=tuple(a for a in principal.assignments if a.line_code == REGISTRY_LINE))
+
+
 def _visible_projects(principal: Principal | None) -> Any:
-    """Predicate over CarbonProject joined to Division: the proponent's scope or an overseeing territory."""
+    """Predicate over CarbonProject joined to Division: the proponent's scope or an overseeing territory.
+
+    A territory is overseen by a verifier/admin/supervisor with reach ``division`` (any line: the core's rule),
+    or with reach ``line`` in the registry's own line (ecology_environment: verifiers and the registry
+    administrator). Line reach in any other line covers that line's departments only (``policy.scope``): a
+    city health admin or a provincial tax supervisor sees no carbon project; a forestry line above the
+    proponent sees its own line's projects through the scope."""
+    if principal is None:
+        return false()
     return or_(
         policy.scope(CarbonProject.department_id, principal),
-        policy.division_clause(principal, Division.path, ("verifier", "admin", "supervisor"), reaches=("division", "line")),
+        policy.division_clause(principal, Division.path, OVERSIGHT_ROLES),
+        policy.division_clause(
+            _registry_line_principal(principal), Division.path, OVERSIGHT_ROLES, reaches=("division", "line")
+        ),
     )
 
 
@@ -429,10 +454,49 @@ def report_file_names(session: Session, report_id: int) -> list[str]:
     )
 
 
+def _check_content(name: str, ext: str, content: bytes) -> None:
+    """The bytes must be what the name says: a .tif a GeoTIFF GDAL opens as such, a .png a PNG, and so on."""
+
+    def refuse(what: str) -> ValidationFailed:
+        return ValidationFailed(
+            f"文件内容与类型不符 (the file's content is not {what})",
+            details=[{"loc": ["file"], "msg": f"{geofiles.excerpt(name, 80)}: not {what}"}],
+        )
+
+    if ext == ".tif":
+        with geofiles.open_raster(name, content):  # 422/413 in the one shape; GDAL reads a TIFF or nothing
+            return
+    if ext == ".png" and not content.startswith(PNG_MAGIC):
+        raise refuse("a PNG image")
+    if ext == ".pdf" and not content.startswith(b"%PDF-"):
+        raise refuse("a PDF document")
+    if ext in (".json", ".html", ".csv"):
+        try:
+            text = content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise refuse("UTF-8 text") from None
+        if "\x00" in text:
+            raise refuse("text")
+        if ext == ".json":
+            try:
+                json.loads(text)
+            except ValueError:
+                raise refuse("JSON") from None
+
+
 def add_report_file(
-    session: Session, *, actor: Actor, report_id: int, name: str, content: bytes
+    session: Session,
+    *,
+    actor: Actor,
+    report_id: int,
+    name: str,
+    content: bytes,
+    generated: bool = False,
 ) -> ReportFile:
-    """Attach one engine output (report.html, fig_*.png, landcover_*.tif, result.json ...) to a submitted report."""
+    """Attach one engine output (report.html, fig_*.png, landcover_*.tif, result.json ...) to a submitted report.
+
+    ``generated`` marks a file the server's own engine run wrote (the demo loader): only such an HTML report is
+    shown as a page; every uploaded file is served as a download (see api.get_file)."""
     report = session.get(MonitoringReport, report_id)
     if report is None:
         raise NotFound(f"监测报告 {report_id} 不存在 (no monitoring report {report_id})")
@@ -450,7 +514,8 @@ def add_report_file(
             details=[{"loc": ["file"], "msg": f"allowed: {sorted(MEDIA_TYPES)}; letters, digits, _ . -"}],
         )
     if len(content) > MAX_FILE_BYTES:
-        raise BadRequest(f"文件超过 {MAX_FILE_BYTES} 字节 (file larger than {MAX_FILE_BYTES} bytes)")
+        raise PayloadTooLarge(f"文件超过 {MAX_FILE_BYTES} 字节 (file larger than {MAX_FILE_BYTES} bytes)")
+    _check_content(name, ext, content)
     digest = hashlib.sha256(content).hexdigest()
     existing = session.scalar(
         select(ReportFile).where(ReportFile.report_id == report_id, ReportFile.name == name)
@@ -465,6 +530,7 @@ def add_report_file(
         sha256=digest,
         size=len(content),
         content=content,
+        generated=generated,
     )
     session.add(f)
     session.flush()
@@ -476,7 +542,7 @@ def add_report_file(
         entity_id=report_id,
         division_code=report.project.division_code,
         department_id=report.project.department_id,
-        detail={"name": name, "sha256": digest, "size": len(content)},
+        detail={"name": name, "sha256": digest, "size": len(content), "generated": generated},
     )
     return f
 
@@ -502,14 +568,18 @@ def verify_report(
     p = _principal(actor)
     verifier_dept = None
     if p is not None:
+        # "verifier" is also a city-management role (case verification): only the registry line's verifiers count
         covering = [
             a
             for a in p.assignments_with("verifier")
-            if (a.reach in ("line", "division") and path.startswith(a.division_path))
+            if a.line_code == REGISTRY_LINE
+            and a.reach in ("line", "division")
+            and path.startswith(a.division_path)
         ]
         if not covering:
             raise Forbidden(
-                "需要覆盖该项目区划的核查机构 verifier 角色 (requires a verifier covering this project's division)"
+                "需要覆盖该项目区划的生态环境条线核查机构 verifier 角色 (requires an ecology_environment verifier "
+                "covering this project's division)"
             )
         if project.department_id in p.department_ids:
             raise Forbidden(
@@ -1177,10 +1247,15 @@ def check_report_landcover(
         )
     try:
         loss = landcover.loss_from_rasters(
-            files[names[0]], files[names[1]], json.loads(report.project.boundary)
+            files[names[0]], files[names[1]], json.loads(report.project.boundary), names=(names[0], names[1])
         )
-    except Exception as exc:  # rasterio raises several types for unreadable rasters
-        raise ValidationFailed(f"地类栅格无法读取 (land-cover rasters unreadable): {exc}") from None
+    except AppError:  # core.geofiles: not a GeoTIFF, unreadable, too many pixels (its messages hold no paths)
+        raise
+    except landcover.RastersNotComparable as exc:  # our own messages (grids differ, no CRS)
+        raise ValidationFailed(str(exc)) from None
+    except Exception:  # rasterio, pyproj and numpy raise many types; their text may name server paths
+        log.exception("land-cover check of report %s failed", report_id)
+        raise ValidationFailed("地类栅格无法读取 (the land-cover rasters could not be read)") from None
     alert = raise_alert(
         session,
         actor=actor,
@@ -1255,3 +1330,14 @@ def project_alerts(session: Session, project_id: int) -> list[ProtectionAlert]:
             .order_by(ProtectionAlert.id)
         )
     )
+
+
+# ---------------------------------------------------------------- who may grant the verifier role
+
+
+def may_grant_verifier(principal: Principal, department: Department) -> bool:
+    """Only the registry administrator covering the department makes verifiers (core asks before any grant)."""
+    return is_registry_admin(principal, department.division.path)
+
+
+register_grant_rule("verifier", may_grant_verifier, lines=(REGISTRY_LINE,))

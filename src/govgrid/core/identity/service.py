@@ -242,15 +242,17 @@ def get_api_key(session: Session, key_id: int) -> ApiKey:
 
 # ---- granting roles: nobody grants more than they hold, nor outside their territory -------------------------
 
-# Roles that only a named kind of administrator may grant: role -> check(principal, department) -> allowed.
+# Roles that only a named kind of administrator may grant in some lines: (role, line) -> check(principal, dept).
 GrantRule = Callable[[Principal, Department], bool]
-_grant_rules: dict[str, GrantRule] = {}
-_RESTRICTED_BY_DEFAULT = {"verifier"}  # without a module's rule, only the platform administrator grants these
+_grant_rules: dict[tuple[str, str], GrantRule] = {}
 
 
-def register_grant_rule(role: str, rule: GrantRule) -> None:
-    """Declare who may grant a restricted role (the carbon registry declares its verifier rule)."""
-    _grant_rules[role] = rule
+def register_grant_rule(role: str, rule: GrantRule, *, lines: tuple[str, ...]) -> None:
+    """Declare who may grant a role in departments of the given lines (the carbon registry declares that only its
+    administrator grants `verifier` in ecology-environment departments; a city-map verifier of urban management
+    is granted like any other role)."""
+    for line in lines:
+        _grant_rules[(role, line)] = rule
 
 
 def _covers(a: Assignment, department: Department, reach: str) -> bool:
@@ -267,10 +269,9 @@ def may_grant(principal: Principal, department: Department, role: str, reach: st
     """Why the principal may not grant (role, reach) in the department, or None if it may."""
     if principal.is_superuser:
         return None
-    if role in _grant_rules or role in _RESTRICTED_BY_DEFAULT:
-        rule = _grant_rules.get(role)
-        if rule is None or not rule(principal, department):
-            return f"角色 {role} 只能由其指定的管理机构授予 (the {role} role is granted only by its registry administrator)"
+    rule = _grant_rules.get((role, department.line_code))
+    if rule is not None and not rule(principal, department):
+        return f"角色 {role} 只能由其指定的管理机构授予 (the {role} role is granted only by its registry administrator)"
     admins = [a for a in principal.assignments if a.role == "admin"]
     if not any(_covers(a, department, reach) for a in admins):
         if any(_covers(a, department, "department") for a in admins):
