@@ -1340,4 +1340,4 @@ def may_grant_verifier(principal: Principal, department: Department) -> bool:
     return is_registry_admin(principal, department.division.path)
 
 
-register_grant_rule("verifier", may_grant_verifier, lines=(REGISTRY_LINE,))
+register_grant_rule("verifier", may_grant_verifier)

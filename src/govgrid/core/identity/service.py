@@ -247,11 +247,10 @@ GrantRule = Callable[[Principal, Department], bool]
 _grant_rules: dict[tuple[str, str], GrantRule] = {}
 
 
-def register_grant_rule(role: str, rule: GrantRule, *, lines: tuple[str, ...]) -> None:
-    """Declare who may grant a role in departments of the given lines (the carbon registry declares that only its
-    administrator grants `verifier` in ecology-environment departments; a city-map verifier of urban management
-    is granted like any other role)."""
-    for line in lines:
+def register_grant_rule(role: str, rule: GrantRule, *, lines: tuple[str, ...] | None = None) -> None:
+    """Declare who may grant a role, in departments of the given lines or (None) in every line: the carbon
+    registry declares that only its administrator grants `verifier`, anywhere."""
+    for line in lines or ("*",):
         _grant_rules[(role, line)] = rule
 
 
@@ -269,7 +268,7 @@ def may_grant(principal: Principal, department: Department, role: str, reach: st
     """Why the principal may not grant (role, reach) in the department, or None if it may."""
     if principal.is_superuser:
         return None
-    rule = _grant_rules.get((role, department.line_code))
+    rule = _grant_rules.get((role, department.line_code)) or _grant_rules.get((role, "*"))
     if rule is not None and not rule(principal, department):
         return f"角色 {role} 只能由其指定的管理机构授予 (the {role} role is granted only by its registry administrator)"
     admins = [a for a in principal.assignments if a.role == "admin"]
