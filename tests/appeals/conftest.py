@@ -23,6 +23,11 @@ WORLD: dict[str, str] = {}
 @pytest.fixture(scope="session")
 def appeals_world(database_url: str) -> dict[str, str]:
     """Channel `neihuang`, default jurisdiction 410527, an Open311 key, handler users (committed)."""
+    return ensure_world()
+
+
+def ensure_world() -> dict[str, str]:
+    """Commit the appeals world once per process (call it before any rolled-back `db` session is open)."""
     if not WORLD:
         ctx = DemoContext(password="govgrid-demo")
         with coredb.session_scope() as session:

@@ -262,3 +262,17 @@ def test_hotline_bad_input_is_422_and_writes_nothing(client, world, db, login):
     )
     assert page.status_code == 422 and 'id="errors"' in page.text
     assert count_tickets(db) == before
+
+
+def test_masking_follows_who_may_see_the_reporter(client, world, db, login):
+    t = _ticket(db, description="城关镇东关村垃圾没人清运，我是王建国，电话139.1234.5678")
+    disp = client.get(f"{API}/tickets/{t.id}", headers=login("nh_dispatcher")).json()
+    assert disp["reporter"] is None
+    assert "139****5678" in disp["description"] and "王建国" not in disp["description"] + disp["title"]
+    row = client.get(f"{API}/tickets", params={"q": t.number}, headers=login("nh_dispatcher")).json()[
+        "items"
+    ][0]
+    assert "139.1234.5678" not in row["title"] and "王建国" not in row["title"]
+    # the supervisor of the territory sees the reporter, and the text as written
+    sup = client.get(f"{API}/tickets/{t.id}", headers=login("nh_supervisor")).json()
+    assert sup["reporter"]["name"] == "王建国" and "139.1234.5678" in sup["description"]

@@ -105,3 +105,52 @@ def test_city_management_concern_is_published_on_the_city_event_port(client, wor
     t = service.note_city_case_closed(db, number=r.json()["number"], case_code="C-1", result="已修复")
     assert t.city_case_code == "C-1"
     assert service.note_city_case_closed(db, number="nope", case_code="C", result="x") is None
+
+
+def test_idempotency_keys_are_checked_and_kept_apart_per_caller(client, world, db, login):
+    body = {"description": "楚旺镇停水两天了", "division_code": "410527"}
+    bad = client.post(f"{API}/tickets", json=body, headers={"Idempotency-Key": "has space"})
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["loc"] == [
+        "header",
+        "Idempotency-Key",
+    ]
+    key = {"Idempotency-Key": "call-0001"}
+    # the same key from two call-takers: two calls, two tickets (keys of one caller never answer another)
+    a = client.post(f"{API}/hotline", json=body, headers={**key, **login("nh_operator")})
+    b = client.post(f"{API}/hotline", json=body, headers={**key, **login("nh_dispatcher")})
+    assert a.status_code == b.status_code == 201 and a.json()["number"] != b.json()["number"]
+    assert "Idempotent-Replayed" not in b.headers
+    # a refused request leaves no claim behind: the key still works once the request is right
+    before = count_tickets(db)
+    refused = client.post(f"{API}/tickets", json={"description": ""}, headers={"Idempotency-Key": "k-late"})
+    assert refused.status_code == 422 and count_tickets(db) == before
+    ok = client.post(f"{API}/tickets", json=body, headers={"Idempotency-Key": "k-late"})
+    assert ok.status_code == 201 and "Idempotent-Replayed" not in ok.headers
+
+
+def test_hotline_defaults_to_the_call_takers_own_division(client, world, db, login):
+    r = client.post(f"{API}/hotline", json={"description": "停水两天了没人管"}, headers=login("nh_operator"))
+    assert r.status_code == 201, r.text
+    from govgrid.appeals.models import Ticket
+
+    t = db.scalar(select(Ticket).where(Ticket.number == r.json()["number"]))
+    assert t.division_code.startswith("410527") and t.channel == "hotline"
+    # a role that does not take calls is refused, whatever its place
+    assert (
+        client.post(f"{API}/hotline", json={"description": "x"}, headers=login("nh_handler")).status_code
+        == 403
+    )
+
+
+def test_long_titles_are_cut_after_masking(client, world, db, login):
+    from govgrid.appeals.models import Ticket
+
+    lon, lat = village_point(db, "410527101201")
+    text = "东庄镇" * 18 + "联系电话13912345678，家里停水两天"
+    r = client.post(f"{API}/tickets", json={"description": text, "lon": lon, "lat": lat})
+    t = db.scalar(select(Ticket).where(Ticket.number == r.json()["number"]))
+    assert len(t.title) == 60 and t.title.endswith("…")  # stored: the first line, shortened
+    public = client.get(f"{API}/track/{r.json()['tracking_code']}").json()["title"]
+    assert public.startswith("东庄镇") and "139" not in public and len(public) <= 60
+    staff = client.get(f"{API}/tickets/{t.id}", headers=login("nh_dispatcher")).json()
+    assert "139****5678" in staff["description"] and "13912345678" not in staff["description"]

@@ -75,10 +75,13 @@ def test_rates_config_api(client, world, login):
     assert (
         client.put("/api/v1/appeals/config/rates", json=body, headers=login("nh_handler")).status_code == 403
     )
-    r = client.put("/api/v1/appeals/config/rates", json=body, headers=login("nh_gov"))
+    # a county administrator may not change the platform-wide scoring; the platform administrator may
+    assert client.put("/api/v1/appeals/config/rates", json=body, headers=login("nh_gov")).status_code == 403
+    r = client.put("/api/v1/appeals/config/rates", json=body, headers=login("admin"))
     assert r.status_code == 200 and r.json()["basic_weight"] == 0.8
+    assert client.get("/api/v1/appeals/config/rates").json()["basic_weight"] == 0.8
     bad = client.put(
-        "/api/v1/appeals/config/rates", json={**body, "weights": {"a": 1}}, headers=login("nh_gov")
+        "/api/v1/appeals/config/rates", json={**body, "weights": {"a": 1}}, headers=login("admin")
     )
     assert bad.status_code == 422
 

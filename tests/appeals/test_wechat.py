@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import pytest
@@ -23,8 +24,13 @@ def text_xml(content: str, msg_id: int, sender: str = "oUserA") -> str:
     )
 
 
+def fresh_nonce() -> str:
+    """Each delivery carries its own nonce (a reused one is refused as a replay)."""
+    return secrets.token_hex(8)
+
+
 def post_plain(client, world, xml: str, *, token: str | None = None):
-    ts, nonce = now_ts(), "n0nce123"
+    ts, nonce = now_ts(), fresh_nonce()
     sig = wechat_signature(token or world["token"], ts, nonce)
     return client.post(
         URL,
@@ -36,7 +42,7 @@ def post_plain(client, world, xml: str, *, token: str | None = None):
 
 def post_safe(client, world, xml: str):
     crypto = WeChatCrypto(world["token"], world["aes_key"], world["app_id"])
-    ts, nonce = now_ts(), "safeNonce9"
+    ts, nonce = now_ts(), fresh_nonce()
     envelope = crypto.encrypt_message(xml, nonce, ts)  # what the WeChat platform sends in safe mode
     msg_sig = xmltodict.parse(envelope)["xml"]["MsgSignature"]
     resp = client.post(
@@ -204,3 +210,21 @@ def test_channel_secrets_are_sealed_at_rest(db):
     row = db.execute(text("SELECT token, encoding_aes_key FROM appeals_wechat_channels")).first()
     assert row is not None
     assert all(v.startswith("sealed:v1:") for v in row), "token and AES key must not be stored in clear"
+
+
+def test_a_forged_request_does_not_use_up_the_nonce(client, world, db):
+    """Only a request whose signature holds is remembered: a forger cannot block the real message's nonce."""
+    ts, nonce = now_ts(), fresh_nonce()
+    xml = text_xml("城关镇路灯不亮", 910011)
+    forged = client.post(
+        URL, params={"signature": "0" * 40, "timestamp": ts, "nonce": nonce}, content=xml.encode()
+    )
+    assert forged.status_code == 403
+    real = client.post(
+        URL,
+        params={"signature": wechat_signature(world["token"], ts, nonce), "timestamp": ts, "nonce": nonce},
+        content=xml.encode(),
+    )
+    assert real.status_code == 200 and "工单号" in reply_content(real.text)
+    missing = client.post(URL, params={"signature": "0" * 40, "nonce": fresh_nonce()}, content=xml.encode())
+    assert missing.status_code == 403  # no timestamp at all

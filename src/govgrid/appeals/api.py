@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 from sqlalchemy.orm import Session
 
-from govgrid.appeals import categories, service, stats, views
+from govgrid.appeals import categories, idempotent, service, stats, views
 from govgrid.appeals import schemas as s
 from govgrid.appeals.models import Ticket
 from govgrid.core.audit.service import PublicActor
@@ -67,23 +67,63 @@ def list_categories() -> list[dict[str, Any]]:
     ]
 
 
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=idempotent.HEADER,
+        description="optional: a retry with the same key returns the first ticket (header Idempotent-Replayed: true)",
+    ),
+]
+
+
+def _answer(response: Response, answer: dict[str, Any], replayed: bool) -> s.TicketCreated:
+    if replayed:
+        response.headers[idempotent.REPLAYED_HEADER] = "true"
+    return s.TicketCreated(**answer)
+
+
 @router.post("/tickets", response_model=s.TicketCreated, status_code=201, openapi_extra=PUBLIC)
-def report(body: s.TicketCreate, session: SessionDep) -> s.TicketCreated:
+def report(
+    body: s.TicketCreate, session: SessionDep, response: Response, key: IdempotencyKey = None
+) -> s.TicketCreated:
     """A resident reports a concern (web form or mobile page; no login needed)."""
-    if not body.division_code and body.lon is None:
-        body.division_code = stats.get_config(session, "open311", {}).get("default_jurisdiction")
-    t = service.create_ticket(session, actor=PublicActor(body.channel), data=_input(body, body.channel))
-    return _created(session, t)
+    content = body.model_dump(mode="json")
+
+    def create() -> tuple[Ticket, dict[str, Any]]:
+        if not body.division_code and body.lon is None:
+            body.division_code = stats.get_config(session, "open311", {}).get("default_jurisdiction")
+        t = service.create_ticket(session, actor=PublicActor(body.channel), data=_input(body, body.channel))
+        return t, _created(session, t).model_dump(mode="json")
+
+    answer, replayed = idempotent.once(
+        session, key=key, scope=idempotent.scope("ticket"), content=content, create=create
+    )
+    return _answer(response, answer, replayed)
 
 
 @router.post("/hotline", response_model=s.TicketCreated, status_code=201)
-def hotline(body: s.HotlineCreate, session: SessionDep, principal: CurrentPrincipal) -> s.TicketCreated:
-    """A call-taker records a hotline call."""
-    policy.require_role(principal, "operator", "dispatcher", "admin")
-    if not body.division_code and body.lon is None:
-        body.division_code = views.home_county(principal)
-    t = service.create_ticket(session, actor=principal, data=_input(body, "hotline", body.call_ref))
-    return _created(session, t)
+def hotline(
+    body: s.HotlineCreate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+    key: IdempotencyKey = None,
+) -> s.TicketCreated:
+    """A call-taker records a hotline call (only into its own territory)."""
+
+    def create() -> tuple[Ticket, dict[str, Any]]:
+        data = _input(body, "hotline", body.call_ref)
+        t = service.create_hotline_ticket(session, actor=principal, data=data)
+        return t, _created(session, t).model_dump(mode="json")
+
+    answer, replayed = idempotent.once(
+        session,
+        key=key,
+        scope=idempotent.scope("hotline", principal),
+        content=body.model_dump(mode="json"),
+        create=create,
+    )
+    return _answer(response, answer, replayed)
 
 
 @router.get("/track/{tracking_code}", response_model=s.PublicTicket, openapi_extra=PUBLIC)
@@ -323,8 +363,12 @@ def get_rates_config(session: SessionDep) -> s.RatesConfig:
 
 @router.put("/config/rates", response_model=s.RatesConfig)
 def put_rates_config(body: s.RatesConfig, session: SessionDep, principal: CurrentPrincipal) -> s.RatesConfig:
-    """Change the 三率 formulas and weights (administrators)."""
-    policy.require_role(principal, "admin")
+    """Change the platform-wide 三率 formulas and weights (the platform administrator only)."""
+    if not principal.is_superuser:
+        raise Forbidden(
+            "三率计分规则是全平台设置，只有平台管理员可以修改 "
+            "(the 三率 scoring is a platform-wide setting: only the platform administrator may change it)"
+        )
     value = stats.validate_rates_config(body.model_dump())
     service.set_config(session, actor=principal, key="rates", value=value)
     return s.RatesConfig(**value)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from govgrid.appeals import service, wechat
 from govgrid.core.deps import SessionDep
+from govgrid.core.http import site_url
 
 router = APIRouter(prefix="/channels/wechat", tags=["appeals-channels"])
 
@@ -27,20 +30,28 @@ def wechat_verify(
     )
 
 
+async def _raw_body(request: Request) -> bytes:
+    """The request body, read on the event loop without blocking (the core caps its size)."""
+    return await request.body()
+
+
 @router.post("/{channel_id}")
-async def wechat_message(
+def wechat_message(
     channel_id: str,
     request: Request,
     session: SessionDep,
+    body: Annotated[bytes, Depends(_raw_body)],
     signature: str | None = None,
     timestamp: str = "",
     nonce: str = "",
     msg_signature: str | None = None,
     encrypt_type: str | None = None,
 ) -> Response:
-    """A pushed message (plaintext or safe mode): one ticket per MsgId, answered with the ticket number."""
+    """A pushed message (safe mode; plaintext in demo mode only): one ticket per MsgId, answered with the number.
+
+    A plain `def` (run in the thread pool): the database work never blocks the server. Stale timestamps and reused
+    nonces are refused (403) before anything is made."""
     channel = service.get_channel(session, channel_id)
-    body = await request.body()
     reply = wechat.handle_message(
         session,
         channel,
@@ -50,6 +61,6 @@ async def wechat_message(
         timestamp=timestamp,
         nonce=nonce,
         encrypt_type=encrypt_type,
-        public_base=str(request.base_url).rstrip("/"),
+        public_base=site_url(request),
     )
     return Response(reply.body, media_type="application/xml; charset=utf-8")

@@ -5,20 +5,21 @@ from __future__ import annotations
 import math
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 from xml.etree import ElementTree as ET
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from govgrid.appeals import categories, privacy, service, stats
+from govgrid.appeals import categories, idempotent, privacy, service, stats
 from govgrid.appeals.models import Ticket
+from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.deps import SessionDep
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import BadRequest, Forbidden, NotFound
-from govgrid.core.http import register_error_renderer
+from govgrid.core.http import register_error_renderer, site_url
 from govgrid.core.identity import service as identity
 from govgrid.core.workdays import SHANGHAI
 
@@ -156,9 +157,9 @@ def _groups(session: Session) -> dict[str, str]:
 
 @router.get("/discovery.{fmt}")
 def discovery(request: Request, fmt: str) -> Response:
-    """Service discovery: where the GeoReport v2 endpoint lives."""
+    """Service discovery: where the GeoReport v2 endpoint lives (the configured site address, never a raw Host)."""
     _fmt(fmt)
-    base = str(request.base_url).rstrip("/") + "/open311/v2/"
+    base = site_url(request) + "/open311/v2/"
     doc = {
         "changeset": "2026-11-27T00:00:00+08:00",
         "contact": "12345 政务服务便民热线",
@@ -213,16 +214,49 @@ def _float(form: dict[str, str], key: str) -> float | None:
     return v
 
 
-@router.post("/requests.{fmt}")
-async def post_request(fmt: str, request: Request, session: SessionDep) -> Response:
-    """POST Service Request: needs a valid api_key; answers service_request_id (created synchronously)."""
-    _fmt(fmt)
+async def _form(request: Request) -> dict[str, str]:
+    """The form fields of a POST (parsed on the event loop without blocking; the database work runs in a thread)."""
     try:
-        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+        form = await request.form()
     except Exception:
         raise BadRequest("请求体须为 application/x-www-form-urlencoded (body must be form-encoded)") from None
-    key = _param(form.get("api_key"))
-    principal = identity.load_api_key_principal(session, key) if key else None
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+FormFields = Annotated[dict[str, str], Depends(_form)]
+# What makes two posts "the same request" for an Idempotency-Key (the key itself is in the scope, not the content).
+_CONTENT_FIELDS = (
+    "jurisdiction_id",
+    "service_code",
+    "lat",
+    "long",
+    "address_string",
+    "address_id",
+    "email",
+    "device_id",
+    "account_id",
+    "first_name",
+    "last_name",
+    "phone",
+    "description",
+    "media_url",
+)
+
+
+@router.post("/requests.{fmt}")
+def post_request(
+    fmt: str,
+    session: SessionDep,
+    form: FormFields,
+    key: Annotated[str | None, Header(alias=idempotent.HEADER)] = None,
+) -> Response:
+    """POST Service Request: needs a valid api_key; answers service_request_id (created synchronously).
+
+    A plain `def`: FastAPI runs it in the thread pool, so waiting for the database never blocks the server. An
+    optional `Idempotency-Key` header makes a retry answer the first request's id and token."""
+    _fmt(fmt)
+    api_key = _param(form.get("api_key"))
+    principal = identity.load_api_key_principal(session, api_key) if api_key else None
     if principal is None:
         raise Forbidden("api_key 缺失或无效 (missing or invalid api_key)")
     div = jurisdiction(session, form.get("jurisdiction_id"))
@@ -230,6 +264,24 @@ async def post_request(fmt: str, request: Request, session: SessionDep) -> Respo
         div.path.startswith(a.division_path) for a in principal.assignments
     ):
         raise Forbidden("该 api_key 不能向此辖区提交诉求 (this api_key may not post to this jurisdiction)")
+    content = {k: form.get(k) for k in _CONTENT_FIELDS} | {"jurisdiction_id": div.code}
+    row, replayed = idempotent.once(
+        session,
+        key=key,
+        scope=idempotent.scope("open311", principal),
+        content=content,
+        create=lambda: _create_request(session, principal, div, form),
+    )
+    out = render(fmt, "service_requests", "request", [row])
+    if replayed:
+        out.headers[idempotent.REPLAYED_HEADER] = "true"
+    return out
+
+
+def _create_request(
+    session: Session, principal: Principal, div: Division, form: dict[str, str]
+) -> tuple[Ticket, dict[str, Any]]:
+    """Check the request's fields, make the ticket and the spec's answer row."""
     code = _param(form.get("service_code"))
     if code is None:
         raise BadRequest("缺少 service_code (service_code is required)")
@@ -266,7 +318,7 @@ async def post_request(fmt: str, request: Request, session: SessionDep) -> Respo
         "service_notice": f"已受理，查询码 {ticket.tracking_code} (received; tracking code {ticket.tracking_code})",
         "account_id": _param(form.get("account_id")),
     }
-    return render(fmt, "service_requests", "request", [row])
+    return ticket, row
 
 
 @router.get("/tokens/{token}.{fmt}")

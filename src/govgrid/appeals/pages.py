@@ -261,9 +261,6 @@ def hotline_submit(
         call_ref=call_ref,
     )
     try:
-        from govgrid.core.authz import policy
-
-        policy.require_role(principal, "operator", "dispatcher", "admin")
         data = service.TicketInput(
             channel="hotline",
             channel_ref=call_ref or None,
@@ -272,11 +269,10 @@ def hotline_submit(
             address=address or None,
             lon=_float(lon, "lon"),
             lat=_float(lat, "lat"),
-            default_division_code=views.home_county(principal),
             reporter_name=reporter_name or None,
             reporter_phone=reporter_phone or None,
         )
-        t = service.create_ticket(session, actor=principal, data=data)
+        t = service.create_hotline_ticket(session, actor=principal, data=data)
     except AppError as exc:
         session.rollback()
         return _render(

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from govgrid.appeals import categories, routing, stats
+from govgrid.appeals import categories, privacy, routing, stats
 from govgrid.appeals.models import Ticket, TicketEvent, WeChatChannel
 from govgrid.core import ports
 from govgrid.core.audit import service as audit
@@ -140,9 +140,16 @@ def new_tracking_code() -> str:
 
 
 def create_ticket(
-    session: Session, *, actor: Actor, data: TicketInput, now: datetime | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    data: TicketInput,
+    now: datetime | None = None,
+    within: tuple[str, ...] | None = None,
 ) -> Ticket:
-    """Turn a concern from any channel into one ticket: classify, locate, propose the unit, store, audit."""
+    """Turn a concern from any channel into one ticket: classify, locate, propose the unit, store, audit.
+
+    `within`: division paths the ticket must lie in (a call-taker's territory); None places no limit."""
     now = now or utcnow()
     _check_input(data)
     if data.channel_ref:
@@ -162,8 +169,13 @@ def create_ticket(
         default_division_code=data.default_division_code,
         text=text,
     )
+    if within is not None and not any(loc.division.path.startswith(p) for p in within):
+        raise Forbidden(
+            "诉求地点不在您可以受理的辖区内 (the concern's place lies outside the territory you may file for)",
+            details=[{"loc": ["division_code"], "msg": f"{loc.division.code} is outside your territory"}],
+        )
     unit = routing.propose_unit(session, loc.division, cls.code)
-    title = (data.title or text.splitlines()[0])[:60]
+    title = privacy.make_title(data.title or text)
     ticket = Ticket(
         tracking_code=new_tracking_code(),
         channel=data.channel,
@@ -246,6 +258,38 @@ def create_ticket(
             ),
         )
     return ticket
+
+
+HOTLINE_ROLES = ("operator", "dispatcher", "admin")
+HOTLINE_LINE = "hotline_12345"
+
+
+def hotline_assignments(principal: Principal) -> list[Any]:
+    """Assignments that let a call-taker file hotline tickets: operator, dispatcher or admin, either with reach
+    division (the territory's own staff) or in the 12345 hotline line; their divisions are the territory."""
+    return [
+        a
+        for a in principal.assignments
+        if a.role in HOTLINE_ROLES and (a.reach == "division" or a.line_code == HOTLINE_LINE)
+    ]
+
+
+def create_hotline_ticket(
+    session: Session, *, actor: Principal, data: TicketInput, now: datetime | None = None
+) -> Ticket:
+    """A call-taker files a hotline call: only into the divisions of its own territory (see hotline_assignments)."""
+    territory: tuple[str, ...] | None = None
+    if not actor.is_superuser:
+        own = hotline_assignments(actor)
+        if not own:
+            raise Forbidden(
+                "只有 12345 热线或本辖区的话务员、派遣员、管理员可以受理热线诉求 "
+                "(only hotline or territory operators, dispatchers and administrators may file hotline calls)"
+            )
+        territory = tuple(a.division_path for a in own)
+        if data.default_division_code is None and data.lon is None:
+            data.default_division_code = own[0].division_code
+    return create_ticket(session, actor=actor, data=data, now=now, within=territory)
 
 
 def _channel_zh(channel: str) -> str:

@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govgrid.appeals import categories, privacy, service, stats
-from govgrid.core import privacy as core_privacy
 from govgrid.appeals import schemas as s
 from govgrid.appeals.models import Ticket
+from govgrid.core import privacy as core_privacy
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.divisions.models import Division
@@ -19,18 +19,12 @@ from govgrid.core.errors import NotFound
 from govgrid.core.workdays import SHANGHAI
 
 
-def home_county(principal: Principal) -> str | None:
-    """The county of the caller's first assignment (hotline intake defaults there)."""
-    a = principal.primary
-    return a.division_code[:6] if a else None
-
-
 def summary(t: Ticket) -> s.TicketSummary:
-    """A work-list row."""
+    """A work-list row (no personal data: the title's numbers are masked, the reporter's name blanked)."""
     return s.TicketSummary(
         id=t.id,
         number=t.number,
-        title=t.title,
+        title=privacy.staff_title(t),
         category_code=t.category_code,
         state=t.state,
         division_code=t.division_code,
@@ -53,7 +47,13 @@ def read(session: Session, principal: Principal, t: Ticket) -> s.TicketRead:
     dups = []
     if t.state in (service.State.pending, service.State.dispatched):
         dups = [
-            {"id": o.id, "number": o.number, "title": o.title, "similarity": sc, "state": o.state}
+            {
+                "id": o.id,
+                "number": o.number,
+                "title": privacy.staff_title(o),
+                "similarity": sc,
+                "state": o.state,
+            }
             for o, sc in service.duplicate_candidates(session, t)
         ]
     merged = service.merged_reporters(session, t)
@@ -73,14 +73,23 @@ def read(session: Session, principal: Principal, t: Ticket) -> s.TicketRead:
         reporter=s.Reporter(**{k: reporter.get(k) for k in ("name", "phone", "email", "address")})
         if reporter
         else None,
-        reporter_phone_masked=None if reporter else core_privacy.mask_phone(t.reporter_phone) if t.reporter_phone else None,
+        reporter_phone_masked=None
+        if reporter
+        else core_privacy.mask_phone(t.reporter_phone)
+        if t.reporter_phone
+        else None,
         events=[s.TicketEventRead.model_validate(e) for e in service.events(session, t)],
         duplicates=dups,
     )
     if reporter is None:
-        data["description"] = privacy.public_text(t, t.description)
-    out = s.TicketRead(**data)
-    return out
+        # staff who may not see the reporter: every free text with numbers masked and the reporter's name blanked
+        data.update(
+            title=privacy.staff_title(t),
+            description=privacy.staff_text(t, t.description),
+            answer=privacy.staff_text(t, t.answer),
+            events=[e.model_copy(update={"note": privacy.staff_text(t, e.note)}) for e in data["events"]],
+        )
+    return s.TicketRead(**data)
 
 
 def public_ticket(session: Session, t: Ticket) -> s.PublicTicket:

@@ -19,9 +19,11 @@ from wechatpy.utils import check_signature
 
 from govgrid.appeals import service
 from govgrid.appeals.models import WeChatChannel
+from govgrid.config import get_settings
 from govgrid.core.audit.service import PublicActor
 from govgrid.core.db import utcnow
 from govgrid.core.errors import AppError, BadRequest, Forbidden
+from govgrid.core.guards import replay
 from govgrid.core.sealing import unseal
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ def verify_url(channel: WeChatChannel, *, signature: str, timestamp: str, nonce:
 
 
 def _decode(
+    session: Session,
     channel: WeChatChannel,
     body: bytes,
     *,
@@ -58,7 +61,10 @@ def _decode(
     nonce: str,
     encrypt_type: str | None,
 ) -> tuple[str, WeChatCrypto | None]:
-    """The plaintext message XML and, in safe mode, the crypto used to encrypt the reply."""
+    """The plaintext message XML and, in safe mode, the crypto used to encrypt the reply.
+
+    Refused with 403, before anything is made: plaintext mode outside demo mode (its signature does not cover the
+    body), a timestamp outside the five-minute window, a bad signature, a nonce already used on this channel."""
     if len(body) > MAX_XML_BYTES:
         raise BadRequest(f"消息超过 {MAX_XML_BYTES} 字节 (message too large)")
     try:
@@ -66,6 +72,42 @@ def _decode(
     except UnicodeDecodeError:
         raise BadRequest("消息不是 UTF-8 编码 (message is not UTF-8)") from None
     safe = (encrypt_type or "").lower() == "aes" or "<Encrypt>" in text
+    if not safe and not get_settings().demo_mode:
+        raise Forbidden(
+            "只接受安全模式（加密）消息：请在公众平台将消息加解密方式设为“安全模式” "
+            "(only safe-mode (encrypted) messages are accepted: set the account's message encryption to safe mode)",
+            code="wechat_safe_mode_required",
+        )
+    if not replay.fresh_timestamp(timestamp):
+        raise Forbidden(
+            "消息时间戳无效或已过期（须在五分钟内）(timestamp missing or outside the five-minute window)",
+            code="wechat_stale_timestamp",
+        )
+    xml, crypto = _verify(
+        channel,
+        text,
+        safe,
+        signature=signature,
+        msg_signature=msg_signature,
+        timestamp=timestamp,
+        nonce=nonce,
+    )
+    if not replay.first_use(session, scope=f"appeals.wechat:{channel.id}", nonce=nonce):
+        raise Forbidden("重复的请求已拒绝 (nonce already used: replay refused)", code="wechat_replay")
+    return xml, crypto
+
+
+def _verify(
+    channel: WeChatChannel,
+    text: str,
+    safe: bool,
+    *,
+    signature: str | None,
+    msg_signature: str | None,
+    timestamp: str,
+    nonce: str,
+) -> tuple[str, WeChatCrypto | None]:
+    """Check the signature (safe mode: msg_signature over the encrypted body) and decrypt."""
     if safe:
         crypto = WeChatCrypto(unseal(channel.token), unseal(channel.encoding_aes_key), channel.app_id)
         try:
@@ -99,6 +141,7 @@ def handle_message(
 ) -> CallbackReply:
     """Verify, decrypt and parse one pushed message; make (at most) one ticket; build the reply."""
     xml, crypto = _decode(
+        session,
         channel,
         body,
         signature=signature,
