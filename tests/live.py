@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,21 +49,48 @@ class LiveServer:
         return str(r.json()["access_token"])
 
 
-def start(folder: Path, *, modules: str = "all", env: dict[str, str] | None = None) -> LiveServer:
-    """Migrate a fresh SQLite database with the core demo, then serve it; returns once /healthz answers."""
-    db_path = folder / "live.db"
+_template: Path | None = None
+
+
+def _prepared_copy(db_path: Path, env: dict[str, str]) -> None:
+    """Copy a migrated database holding the core demo into db_path (built once per test process)."""
+    global _template
+    if _template is None or not _template.exists():
+        folder = Path(tempfile.mkdtemp(prefix="govgrid-live-template-"))
+        template = folder / "template.db"
+        _prepare(template, env)
+        _template = template
+    shutil.copyfile(_template, db_path)
+
+
+def _prepare(db_path: Path, env: dict[str, str]) -> None:
     url = f"sqlite:///{db_path}"
-    full_env = {**os.environ, "GOVGRID_DATABASE_URL": url, "GOVGRID_DEMO_MODE": "1", "GOVGRID_MODULES": modules,
-                **(env or {})}
-    full_env.pop("GOVGRID_SECRET_KEY", None)
     prep = (
         "from govgrid.config import Settings, set_settings; from govgrid.core import db;"
         f"set_settings(Settings(database_url='{url}', demo_mode=True)); db.configure('{url}');"
         f"from govgrid.cli import prepare_database; prepare_database('{url}');"
         "from govgrid.demo import load_core; from govgrid.core.modules import DemoContext\n"
-        "with db.session_scope() as s: load_core(s, DemoContext())"
+        "with db.session_scope() as s: load_core(s, DemoContext())\n"
+        "db.get_engine().dispose()"
     )
-    subprocess.run([sys.executable, "-c", prep], check=True, env=full_env, capture_output=True)
+    subprocess.run([sys.executable, "-c", prep], check=True, env={**env, "GOVGRID_DATABASE_URL": url},
+                   capture_output=True)
+
+
+def start(folder: Path, *, modules: str = "all", env: dict[str, str] | None = None,
+          prepare: str | None = None) -> LiveServer:
+    """Serve a fresh SQLite database holding the core demo (copied from a per-process template), after running
+    `prepare` (Python source run against it, e.g. a module's demo loader); returns once /healthz answers."""
+    db_path = folder / "live.db"
+    url = f"sqlite:///{db_path}"
+    full_env = {**os.environ, "GOVGRID_DATABASE_URL": url, "GOVGRID_DEMO_MODE": "1", "GOVGRID_MODULES": modules,
+                **(env or {})}
+    full_env.pop("GOVGRID_SECRET_KEY", None)
+    _prepared_copy(db_path, full_env)
+    if prepare:
+        boot = ("from govgrid.config import Settings, set_settings; from govgrid.core import db;"
+                f"set_settings(Settings(database_url='{url}', demo_mode=True)); db.configure('{url}')\n")
+        subprocess.run([sys.executable, "-c", boot + prepare], check=True, env=full_env, capture_output=True)
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "govgrid.cli", "serve", "--port", str(port)], env=full_env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from govgrid.core.audit.service import SystemActor
 from govgrid.core.identity import service as identity
 from govgrid.core.identity.models import User
-from govgrid.exchange import service
 from govgrid.core.privacy import id_number_checksum
+from govgrid.exchange import service
 from govgrid.exchange.schemas import DataItemIn, RequestCreate, ResourceCreate
 
 ACTOR = SystemActor("test")
@@ -78,38 +78,40 @@ def _fresh_rate_limits():
     service.RATE_LIMITER.reset()
 
 
+def new_resource(
+    db,
+    provider: str = "410527-tax",
+    sharing_type: str = "conditional",
+    rows: list[dict] | None = None,
+    items: list[DataItemIn] | None = None,
+    name: str = "测试人口信息",
+    **kw: Any,
+):
+    """A catalog entry (and its rows, if given) made by the system in the test transaction."""
+    data = ResourceCreate(
+        class_code=kw.pop("class_code", "T01"),
+        provider_department_code=provider,
+        name=name,
+        abstract=kw.pop("abstract", "测试用的人口基础信息"),
+        sharing_type=sharing_type,
+        sharing_conditions=kw.pop(
+            "sharing_conditions", "仅用于法定职责" if sharing_type == "conditional" else ""
+        ),
+        items=items or PEOPLE_ITEMS,
+        grade=kw.pop("grade", "important"),
+        **kw,
+    )
+    res = service.create_resource(db, actor=ACTOR, data=data)
+    if rows:
+        service.upload_records(db, actor=ACTOR, code=res.code, content=to_csv(rows), filename="x.csv")
+    db.flush()
+    return res
+
+
 @pytest.fixture()
 def make_resource(db):
     """make_resource(provider='410527-tax', sharing_type='conditional', rows=[...], **fields) -> Resource."""
-
-    def make(
-        provider: str = "410527-tax",
-        sharing_type: str = "conditional",
-        rows: list[dict] | None = None,
-        items: list[DataItemIn] | None = None,
-        name: str = "测试人口信息",
-        **kw: Any,
-    ):
-        data = ResourceCreate(
-            class_code=kw.pop("class_code", "T01"),
-            provider_department_code=provider,
-            name=name,
-            abstract=kw.pop("abstract", "测试用的人口基础信息"),
-            sharing_type=sharing_type,
-            sharing_conditions=kw.pop(
-                "sharing_conditions", "仅用于法定职责" if sharing_type == "conditional" else ""
-            ),
-            items=items or PEOPLE_ITEMS,
-            grade=kw.pop("grade", "important"),
-            **kw,
-        )
-        res = service.create_resource(db, actor=ACTOR, data=data)
-        if rows:
-            service.upload_records(db, actor=ACTOR, code=res.code, content=to_csv(rows), filename="x.csv")
-        db.flush()
-        return res
-
-    return make
+    return lambda **kw: new_resource(db, **kw)
 
 
 @pytest.fixture()
@@ -128,3 +130,22 @@ def request_data(code: str, **kw: Any) -> RequestCreate:
     kw.setdefault("purpose", "低保对象家庭成员身份核对")
     kw.setdefault("legal_basis", "《社会救助暂行办法》第十一条")
     return RequestCreate(resource_code=code, **kw)
+
+
+def exchange_demo_user(db, username: str):
+    """One of the exchange demo's department users (`jsh_civil`, `pd_hr`, ...) without loading the whole demo."""
+    from govgrid.exchange.demo import COUNTIES, DEMO_USERS
+
+    prefix, suffix = username.split("_", 1)
+    county, (_, cname) = next((c, v) for c, v in COUNTIES.items() if v[0] == prefix)
+    uname, display, line, role = next(u for u in DEMO_USERS if u[0] == "{p}_" + suffix)
+    return identity.ensure_user_with_role(
+        db,
+        actor=ACTOR,
+        username=username,
+        password="govgrid-demo-" + "x" * 8,
+        display_name=display.format(c=cname),
+        department_code=f"{county}-{line}",
+        role=role,
+        reach="department",
+    )

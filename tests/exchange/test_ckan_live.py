@@ -3,70 +3,25 @@
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
-import httpx
 import pytest
-from ckanapi import NotAuthorized, NotFound, RemoteCKAN
+from ckanapi import NotAuthorized, NotFound, RemoteCKAN, SearchQueryError, ValidationError
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.exchange.live_server import ROOT, start
+
 pytestmark = pytest.mark.slow
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """(base URL, API key, env) of a uvicorn server on a demo-loaded SQLite file."""
-    tmp = tmp_path_factory.mktemp("ckan-live")
-    db_path, key_path = tmp / "live.db", tmp / "key.txt"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRID_")}
-    env.update(
-        GOVGRID_DATABASE_URL=f"sqlite:///{db_path}",
-        GOVGRID_DEMO_MODE="true",
-        GOVGRID_SECRET_KEY="live-test-" + "x" * 40,
-        # The tree under test first (an editable install elsewhere must not shadow it), then the repo for `tests`.
-        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
-    )
-    subprocess.run(
-        [sys.executable, "-m", "tests.exchange.live_server", str(db_path), str(key_path)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "govgrid.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
+    server = start(tmp_path_factory.mktemp("ckan-live"))
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError(server.stderr.read().decode() if server.stderr else "server did not start")
-        yield base, key_path.read_text().strip(), env
+        yield server.url, server.api_key, server.env
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
 
 
 def test_ckanapi_lists_searches_and_shows_the_demo_catalog(live):
@@ -128,3 +83,53 @@ def test_ckanapi_dump_datasets_all_completes_and_audit_verifies(live, tmp_path):
     )
     assert v.returncode == 0, v.stderr.decode()
     assert "intact" in v.stdout.decode()
+
+
+def test_ckanapi_package_search_sort_and_facets(live):
+    base, _, _ = live
+    ckan = RemoteCKAN(f"{base}/ckan")
+    names = [p["name"] for p in ckan.action.package_search(sort="name asc", rows=100)["results"]]
+    assert names == sorted(names) and len(names) >= 12
+    assert [p["name"] for p in ckan.action.package_search(sort="name desc", rows=100)["results"]] == names[
+        ::-1
+    ]
+    titles = [p["title"] for p in ckan.action.package_search(sort="title_string asc", rows=100)["results"]]
+    assert sorted(titles) == sorted(p["title"] for p in ckan.action.package_search(rows=100)["results"])
+    stamps = [
+        p["metadata_modified"] for p in ckan.action.package_search(sort="metadata_modified desc")["results"]
+    ]
+    assert stamps == sorted(stamps, reverse=True)
+    with pytest.raises(SearchQueryError):
+        ckan.action.package_search(sort="colour asc")
+    found = ckan.action.package_search(
+        q="湿地", rows=0, **{"facet.field": json.dumps(["organization", "groups", "tags", "res_format"])}
+    )
+    orgs = found["facets"]["organization"]
+    assert sum(orgs.values()) == found["count"] >= 3 and "430611-forestry" in orgs
+    assert found["facets"]["groups"]["forestry"] >= 3
+    assert found["facets"]["res_format"] == {"JSON": found["count"]}
+    items = {i["name"]: i for i in found["search_facets"]["organization"]["items"]}
+    assert items["430611-forestry"]["display_name"] == "君山区林业局"
+    limited = ckan.action.package_search(q="湿地", **{"facet.field": '["organization"]', "facet.limit": 1})
+    assert len(limited["facets"]["organization"]) == 1
+
+
+def test_ckanapi_datastore_sort_and_q_and_masked_fields(live):
+    base, key, _ = live
+    ckan = RemoteCKAN(f"{base}/ckan", apikey=key)
+    rid = "A01-410527-0001-records"
+    page = ckan.action.datastore_search(resource_id=rid, sort="village_code desc, gender asc", limit=100)
+    villages = [r["village_code"] for r in page["records"]]
+    assert villages == sorted(villages, reverse=True) and page["sort"] == "village_code desc, gender asc"
+    women = ckan.action.datastore_search(resource_id=rid, q={"gender": "女"}, limit=100)
+    assert women["total"] > 0 and {r["gender"] for r in women["records"]} == {"女"}
+    text = ckan.action.datastore_search(resource_id=rid, q=villages[0], limit=100)
+    assert text["total"] >= 1 and all(r["village_code"] == villages[0] for r in text["records"])
+    for kwargs in (
+        {"sort": "colour asc"},
+        {"sort": "phone asc"},
+        {"q": {"name": "王"}},
+        {"filters": {"phone": "1"}},
+    ):
+        with pytest.raises(ValidationError):
+            ckan.action.datastore_search(resource_id=rid, **kwargs)

@@ -87,3 +87,22 @@ def test_relation_levels():
     assert service.relation(a, b) == "up"
     assert service.relation(b, a) == "down"
     assert service.relation(a, "/000000/140000/140300/140321/") == "across"
+
+
+def test_department_role_sees_only_its_own_departments_flows(client, login, db, people, make_resource):
+    mine = service.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
+    other = make_resource(provider="410527-forestry", name="林地图斑", sharing_type="conditional")
+    service.submit_request(db, actor=principal(db, "nh_tax"), data=request_data(other.code))
+    db.flush()
+    r = client.get(
+        "/api/v1/exchange/metrics/flow", params={"division": "410527"}, headers=login("nh_handler")
+    )
+    assert r.status_code == 200
+    m = r.json()
+    assert m["scope"] == "departments" and m["totals"]["requested"] == 1
+    assert {(c["provider_line"], c["consumer_line"]) for c in m["cells"]} == {("tax", "urban_management")}
+    full = client.get("/api/v1/exchange/metrics/flow", params={"division": "410527"}, headers=login("nh_gov"))
+    assert full.json()["scope"] == "territory" and full.json()["totals"]["requested"] == 2
+    page = client.get("/exchange/matrix", headers=login("nh_handler"))
+    assert page.status_code == 200 and 'id="matrix-scope"' in page.text
+    assert mine.id

@@ -1,5 +1,7 @@
 """Exchange pages: they render for a logged-in user, redirect anonymous visitors, and their forms work."""
 
+import json
+
 import pytest
 
 from govgrid.exchange import service
@@ -59,7 +61,10 @@ def test_matrix_page_renders_heat_map_data(client, login, db, people):
     service.decide(db, actor=principal(db, "nh_tax"), request_id=req.id, action="approve")
     db.flush()
     r = client.get("/exchange/matrix", params={"division": "410527"}, headers=login("nh_gov"))
-    assert r.status_code == 200 and "Plotly.newPlot" in r.text and "城市管理" in r.text
+    assert r.status_code == 200 and "Plotly.newPlot" in r.text
+    line = r.text[r.text.index("var heat = ") + len("var heat = ") :].split("\n", 1)[0]
+    heat = json.loads(line.rstrip(";"))  # serialised with |tojson: safe inside <script>
+    assert "城市管理" in heat["x"] and heat["z"] == [[1]]
     assert (
         client.get("/exchange/matrix", params={"division": "410527"}, headers=login("pd_handler")).status_code
         == 403

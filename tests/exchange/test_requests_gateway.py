@@ -2,11 +2,13 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.models import AuditRecord
 from govgrid.core.authz import policy
+from govgrid.core.errors import ValidationFailed
 from govgrid.exchange import service
 from govgrid.exchange.models import SharingRequest
 from tests.exchange.conftest import OUYANG, ZHANG, principal
@@ -32,8 +34,11 @@ def test_full_flow_request_approve_read_masked_revoke(client, login, db, people)
     assert _records(client, consumer, people.code).status_code == 403
     assert _records(client, login("pd_handler"), people.code).status_code == 403
     # the refusals themselves are in the audit chain
-    denied = db.scalars(select(AuditRecord).where(AuditRecord.action == "exchange.gateway.denied",
-                                                  AuditRecord.entity_id == people.code)).all()
+    denied = db.scalars(
+        select(AuditRecord).where(
+            AuditRecord.action == "exchange.gateway.denied", AuditRecord.entity_id == people.code
+        )
+    ).all()
     assert [d.actor_name for d in denied][-2:] == ["nh_handler", "pd_handler"]
     r = _request(
         client, consumer, people.code, fields=["id_number", "name", "phone", "address", "village_code"]
@@ -323,3 +328,34 @@ def test_provider_and_consumer_grant_lists(client, login, people):
         client.get("/api/v1/exchange/grants", params={"side": "provider"}, headers=login("pd_handler")).json()
         == []
     )
+
+
+def test_data_bureau_oversees_requests_in_its_territory_other_departments_do_not(client, login, db, people):
+    req = _request(client, login("nh_handler"), people.code).json()
+    # 内黄县数据局 supervises sharing in its county: it sees the request between two other departments
+    assert client.get(f"/api/v1/exchange/requests/{req['id']}", headers=login("nh_data")).status_code == 200
+    seen = client.get("/api/v1/exchange/requests", params={"box": "all"}, headers=login("nh_data")).json()
+    assert req["id"] in [i["id"] for i in seen["items"]]
+    # a department of the same county that is neither party does not, nor another county's bureau
+    for user in ("nh_viewer", "pd_data"):
+        assert client.get(f"/api/v1/exchange/requests/{req['id']}", headers=login(user)).status_code == 404
+    flow = client.get(
+        "/api/v1/exchange/metrics/flow", params={"division": "410527"}, headers=login("nh_data")
+    )
+    assert flow.json()["scope"] == "territory" and flow.json()["totals"]["requested"] == 1
+
+
+def test_filters_compare_typed_values_and_sort_needs_offset_paging(client, login, db, people):
+    h = login("nh_tax")  # the provider: clear values, every item
+    assert _records(client, h, people.code, age="46", count=True).json()["total"] == 1
+    assert _records(client, h, people.code, age="forty").status_code == 422
+    assert _records(client, h, people.code, phone=ZHANG["phone"], count=True).json()["total"] == 1  # own data
+    page = service.read_records(db, actor=principal(db, "nh_tax"), code=people.code, sort=[("age", True)])
+    assert [r["age"] for r in page["records"]] == [51, 46, 34]
+    page = service.read_records(db, actor=principal(db, "nh_tax"), code=people.code, q="内黄 城关")
+    assert [r["name"] for r in page["records"]] == ["张三丰"]
+    with pytest.raises(ValidationFailed) as err:
+        service.read_records(
+            db, actor=principal(db, "nh_tax"), code=people.code, sort=[("age", False)], after=1
+        )
+    assert err.value.details[0]["loc"] == ["after"]

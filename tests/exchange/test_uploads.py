@@ -92,3 +92,17 @@ def test_uploads_history_is_not_for_other_counties(client, login, people):
         ).status_code
         == 403
     )
+
+
+def test_too_many_rows_is_413_before_validation(client, login, people, monkeypatch):
+    from govgrid.exchange import ingest
+
+    monkeypatch.setattr(ingest, "MAX_ROWS", 2)
+    h = login("nh_tax")
+    r = _upload(client, h, people.code, to_csv([ZHANG, OUYANG, dict(LI, id_number="bad")]))
+    assert r.status_code == 413 and "2" in r.json()["error"]["message"]
+    rows = json.dumps([ZHANG, OUYANG, LI], ensure_ascii=False).encode()
+    r = _upload(client, h, people.code, rows, "p.json", "application/json")
+    assert r.status_code == 413
+    assert _count(client, h, people.code) == (1, 3)  # nothing stored
+    assert _upload(client, h, people.code, to_csv([ZHANG, OUYANG])).status_code == 201

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import anyio
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,8 +20,9 @@ from sqlalchemy.orm import Session
 from govgrid.core.authz.principal import Principal
 from govgrid.core.departments.models import Department, Line
 from govgrid.core.deps import OptionalPrincipal, SessionDep
+from govgrid.core.divisions.models import Division
 from govgrid.core.errors import AppError, NotFound, ValidationFailed
-from govgrid.core.http import register_error_renderer
+from govgrid.core.http import register_error_renderer, site_url
 from govgrid.exchange import service
 from govgrid.exchange.models import Resource
 
@@ -32,9 +34,12 @@ _TYPES = {
     401: "Authorization Error",
     409: "Validation Error",
     400: "Validation Error",
+    413: "Validation Error",
     422: "Validation Error",
     429: "Rate Limit Error",
 }
+# CKAN answers its errors with these statuses: ValidationError is 409, NotAuthorized 403.
+_STATUS = {401: 403, 422: 409}
 _FQ = re.compile(r'([+-]?)([A-Za-z_]+):("([^"]*)"|\S+)')
 FQ_FIELDS = {
     "organization": "org",
@@ -47,12 +52,28 @@ FQ_FIELDS = {
     "open_type": "open",
     "name": "name",
 }
-SORTS = {
-    "score desc": "score",
-    "name asc": "name",
-    "title_string asc": "name",
-    "metadata_modified desc": "modified",
+# package_search `sort` fields (CKAN's Solr fields) -> service.search_resources order keys.
+SORT_FIELDS = {
+    "score": "score",
+    "name": "code",  # a package's name is its lowercased resource code
+    "title": "name",
+    "title_string": "name",
+    "metadata_modified": "modified",
+    "metadata_created": "created",
 }
+DEFAULT_SORT = "score desc, metadata_modified desc"  # CKAN's default
+# package_search `facet.field` names -> service facets; "tags" are the package's two tags (sharing type, grade).
+FACETS = {
+    "organization": "organization",
+    "owner_org": "organization",
+    "groups": "groups",
+    "res_format": "res_format",
+    "sharing_type": "sharing_type",
+    "grade": "grade",
+    "open_type": "open_type",
+    "division": "division",
+}
+FACET_EXTRA = ("tags", "license_id")
 
 
 class SearchQueryError(AppError):
@@ -69,17 +90,25 @@ def ckan_error(
     etype = "Search Query Error" if code == "search_query_error" else _TYPES.get(status, "Validation Error")
     error: dict[str, Any] = {"__type": etype, "message": f"{etype}: {message}"}
     for d in details:
-        key = ".".join(str(x) for x in d.get("loc", []) if x not in ("body", "query")) or "detail"
+        # CKAN keys errors by parameter ({"sort": ['field "x" not in table']}): the first part of the location
+        loc = [str(x) for x in d.get("loc", []) if x not in ("body", "query")]
+        key = loc[0] if loc else "detail"
         error.setdefault(key, []).append(d.get("msg", ""))
-    out_status = 403 if status == 401 else status
-    return JSONResponse({"help": str(request.url), "success": False, "error": error}, status_code=out_status)
+    out_status = _STATUS.get(status, status)
+    action = request.path_params.get("action") or "status_show"
+    body = {"help": _help(request, str(action)), "success": False, "error": error}
+    return JSONResponse(body, status_code=out_status)
 
 
 register_error_renderer("/ckan", ckan_error)
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    return site_url(request)
+
+
+def _help(request: Request, action: str) -> str:
+    return f"{_base(request)}/ckan/api/3/action/help_show?name={action}"
 
 
 def _org_dict(dept: Department, count: int | None = None) -> dict[str, Any]:
@@ -280,16 +309,128 @@ def package_show(session: Session, principal: Principal | None, params: dict[str
     return package_dict(_package(session, principal, str(ident)), base, _line_names(session))
 
 
+def _package_sort(raw: str) -> list[tuple[str, bool]]:
+    """CKAN's `sort` ("metadata_modified desc, name asc") as service order keys; unknown fields are refused."""
+    order = []
+    for part in raw.split(","):
+        words = part.split()
+        if not words:
+            continue
+        field, direction = words[0], (words[1].lower() if len(words) > 1 else "asc")
+        if field not in SORT_FIELDS or direction not in ("asc", "desc") or len(words) > 2:
+            raise SearchQueryError(
+                f"不支持的排序 (unsupported sort): {part.strip()}; fields: {', '.join(SORT_FIELDS)}, asc or desc"
+            )
+        order.append((SORT_FIELDS[field], direction == "desc"))
+    if not order:
+        raise SearchQueryError(f"无法解析 sort (cannot parse sort): {raw}")
+    return order
+
+
+def _json_list(params: dict[str, Any], key: str) -> list[str]:
+    value = params.get(key)
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValidationFailed(
+                f"{key} 应为 JSON 列表 ({key} must be a JSON list)",
+                details=[{"loc": [key], "msg": "Invalid JSON"}],
+            ) from None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValidationFailed(
+            f"{key} 应为字符串列表 ({key} must be a list of strings)",
+            details=[{"loc": [key], "msg": "not a list"}],
+        )
+    return value
+
+
+def _facets(
+    session: Session, principal: Principal | None, params: dict[str, Any], query: dict[str, Any]
+) -> tuple[dict[str, dict[str, int]], dict[str, Any]]:
+    """CKAN's `facets` ({field: {value: count}}) and `search_facets` ({field: {title, items}}) for `facet.field`."""
+    wanted = _json_list(params, "facet.field")
+    if not wanted or str(params.get("facet", "true")).lower() == "false":
+        return {}, {}
+    unknown = [f for f in wanted if f not in FACETS and f not in FACET_EXTRA]
+    if unknown:
+        raise SearchQueryError(
+            f"不支持的分面字段 (unsupported facet field): {', '.join(unknown)}; "
+            f"one of {', '.join([*FACETS, *FACET_EXTRA])}"
+        )
+    try:
+        limit = int(params.get("facet.limit", 50))  # negative: no limit, as in CKAN
+    except (TypeError, ValueError):
+        raise ValidationFailed(
+            "facet.limit 应为整数 (facet.limit must be an integer)",
+            details=[{"loc": ["facet.limit"], "msg": "Invalid integer"}],
+        ) from None
+    mincount = _int(params, "facet.mincount", 1, 10**9)
+    needed = {FACETS[f] for f in wanted if f in FACETS}
+    if "tags" in wanted:
+        needed |= {"sharing_type", "grade"}
+    counts = service.search_facets(session, actor=principal, facets=sorted(needed), **query)
+    facets: dict[str, dict[str, int]] = {}
+    for name in wanted:
+        if name == "tags":
+            found = {service.SHARING_TYPES.get(k, k): n for k, n in counts["sharing_type"].items()}
+            for k, n in counts["grade"].items():
+                label = service.GRADES.get(k, k)
+                found[label] = found.get(label, 0) + n
+        elif name == "license_id":
+            found = {}  # packages carry no licence
+        else:
+            found = counts[FACETS[name]]
+        ranked = sorted(((k, n) for k, n in found.items() if n >= mincount), key=lambda kv: (-kv[1], kv[0]))
+        facets[name] = dict(ranked if limit < 0 else ranked[:limit])
+    titles = _facet_titles(session, facets)
+    search_facets: dict[str, Any] = {}
+    for name, values in facets.items():
+        items: list[dict[str, Any]] = [
+            {"name": k, "display_name": titles.get((name, k)) or k, "count": n} for k, n in values.items()
+        ]
+        # CKAN sorts facet items by display name, descending
+        items.sort(key=lambda item: str(item["display_name"]), reverse=True)
+        search_facets[name] = {"title": name, "items": items}
+    return facets, search_facets
+
+
+def _facet_titles(session: Session, facets: dict[str, dict[str, int]]) -> dict[tuple[str, str], str]:
+    """Display names: organizations (department names), groups (line names), divisions."""
+    titles: dict[tuple[str, str], str] = {}
+    for name in ("organization", "owner_org"):
+        if facets.get(name):
+            for code, title in session.execute(
+                select(Department.code, Department.name).where(Department.code.in_(list(facets[name])))
+            ):
+                titles[(name, code)] = title
+    if facets.get("groups"):
+        for code, title in session.execute(
+            select(Line.code, Line.name_zh).where(Line.code.in_(list(facets["groups"])))
+        ):
+            titles[("groups", code)] = title
+    if facets.get("division"):
+        for code, title in session.execute(
+            select(Division.code, Division.name).where(Division.code.in_(list(facets["division"])))
+        ):
+            titles[("division", code)] = title
+    labels = {"sharing_type": service.SHARING_TYPES, "grade": service.GRADES, "open_type": service.OPEN_TYPES}
+    for name, mapping in labels.items():
+        for k in facets.get(name, {}):
+            titles[(name, k)] = mapping.get(k, k)
+    return titles
+
+
 def package_search(session: Session, principal: Principal | None, params: dict[str, Any], base: str) -> Any:
     q = str(params.get("q") or "").strip()
     if q in ("*:*", "*"):
         q = ""
     rows = _int(params, "rows", 10, 1000)
     start = _int(params, "start", 0, 10**9)
-    sort_raw = str(params.get("sort") or ("score desc" if q else "name asc")).strip().lower()
-    sort_key = sort_raw.split(",")[0].strip()
-    if sort_key not in SORTS:
-        raise SearchQueryError(f"不支持的排序 (unsupported sort): {sort_raw}; one of {', '.join(SORTS)}")
+    sort_raw = str(params.get("sort") or DEFAULT_SORT).strip()
+    order = _package_sort(sort_raw)
     filters: dict[str, str] = {}
     fq = str(params.get("fq") or "")
     for m in _FQ.finditer(fq):
@@ -305,9 +446,7 @@ def package_search(session: Session, principal: Principal | None, params: dict[s
     if "org" in filters:
         dept = session.scalar(select(Department).where(Department.code == filters["org"]))
         provider_id = dept.id if dept else -1
-    found, total = service.search_resources(
-        session,
-        actor=principal,
+    query: dict[str, Any] = dict(
         q=q or filters.get("name"),
         line=filters.get("line"),
         division=filters.get("division"),
@@ -315,17 +454,19 @@ def package_search(session: Session, principal: Principal | None, params: dict[s
         grade=filters.get("grade"),
         open_type=filters.get("open"),
         provider_department_id=provider_id,
-        sort=SORTS[sort_key],
-        limit=rows,
-        offset=start,
+        mine=False,
     )
+    found, total = service.search_resources(
+        session, actor=principal, order=order, limit=rows, offset=start, **query
+    )
+    facets, search_facets = _facets(session, principal, params, query)
     names = _line_names(session)
     return {
         "count": total,
         "sort": sort_raw,
         "results": [package_dict(r, base, names) for r, _ in found],
-        "facets": {},
-        "search_facets": {},
+        "facets": facets,
+        "search_facets": search_facets,
     }
 
 
@@ -405,15 +546,57 @@ _CKAN_TYPES = {
 }
 
 
+def _datastore_sort(value: Any) -> list[tuple[str, bool]]:
+    """CKAN's datastore `sort`: "field asc, other desc" (a field may be double-quoted), or a list of such parts.
+
+    The names are checked by the gateway (not in the table, not granted, masked: Validation Error)."""
+    parts = value if isinstance(value, list) else str(value).split(",")
+    order = []
+    for part in parts:
+        m = _SORT_PART.match(str(part))
+        if m is None:
+            raise ValidationFailed(
+                f"无法解析排序 (cannot parse sort): {str(part)[:80]}",
+                details=[{"loc": ["sort"], "msg": f"cannot parse sort: {str(part)[:80]}"}],
+            )
+        field = m.group(1) if m.group(1) is not None else m.group(2)
+        if field:
+            order.append((field, (m.group(3) or "asc").lower() == "desc"))
+    return order
+
+
+_SORT_PART = re.compile(r'^\s*(?:"([^"]+)"|([^\s"]*))\s*(asc|desc)?\s*$', re.IGNORECASE)
+
+
+def _datastore_q(value: Any) -> str | dict[str, str] | None:
+    """CKAN's datastore `q`: a text searched in every field, or {field: text} (a JSON object in a string too)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValidationFailed(
+                "q 不是有效 JSON (q is not valid JSON)", details=[{"loc": ["q"], "msg": "Invalid JSON"}]
+            ) from None
+    if isinstance(value, dict):
+        if not all(isinstance(v, str | int | float) for v in value.values()):
+            raise ValidationFailed(
+                "q 的值应为文本 (q values must be text)", details=[{"loc": ["q"], "msg": "must be text"}]
+            )
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ValidationFailed(
+        "q 应为文本或对象 (q must be text or an object)", details=[{"loc": ["q"], "msg": "invalid"}]
+    )
+
+
 def datastore_search(session: Session, principal: Principal | None, params: dict[str, Any], base: str) -> Any:
     ident = str(params.get("resource_id") or params.get("id") or "")
     if not ident.endswith("-records"):
         raise NotFound(f"资源不存在或没有数据存储 (Resource not found in the datastore): {ident}")
-    if params.get("q"):
-        raise ValidationFailed(
-            "不支持全文检索参数 q，请用 filters (q is not supported; use filters)",
-            details=[{"loc": ["q"], "msg": "not supported"}],
-        )
+    code = ident[: -len("-records")]
     filters = params.get("filters") or {}
     if isinstance(filters, str):
         try:
@@ -433,7 +616,8 @@ def datastore_search(session: Session, principal: Principal | None, params: dict
         fields = [f.strip() for f in fields.split(",") if f.strip()]
     limit = max(1, _int(params, "limit", 100, 1000))
     offset = _int(params, "offset", 0, 10**9)
-    code = ident[: -len("-records")]
+    sort = _datastore_sort(params["sort"]) if params.get("sort") else []
+    q = _datastore_q(params.get("q"))
     page = service.read_records(
         session,
         actor=principal,
@@ -445,13 +629,15 @@ def datastore_search(session: Session, principal: Principal | None, params: dict
         kind="datastore",
         fields=fields or None,
         purpose=str(params.get("purpose") or ""),
+        sort=sort,
+        q=q,
     )
-    items = {i.name: i for i in service._get_any(session, code).items}
+    columns = {i.name: i for i in service._get_any(session, code).items}
     url = f"/ckan/api/3/action/datastore_search?resource_id={ident}"
-    return {
+    out: dict[str, Any] = {
         "resource_id": ident,
         "fields": [
-            {"id": f, "type": _CKAN_TYPES.get(items[f].type, "text"), "info": {"label": items[f].label}}
+            {"id": f, "type": _CKAN_TYPES.get(columns[f].type, "text"), "info": {"label": columns[f].label}}
             for f in page["fields"]
         ],
         "records": page["records"],
@@ -460,6 +646,13 @@ def datastore_search(session: Session, principal: Principal | None, params: dict
         "total": page["total"],
         "_links": {"start": url, "next": f"{url}&offset={offset + limit}"},
     }
+    if filters:
+        out["filters"] = filters
+    if q is not None:
+        out["q"] = q
+    if sort:
+        out["sort"] = ", ".join(f"{f} {'desc' if d else 'asc'}" for f, d in sort)
+    return out
 
 
 ACTIONS = {
@@ -478,7 +671,8 @@ ACTIONS = {
 }
 
 
-async def _params(request: Request) -> dict[str, Any]:
+async def ckan_params(request: Request) -> dict[str, Any]:
+    """The action's parameters: the query string, then a JSON or form body (read without blocking the loop)."""
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":
         body = await request.body()
@@ -488,56 +682,61 @@ async def _params(request: Request) -> dict[str, Any]:
                 form = await request.form()
                 params.update({k: v for k, v in form.items() if isinstance(v, str)})
             else:
-                try:
-                    data = json.loads(body)
-                except ValueError:
-                    raise ValidationFailed(
-                        "请求体不是有效的 JSON (request body is not valid JSON)",
-                        details=[{"loc": ["body"], "msg": "Invalid JSON"}],
-                    ) from None
-                if not isinstance(data, dict):
-                    raise ValidationFailed(
-                        "请求体应为 JSON 对象 (body must be a JSON object)",
-                        details=[{"loc": ["body"], "msg": "must be an object"}],
-                    )
+                # A big body is decoded in a worker thread: the event loop keeps answering other requests.
+                data = (
+                    _json_body(body)
+                    if len(body) < 65536
+                    else await anyio.to_thread.run_sync(_json_body, body)
+                )
                 params.update(data)
     return params
 
 
-async def _call(action: str, request: Request, session: Session, principal: Principal | None) -> Response:
+def _json_body(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ValidationFailed(
+            "请求体不是有效的 JSON (request body is not valid JSON)",
+            details=[{"loc": ["body"], "msg": "Invalid JSON"}],
+        ) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed(
+            "请求体应为 JSON 对象 (body must be a JSON object)",
+            details=[{"loc": ["body"], "msg": "must be an object"}],
+        )
+    return data
+
+
+ParamsDep = Annotated[dict[str, Any], Depends(ckan_params)]
+
+
+def _call(
+    action: str, request: Request, session: Session, principal: Principal | None, params: dict
+) -> Response:
     fn = ACTIONS.get(action)
     if fn is None:
         raise NotFound(f"不支持的操作 (Action name not known): {action}")
-    params = await _params(request)
-    try:
-        result = fn(session, principal, params, _base(request))
-    except service.GrantRateLimited as exc:
-        resp = ckan_error(request, 429, exc.code, exc.message, [])
-        resp.headers["Retry-After"] = str(exc.retry_after)
-        return resp
-    return JSONResponse(
-        {
-            "help": f"{_base(request)}/ckan/api/3/action/help_show?name={action}",
-            "success": True,
-            "result": result,
-        }
-    )
+    # Rate limits (429 + Retry-After) and every other refusal reach the client through the CKAN error renderer.
+    result = fn(session, principal, params, _base(request))
+    return JSONResponse({"help": _help(request, action), "success": True, "result": result})
 
 
+# Plain `def` routes: FastAPI runs them (and their database work) in the worker threads, off the event loop.
 @router.api_route("/api/3/action/{action}", methods=["GET", "POST"])
-async def action_v3(
-    action: str, request: Request, session: SessionDep, principal: OptionalPrincipal
+def action_v3(
+    action: str, request: Request, session: SessionDep, principal: OptionalPrincipal, params: ParamsDep
 ) -> Response:
     """CKAN Action API, version 3 path."""
-    return await _call(action, request, session, principal)
+    return _call(action, request, session, principal, params)
 
 
 @router.api_route("/api/action/{action}", methods=["GET", "POST"])
-async def action(
-    action: str, request: Request, session: SessionDep, principal: OptionalPrincipal
+def action(
+    action: str, request: Request, session: SessionDep, principal: OptionalPrincipal, params: ParamsDep
 ) -> Response:
     """CKAN Action API, unversioned path (what ckanapi uses)."""
-    return await _call(action, request, session, principal)
+    return _call(action, request, session, principal, params)
 
 
 @router.get("/api/3")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govgrid.core.deps import SessionDep
+from govgrid.core.http import site_url
 from govgrid.exchange import service
 from govgrid.exchange.models import Resource
 
@@ -87,7 +88,7 @@ def catalog_graph(session: Session, base: str) -> Graph:
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+    return site_url(request)  # the configured address, never an unchecked Host header
 
 
 @router.get("/catalog.jsonld")

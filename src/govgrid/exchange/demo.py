@@ -20,9 +20,9 @@ from govgrid.core.db import utcnow
 from govgrid.core.identity import service as identity
 from govgrid.core.identity.models import User
 from govgrid.core.modules import DemoContext
+from govgrid.core.privacy import id_number_checksum
 from govgrid.core.workdays import default_calendar
 from govgrid.exchange import service
-from govgrid.core.privacy import id_number_checksum
 from govgrid.exchange.models import Resource, SharingRequest
 from govgrid.exchange.schemas import DataItemIn, RequestCreate, ResourceCreate
 

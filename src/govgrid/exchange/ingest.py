@@ -10,11 +10,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from govgrid.core.errors import PayloadTooLarge
 from govgrid.core.privacy import valid_id_number, valid_phone
 
 ITEM_TYPES = ("string", "integer", "number", "date", "boolean", "division", "id_number", "phone")
 DIVISION_RE = re.compile(r"^\d{6}(\d{3}){0,2}$")
 MAX_REPORTED = 200  # row errors listed in one answer; the total is always given
+# Rows one upload may hold (the body itself is capped by GOVGRID_UPLOAD_MAX_BYTES): a bigger file is refused with
+# 413 as soon as the count is known, before any row is validated or stored.
+MAX_ROWS = 200_000
+
+
+def _too_many_rows() -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"文件超过 {MAX_ROWS} 行上限，请分批上传 (more than {MAX_ROWS} rows in one upload; split the file)",
+        details=[{"loc": ["file"], "msg": f"more than {MAX_ROWS} rows"}],
+    )
 
 
 @dataclass
@@ -143,10 +154,14 @@ def parse_csv(content: bytes, items: list[ItemSpec]) -> ParseResult:
     if result.error_count:
         return result
     records = []
+    seen = 0
     try:
         for line_no, row in enumerate(reader, start=2):
             if not any(cell.strip() for cell in row):
                 continue
+            seen += 1
+            if seen > MAX_ROWS:
+                raise _too_many_rows()
             if len(row) != len(header):
                 result.add(
                     line_no, None, f"列数为 {len(row)}，表头为 {len(header)} (wrong number of columns)"
@@ -173,6 +188,8 @@ def parse_json(content: bytes, items: list[ItemSpec]) -> ParseResult:
     if not isinstance(data, list):
         result.add(None, None, "JSON 应为对象数组 (JSON must be an array of objects)")
         return result
+    if len(data) > MAX_ROWS:
+        raise _too_many_rows()
     records = []
     for i, obj in enumerate(data, start=1):
         if not isinstance(obj, dict):

@@ -3,7 +3,6 @@ and the 条×块 flow matrix."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -358,7 +357,7 @@ def matrix_page(
         "exchange_matrix.html",
         {
             "data": data,
-            "heat_json": json.dumps(heat, ensure_ascii=False),
+            "heat": heat,
             "names": names,
             "labels": _labels(),
             "division": data["division_code"],

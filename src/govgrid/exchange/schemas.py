@@ -290,6 +290,11 @@ class FlowLevel(BaseModel):
 
 class FlowMatrix(BaseModel):
     division_code: str
+    scope: Literal["territory", "departments"] = Field(
+        "territory",
+        description="territory: every flow touching the division (division-reach roles, the data management "
+        "bureau); departments: only the flows of the caller's own departments",
+    )
     start: datetime
     end: datetime
     totals: FlowCell

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, true
+from sqlalchemy import and_, bindparam, case, false, func, insert, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from govgrid.config import get_settings
@@ -36,12 +36,13 @@ from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
+from govgrid.core.divisions.service import in_subtree
 from govgrid.core.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
 from govgrid.core.events import publish
+from govgrid.core.privacy import mask_records
 from govgrid.core.workdays import default_calendar
 from govgrid.exchange import ingest
 from govgrid.exchange import search as fts
-from govgrid.core.privacy import mask_records
 from govgrid.exchange.models import (
     DataItem,
     GatewayCall,
@@ -125,6 +126,19 @@ def configure_deadlines(*, check_days: int | None = None, answer_days: int | Non
 
 def _bureau_assignments(principal: Principal) -> list[Any]:
     return [a for a in principal.assignments if a.line_code == "data_management"]
+
+
+def oversight_clause(principal: Principal | None, path_column: Any) -> Any:
+    """Predicate over a division path column: the territory the caller oversees for data sharing.
+
+    A division-reach role oversees its division and below (core's `policy.division_clause`), and so does the data
+    management bureau (数据管理局, any of its roles), which supervises sharing in its territory. Department- and
+    line-reach roles oversee no territory: they see requests and flows of their own departments only."""
+    if principal is None:
+        return false()
+    parts = [policy.division_clause(principal, path_column)]
+    parts += [in_subtree(path_column, a.division_path) for a in _bureau_assignments(principal)]
+    return or_(*parts)
 
 
 def catalog_clause(principal: Principal | None) -> Any:
@@ -437,23 +451,20 @@ def versions(session: Session, *, actor: Principal | None, code: str) -> list[Re
     )
 
 
-def search_resources(
+def _search_stmt(
     session: Session,
     *,
     actor: Principal | None,
-    q: str | None = None,
-    line: str | None = None,
-    division: str | None = None,
-    sharing_type: str | None = None,
-    grade: str | None = None,
-    open_type: str | None = None,
-    provider_department_id: int | None = None,
-    mine: bool = False,
-    sort: str = "score",
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[tuple[Resource, float]], int]:
-    """Full-text search (jieba tokens, ranked by matched terms then weight) with filters; only visible entries."""
+    q: str | None,
+    line: str | None,
+    division: str | None,
+    sharing_type: str | None,
+    grade: str | None,
+    open_type: str | None,
+    provider_department_id: int | None,
+    mine: bool,
+) -> tuple[Any, Any]:
+    """(SELECT of the visible entries matching the query and filters, the score column or None)."""
     stmt = select(Resource).where(catalog_clause(actor))
     score_col: Any = None
     if q and q.strip():
@@ -495,19 +506,107 @@ def search_resources(
         if actor is None:
             raise Unauthorized("需要登录 (authentication required)")
         stmt = stmt.where(policy.scope(Resource.provider_department_id, actor))
+    return stmt, score_col
+
+
+# Sort keys of `search_resources(order=...)`: catalog columns a client may order by.
+ORDER_KEYS = {
+    "code": Resource.code,
+    "name": Resource.name,
+    "modified": Resource.updated_at,
+    "created": Resource.created_at,
+}
+
+
+def search_resources(
+    session: Session,
+    *,
+    actor: Principal | None,
+    q: str | None = None,
+    line: str | None = None,
+    division: str | None = None,
+    sharing_type: str | None = None,
+    grade: str | None = None,
+    open_type: str | None = None,
+    provider_department_id: int | None = None,
+    mine: bool = False,
+    sort: str = "score",
+    order: list[tuple[str, bool]] | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[tuple[Resource, float]], int]:
+    """Full-text search (jieba tokens, ranked by matched terms then weight) with filters; only visible entries.
+
+    `sort` is score, name or modified; `order` (when given) is an explicit [(key, descending)] with keys "score"
+    and those of ORDER_KEYS (the CKAN view's `sort`)."""
+    stmt, score_col = _search_stmt(
+        session,
+        actor=actor,
+        q=q,
+        line=line,
+        division=division,
+        sharing_type=sharing_type,
+        grade=grade,
+        open_type=open_type,
+        provider_department_id=provider_department_id,
+        mine=mine,
+    )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    if sort == "name":
-        order = [Resource.name.asc(), Resource.code]
+    if order is not None:
+        cols: list[Any] = []
+        for key, desc in order:
+            if key == "score":
+                if score_col is not None:  # without a query every entry scores the same
+                    cols.append(score_col.asc() if not desc else score_col.desc())
+                continue
+            col = ORDER_KEYS[key]
+            cols.append(col.desc() if desc else col.asc())
+        cols.append(Resource.code)
+    elif sort == "name":
+        cols = [Resource.name.asc(), Resource.code]
     elif sort == "modified":
-        order = [Resource.updated_at.desc(), Resource.code]
+        cols = [Resource.updated_at.desc(), Resource.code]
     elif score_col is not None:
-        order = [score_col.desc(), _nearness(actor).desc(), Resource.code]
+        cols = [score_col.desc(), _nearness(actor).desc(), Resource.code]
     else:
-        order = [_nearness(actor).desc(), Resource.division_path, Resource.code]
-    rows = session.execute(stmt.order_by(*order).limit(limit).offset(offset)).all()
+        cols = [_nearness(actor).desc(), Resource.division_path, Resource.code]
+    rows = session.execute(stmt.order_by(*cols).limit(limit).offset(offset)).all()
     if score_col is not None:
         return [(r[0], float(r[1] or 0)) for r in rows], total
     return [(r[0], 0.0) for r in rows], total
+
+
+# Facets of `search_facets`: name -> SQL value of a catalog entry.
+FACET_COLUMNS: dict[str, Any] = {
+    "organization": Department.code,
+    "groups": Resource.line_code,
+    "sharing_type": Resource.sharing_type,
+    "grade": Resource.grade,
+    "open_type": Resource.open_type,
+    "division": Resource.division_code,
+    "res_format": case((Resource.kind == "table", "JSON"), else_="API"),
+}
+
+
+def search_facets(
+    session: Session, *, actor: Principal | None, facets: list[str], **query: Any
+) -> dict[str, dict[str, int]]:
+    """Counts per value of each facet over every visible entry matching the query (the same arguments as
+    `search_resources`, without sort and paging); facet names are keys of FACET_COLUMNS."""
+    stmt, _ = _search_stmt(session, actor=actor, **query)
+    ids = stmt.with_only_columns(Resource.id).subquery()
+    out: dict[str, dict[str, int]] = {}
+    for name in facets:
+        col = FACET_COLUMNS[name]
+        counted = (
+            select(col, func.count())
+            .select_from(Resource)
+            .join(Department, Department.id == Resource.provider_department_id)
+            .where(Resource.id.in_(select(ids.c.id)))
+            .group_by(col)
+        )
+        out[name] = {str(v): int(n) for v, n in session.execute(counted).all() if v not in (None, "")}
+    return out
 
 
 def _nearness(actor: Principal | None) -> Any:
@@ -860,11 +959,13 @@ def get_request(session: Session, *, actor: Principal, request_id: int) -> Shari
 
 
 def _request_clause(principal: Principal) -> Any:
+    """Requests the caller may read: its departments' (as consumer, provider or handler, through `policy.scope`)
+    and those handled in a territory it oversees (`oversight_clause`); never others' requests by mere vicinity."""
     return or_(
         policy.scope(SharingRequest.consumer_department_id, principal),
         policy.scope(SharingRequest.provider_department_id, principal),
         policy.scope(SharingRequest.handler_department_id, principal),
-        policy.division_clause(principal, SharingRequest.handler_division_path),
+        oversight_clause(principal, SharingRequest.handler_division_path),
     )
 
 
@@ -1010,7 +1111,7 @@ def list_requests(
         stmt = stmt.where(
             _overdue_clause(utcnow()),
             or_(
-                policy.division_clause(actor, SharingRequest.handler_division_path),
+                oversight_clause(actor, SharingRequest.handler_division_path),
                 policy.scope(SharingRequest.handler_department_id, actor),
             ),
         )
@@ -1131,14 +1232,6 @@ policy.register_grant_checker(KIND, _grant_checker)
 # ---------------------------------------------------------------- gateway
 
 
-class GrantRateLimited(RateLimited):
-    """429 with the seconds until the window reopens (the API sets Retry-After)."""
-
-    def __init__(self, message: str, retry_after: int):
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
 class _RateLimiter:
     """Fixed one-minute windows per grant, in process (one server process serves the gateway)."""
 
@@ -1155,10 +1248,11 @@ class _RateLimiter:
                 start, count = window, 0
             if count >= limit:
                 retry = max(1, int((window + 1) * 60 - now) + 1)
-                raise GrantRateLimited(
+                # core answers 429 with Retry-After (CKAN in its own error format, same header)
+                raise RateLimited(
                     f"调用过于频繁：本授权每分钟最多 {limit} 次，请 {retry} 秒后重试 "
                     f"(rate limit of {limit} calls per minute for this grant; retry in {retry}s)",
-                    retry,
+                    retry_after=retry,
                 )
             self._windows[grant_id] = (start, count + 1)
 
@@ -1196,6 +1290,7 @@ class GrantView:
     row_filter_division: str | None
     rate_limit_per_minute: int
     purpose: str
+    mode: str
 
 
 @dataclass
@@ -1251,8 +1346,12 @@ def _grant_view_stmt(mode: str) -> Any:
         Grant.revoked_at.is_(None),
         Grant.expires_at > bindparam("now"),
     ]
+    order: list[Any] = [Grant.granted_at.desc(), Grant.id.desc()]
     if mode == "records":
         where.append(Grant.mode == "records")
+    else:
+        # A verify call prefers a verify grant: only that one lets masked items be checked.
+        order.insert(0, case((Grant.mode == "verify", 0), else_=1))
     return (
         select(
             Grant.id,
@@ -1262,9 +1361,10 @@ def _grant_view_stmt(mode: str) -> Any:
             Grant.row_filter_division,
             Grant.rate_limit_per_minute,
             Grant.purpose,
+            Grant.mode,
         )
         .where(*where)
-        .order_by(Grant.granted_at.desc(), Grant.id.desc())
+        .order_by(*order)
         .limit(1)
     )
 
@@ -1323,15 +1423,82 @@ def _access(session: Session, actor: Principal | None, code: str, mode: str) -> 
     return Access(res, grant, fields, masks, grant.row_filter_division if grant else None)
 
 
-def _records_stmt(upload_id: int, row_filter: str | None, filters: dict[str, str], after: int | None) -> Any:
-    stmt = select(Record.id, Record.data).where(Record.upload_id == upload_id)
+def _records_stmt(upload_id: int, row_filter: str | None, conditions: list[Any], after: int | None) -> Any:
+    stmt = select(Record.id, Record.data).where(Record.upload_id == upload_id, *conditions)
     if row_filter:
         stmt = stmt.where(Record.division_code.like(row_filter + "%"))
-    for k, v in filters.items():
-        stmt = stmt.where(Record.data[k].as_string() == v)
     if after is not None:
         stmt = stmt.where(Record.id > after)
     return stmt
+
+
+def _item_value(item_type: str, name: str) -> Any:
+    """A record's value of one item as SQL, typed like the item (numbers compare and sort as numbers)."""
+    col = Record.data[name]
+    if item_type == "integer":
+        return col.as_integer()
+    if item_type == "number":
+        return col.as_float()
+    if item_type == "boolean":
+        return col.as_boolean()
+    return col.as_string()
+
+
+def _equals(name: str, item_type: str, raw: Any, loc: str) -> Any:
+    """SQL: the item equals a value given as text, converted as an upload would be (422 if it cannot be)."""
+    value, problem = ingest.convert(ingest.ItemSpec(name, name, item_type, False), raw)
+    if problem:
+        raise ValidationFailed(
+            f"{name} 的值无效 (invalid value for {name}): {problem}",
+            details=[{"loc": [loc, name], "msg": problem}],
+        )
+    col = _item_value(item_type, name)
+    return col.is_(None) if value is None else col == value
+
+
+def _refuse_masked(acc: Access, used: dict[str, list[str]]) -> None:
+    """Masked items may not be filtered, sorted or searched on: each answer would confirm a guess of the value
+    (10,000 `?phone=186****0145`-style guesses recover a phone number)."""
+    details = [
+        {"loc": [where, f], "msg": "脱敏字段不能用于筛选、排序或检索 (masked item)"}
+        for where, names in used.items()
+        for f in names
+        if f in acc.masks
+    ]
+    if details:
+        names = ", ".join(sorted({d["loc"][1] for d in details}))
+        raise ValidationFailed(
+            f"脱敏字段不能用于筛选、排序或检索：{names} (masked fields cannot be filtered, sorted or searched: "
+            f"{names})",
+            details=details,
+        )
+
+
+def _check_granted(acc: Access, where: str, names: Iterable[str]) -> None:
+    bad = [k for k in names if k not in acc.fields]
+    if bad:
+        unknown = ", ".join(bad)
+        raise ValidationFailed(
+            f"只能使用授权范围内的信息项：{unknown} (only granted data items can be used: {unknown})",
+            details=[
+                {
+                    "loc": [where, k],
+                    "msg": "not a granted data item"
+                    if k in acc.resource.items
+                    else f'field "{k}" not in table',
+                }
+                for k in bad
+            ],
+        )
+
+
+def _search_terms(q: str) -> list[str]:
+    terms = [t for t in q.split() if t][:10]
+    if any(len(t) > 100 for t in terms):
+        raise ValidationFailed(
+            "检索词过长 (search term too long)", details=[{"loc": ["q"], "msg": "max 100"}]
+        )
+    return terms
 
 
 def response_hash(records: list[dict[str, Any]]) -> str:
@@ -1354,16 +1521,26 @@ def read_records(
     purpose: str = "",
     kind: str = "records",
     fields: list[str] | None = None,
+    sort: list[tuple[str, bool]] | None = None,
+    q: str | dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Serve a page of records through the grant: field scope, row filter, masking, one audit record."""
+    """Serve a page of records through the grant: field scope, row filter, masking, one audit record.
+
+    `filters` are equality on items, `sort` is [(item, descending)], `q` a text matched in any served unmasked item
+    (every word somewhere) or {item: text}. Masked items can be neither filtered, sorted nor searched (422)."""
     acc = _access(session, actor, code, "records")
     assert actor is not None
     filters = dict(filters or {})
-    bad = [k for k in filters if k not in acc.fields]
-    if bad:
+    sort = list(sort or [])
+    q_fields = dict(q) if isinstance(q, dict) else {}
+    _check_granted(acc, "filters", filters)
+    _check_granted(acc, "sort", [f for f, _ in sort])
+    _check_granted(acc, "q", q_fields)
+    _refuse_masked(acc, {"filters": list(filters), "sort": [f for f, _ in sort], "q": list(q_fields)})
+    if sort and after is not None:
         raise ValidationFailed(
-            "只能按授权范围内的信息项筛选 (filters must name granted data items)",
-            details=[{"loc": ["filters", k], "msg": "not a granted data item"} for k in bad],
+            "after（按 id 续页）不能与 sort 同用，请用 offset (after pages by id; with sort use offset)",
+            details=[{"loc": ["after"], "msg": "not with sort"}],
         )
     out_fields = acc.fields
     if fields:
@@ -1374,16 +1551,33 @@ def read_records(
                 details=[{"loc": ["fields", f], "msg": "not granted"} for f in unknown],
             )
         out_fields = [f for f in acc.fields if f in fields]
+    items = acc.resource.items
+    conditions = [_equals(k, items[k][0], v, "filters") for k, v in filters.items()]
+    for k, text in q_fields.items():
+        for term in _search_terms(str(text)):
+            conditions.append(func.lower(_item_value("string", k)).contains(term.lower(), autoescape=True))
+    if isinstance(q, str) and q.strip():
+        searchable = [f for f in acc.fields if f not in acc.masks]
+        for term in _search_terms(q):
+            hits = [
+                func.lower(_item_value("string", f)).contains(term.lower(), autoescape=True)
+                for f in searchable
+            ]
+            conditions.append(or_(*hits) if hits else false())
+    order: list[Any] = []
+    for f, desc in sort:
+        value = _item_value(items[f][0], f)
+        order.append(value.desc().nulls_first() if desc else value.asc().nulls_last())
     upload_id, version = acc.resource.upload_id, acc.resource.upload_version
     records: list[dict[str, Any]] = []
     has_more = False
     next_after = None
     total = None
     if upload_id is not None:
-        stmt = _records_stmt(upload_id, acc.row_filter, filters, after)
+        stmt = _records_stmt(upload_id, acc.row_filter, conditions, after)
         if count:
             total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        page = stmt.order_by(Record.id).limit(limit + 1)
+        page = stmt.order_by(*order, Record.id).limit(limit + 1)
         if after is None and offset:
             page = page.offset(offset)
         rows = session.execute(page).all()
@@ -1412,6 +1606,8 @@ def read_records(
             "offset": offset,
             "after": after,
             "version": version,
+            **({"sort": [f"{f} {'desc' if d else 'asc'}" for f, d in sort]} if sort else {}),
+            **({"q": sorted(q_fields) if q_fields else "*"} if q else {}),
         },
     )
     return {
@@ -1501,14 +1697,22 @@ def verify(
             "核验字段须在授权范围内 (verify fields must be granted data items)",
             details=[{"loc": ["values", k], "msg": "not a granted data item"} for k in bad],
         )
+    if acc.grant is not None and acc.grant.mode != "verify":
+        # Checking masked values is what a verify grant was approved for; a records grant shows them masked and
+        # must not confirm guesses of them either.
+        _refuse_masked(acc, {"values": list(values)})
     consistent = False
     if acc.resource.upload_id is not None:
         items = acc.resource.items
-        norm = {
-            k: (v.strip().upper() if items[k][0] == "id_number" else v.strip()) for k, v in values.items()
-        }
-        stmt = _records_stmt(acc.resource.upload_id, acc.row_filter, norm, None).limit(1)
-        consistent = session.execute(stmt).first() is not None
+        conditions: list[Any] | None = None
+        if values and all(str(v).strip() for v in values.values()):
+            try:
+                conditions = [_equals(k, items[k][0], v, "values") for k, v in values.items()]
+            except ValidationFailed:
+                pass  # a value that cannot be of its item's type matches nothing: "不一致"
+        if conditions is not None:
+            stmt = _records_stmt(acc.resource.upload_id, acc.row_filter, conditions, None).limit(1)
+            consistent = session.execute(stmt).first() is not None
     answer = {"consistent": consistent}
     digest = response_hash([answer])
     # The checked values are personal data: the audit keeps only their hash.
@@ -1558,21 +1762,29 @@ def flow_matrix(
     end: datetime | None = None,
 ) -> dict[str, Any]:
     """Requests, grants, refusals, overdue, median approval time, calls and rows, by provider line x consumer line and
-    by level, for flows touching a division's territory in a period."""
+    by level, for flows touching a division's territory in a period.
+
+    Whoever oversees the division (a division-reach role, the data management bureau) sees every flow touching it
+    (scope "territory"); a department- or line-reach role working in the division sees only the flows of its own
+    departments (scope "departments"); anyone else gets 403."""
     if division_code is None:
         if actor.primary is None:
             raise ValidationFailed("请指定行政区划 (give a division code)")
         division_code = actor.primary.division_code
     div = divisions.get(session, division_code)
-    if (
-        not actor.is_superuser
-        and session.scalar(
-            select(Division.code).where(
-                Division.code == div.code, policy.division_clause(actor, Division.path)
-            )
+    oversees = actor.is_superuser or (
+        session.scalar(
+            select(Division.code).where(Division.code == div.code, oversight_clause(actor, Division.path))
         )
-        is None
-    ):
+        is not None
+    )
+    # Without oversight, a role may look at a division it works in (its department lies there) or, for a line
+    # role, one its line covers; it then sees its own departments' flows only.
+    works_there = any(
+        a.division_path.startswith(div.path) or (a.reach == "line" and div.path.startswith(a.division_path))
+        for a in actor.assignments
+    )
+    if not oversees and not works_there:
         raise Forbidden("无权查看该区划的流转统计 (this division is outside your territory)")
     now = utcnow()
     end = end or now
@@ -1582,6 +1794,18 @@ def flow_matrix(
     pd, cd = aliased(Department), aliased(Department)
     pv, cv = aliased(Division), aliased(Division)
     prefix = div.path + "%"
+    # Without oversight of the territory only the caller's own departments' flows count (scoped in SQL).
+    own_requests: Any = true()
+    own_calls: Any = true()
+    if not oversees:
+        own_requests = or_(
+            policy.scope(SharingRequest.consumer_department_id, actor),
+            policy.scope(SharingRequest.provider_department_id, actor),
+        )
+        own_calls = or_(
+            policy.scope(GatewayCall.consumer_department_id, actor),
+            policy.scope(Resource.provider_department_id, actor),
+        )
     reqs = session.execute(
         select(SharingRequest, pd.line_code, pv.path, cd.line_code, cv.path)
         .join(pd, pd.id == SharingRequest.provider_department_id)
@@ -1592,6 +1816,7 @@ def flow_matrix(
             SharingRequest.submitted_at >= start,
             SharingRequest.submitted_at < end,
             or_(pv.path.like(prefix), cv.path.like(prefix)),
+            own_requests,
         )
     ).all()
     cells: dict[tuple[str, str], dict[str, Any]] = {}
@@ -1637,6 +1862,7 @@ def flow_matrix(
             GatewayCall.at >= start,
             GatewayCall.at < end,
             or_(Resource.division_path.like(prefix), cv.path.like(prefix)),
+            own_calls,
         )
         .group_by(Resource.line_code, Resource.division_path, cd.line_code, cv.path)
     ).all()
@@ -1661,6 +1887,7 @@ def flow_matrix(
     stuck.sort(key=lambda r: r.answer_due_at)
     return {
         "division_code": div.code,
+        "scope": "territory" if oversees else "departments",
         "start": start,
         "end": end,
         "totals": totals,
