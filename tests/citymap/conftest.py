@@ -117,3 +117,37 @@ def sensor_key(db):
         db, actor=ACTOR, name="sensors", department_id=dept.id, role="inspector", reach="division"
     )
     return {"Authorization": f"Bearer {full}"}
+
+
+@pytest.fixture()
+def urban_admin(db):
+    """pd_urban_admin: the administrator of Pingding's urban management bureau (keeper of the grid and parts)."""
+    user = identity.ensure_user_with_role(
+        db,
+        actor=ACTOR,
+        username="pd_urban_admin",
+        password=PASSWORD,
+        display_name="平定县城市管理局管理员",
+        department_code="140321-urban_management",
+        role="admin",
+        reach="department",
+    )
+    db.flush()
+    return user
+
+
+@pytest.fixture()
+def pd_civil(db):
+    """pd_civil: an operator of Pingding's civil affairs bureau (no business with the grid)."""
+    user = identity.ensure_user_with_role(
+        db,
+        actor=ACTOR,
+        username="pd_civil",
+        password=PASSWORD,
+        display_name="平定县民政局",
+        department_code="140321-civil_affairs",
+        role="operator",
+        reach="department",
+    )
+    db.flush()
+    return user

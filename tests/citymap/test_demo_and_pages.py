@@ -24,6 +24,7 @@ def test_demo_loads_once_with_every_state(db, client, login):
     assert sum(states.values()) > 1500
     assert _count(db, Case, Case.rework_count > 0) > 20
     assert "pd_inspector" in ctx.users and any("API" in line for line in ctx.printed)
+    assert "pd_urban_admin" in ctx.users  # the keeper of the grid and parts
     k = client.get(
         f"{API}/indicators", params={"division_code": "140321"}, headers=login("pd_supervisor")
     ).json()

@@ -19,12 +19,12 @@ def _count(db, model):
     return db.scalar(select(func.count()).select_from(model))
 
 
-def test_generate_grid_codes_and_validation(client, db, login):
+def test_generate_grid_codes_and_validation(client, db, login, urban_admin):
     area = village_area(db, w=400, h=300)
     r = client.post(
         f"{API}/grid/generate",
         json={"division_code": VILLAGE, "cell_m": 100, "within": mapping(area)},
-        headers=login("pd_gov"),
+        headers=login("pd_urban_admin"),
     )
     assert r.status_code == 201, r.text
     codes = r.json()["codes"]
@@ -33,7 +33,9 @@ def test_generate_grid_codes_and_validation(client, db, login):
         len(c) == 15 and c.startswith(VILLAGE) for c in codes
     )  # county 6 + street 3 + community 3 + serial 3
     assert codes[0].endswith("001")
-    v = client.get(f"{API}/grid/validate", params={"division_code": VILLAGE}, headers=login("pd_gov")).json()
+    v = client.get(
+        f"{API}/grid/validate", params={"division_code": VILLAGE}, headers=login("pd_urban_admin")
+    ).json()
     assert v["cells"] == len(codes) and not v["overlaps"] and not v["invalid"]
     # measured against the area asked for (within), not the whole village
     assert v["ok"] and v["gap_area_m2"] < 1
@@ -41,35 +43,41 @@ def test_generate_grid_codes_and_validation(client, db, login):
     again = client.post(
         f"{API}/grid/generate",
         json={"division_code": VILLAGE, "within": mapping(area)},
-        headers=login("pd_gov"),
+        headers=login("pd_urban_admin"),
     )
     assert again.status_code == 409
     # a missing cell is a gap the validation reports
     db.delete(db.get(GridCell, codes[3]))
     db.flush()
-    v = client.get(f"{API}/grid/validate", params={"division_code": VILLAGE}, headers=login("pd_gov")).json()
+    v = client.get(
+        f"{API}/grid/validate", params={"division_code": VILLAGE}, headers=login("pd_urban_admin")
+    ).json()
     assert not v["ok"] and 1_000 < v["gap_area_m2"] <= 10_001
     assert (
-        client.delete(f"{API}/grid", params={"division_code": VILLAGE}, headers=login("pd_gov")).json()[
-            "deleted"
-        ]
+        client.delete(
+            f"{API}/grid", params={"division_code": VILLAGE}, headers=login("pd_urban_admin")
+        ).json()["deleted"]
         == len(codes) - 1
     )
     r = client.post(
         f"{API}/grid/generate",
         json={"division_code": VILLAGE, "cell_m": 200, "within": mapping(area)},
-        headers=login("pd_gov"),
+        headers=login("pd_urban_admin"),
     )
     assert r.status_code == 201 and len(r.json()["codes"]) < len(codes)
 
 
-def test_generate_needs_login_and_territory(client, db, login):
+def test_generate_needs_login_and_the_urban_management_admin(client, db, login, urban_admin):
     body = {"division_code": VILLAGE, "cell_m": 100, "within": mapping(village_area(db, w=200, h=200))}
     assert client.post(f"{API}/grid/generate", json=body).status_code == 401
     r = client.post(f"{API}/grid/generate", json=body, headers=login("nh_gov"))  # another county's admin
     assert r.status_code == 403
     assert client.post(f"{API}/grid/generate", json=body, headers=login("pd_handler")).status_code == 403
+    # the county government's administrator is not the keeper of the grid: the urban management bureau is
+    r = client.post(f"{API}/grid/generate", json=body, headers=login("pd_gov"))
+    assert r.status_code == 403 and "urban management" in r.json()["error"]["message"]
     assert _count(db, GridCell) == 0
+    assert client.post(f"{API}/grid/generate", json=body, headers=login("admin")).status_code == 201
 
 
 def _cells(db, n=4):
@@ -87,7 +95,7 @@ def _fc(geoms, **extra):
     }
 
 
-def test_import_geojson_and_reject_bad_geometry_all_or_nothing(client, db, login):
+def test_import_geojson_and_reject_bad_geometry_all_or_nothing(client, db, login, urban_admin):
     geoms = _cells(db)
     bowtie = shapely.Polygon(
         [
@@ -100,7 +108,7 @@ def test_import_geojson_and_reject_bad_geometry_all_or_nothing(client, db, login
     bad = _fc(geoms[1:])
     bad["features"].append({"type": "Feature", "geometry": mapping(bowtie), "properties": {}})
     r = client.post(
-        f"{API}/grid/import", params={"division_code": VILLAGE}, json=bad, headers=login("pd_gov")
+        f"{API}/grid/import", params={"division_code": VILLAGE}, json=bad, headers=login("pd_urban_admin")
     )
     assert r.status_code == 422
     err = r.json()["error"]
@@ -111,14 +119,14 @@ def test_import_geojson_and_reject_bad_geometry_all_or_nothing(client, db, login
         f"{API}/grid/import",
         params={"division_code": VILLAGE},
         json=_fc([*geoms, far]),
-        headers=login("pd_gov"),
+        headers=login("pd_urban_admin"),
     )
     assert r.status_code == 422 and any("outside" in d["msg"] for d in r.json()["error"]["details"])
     r = client.post(
         f"{API}/grid/import",
         params={"division_code": VILLAGE},
         json=_fc(geoms, crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}),
-        headers=login("pd_gov"),
+        headers=login("pd_urban_admin"),
     )
     assert r.status_code == 422 and "EPSG" in r.json()["error"]["message"]
     overlapping = [geoms[0], geoms[0].buffer(0.0002)]
@@ -126,23 +134,29 @@ def test_import_geojson_and_reject_bad_geometry_all_or_nothing(client, db, login
         f"{API}/grid/import",
         params={"division_code": VILLAGE},
         json=_fc(overlapping),
-        headers=login("pd_gov"),
+        headers=login("pd_urban_admin"),
     )
     assert r.status_code == 422 and any("重叠" in d["msg"] for d in r.json()["error"]["details"])
     assert _count(db, GridCell) == 0
     ok = client.post(
-        f"{API}/grid/import", params={"division_code": VILLAGE}, json=_fc(geoms), headers=login("pd_gov")
+        f"{API}/grid/import",
+        params={"division_code": VILLAGE},
+        json=_fc(geoms),
+        headers=login("pd_urban_admin"),
     )
     assert ok.status_code == 201, ok.text
     assert len(ok.json()["codes"]) == len(geoms) and all(len(c) == 15 for c in ok.json()["codes"])
     dup = client.post(
-        f"{API}/grid/import", params={"division_code": VILLAGE}, json=_fc(geoms), headers=login("pd_gov")
+        f"{API}/grid/import",
+        params={"division_code": VILLAGE},
+        json=_fc(geoms),
+        headers=login("pd_urban_admin"),
     )
     assert dup.status_code == 422 and "已有网格" in json.dumps(dup.json(), ensure_ascii=False)
 
 
-def test_import_malformed_bodies_are_4xx(client, login):
-    h = login("pd_gov")
+def test_import_malformed_bodies_are_4xx(client, login, urban_admin):
+    h = login("pd_urban_admin")
     r = client.post(
         f"{API}/grid/import",
         params={"division_code": VILLAGE},
@@ -158,7 +172,7 @@ def test_import_malformed_bodies_are_4xx(client, login):
     assert r.status_code in (404, 422)
 
 
-def test_upload_geopackage_via_pyogrio(client, db, login, tmp_path):
+def test_upload_geopackage_via_pyogrio(client, db, login, tmp_path, urban_admin):
     geoms = _cells(db, n=3)
     path = tmp_path / "cells.gpkg"
     pyogrio.raw.write(
@@ -173,14 +187,14 @@ def test_upload_geopackage_via_pyogrio(client, db, login, tmp_path):
     r = client.post(
         f"{API}/grid/upload",
         params={"division_code": VILLAGE},
-        headers=login("pd_gov"),
+        headers=login("pd_urban_admin"),
         files={"file": ("cells.gpkg", path.read_bytes(), "application/geopackage+sqlite3")},
     )
     assert r.status_code == 201, r.text
     assert db.scalar(select(GridCell.name).where(GridCell.code == r.json()["codes"][0])) == "A"
 
 
-def test_upload_projected_shapefile_is_refused(client, db, login, tmp_path):
+def test_upload_projected_shapefile_is_refused(client, db, login, tmp_path, urban_admin):
     from govgrid.citymap import spatial
 
     geoms = _cells(db, n=2)
@@ -205,7 +219,7 @@ def test_upload_projected_shapefile_is_refused(client, db, login, tmp_path):
     r = client.post(
         f"{API}/grid/upload",
         params={"division_code": VILLAGE},
-        headers=login("pd_gov"),
+        headers=login("pd_urban_admin"),
         files={"file": ("cells.zip", buf.getvalue(), "application/zip")},
     )
     assert r.status_code == 422
@@ -213,14 +227,14 @@ def test_upload_projected_shapefile_is_refused(client, db, login, tmp_path):
     r = client.post(
         f"{API}/grid/upload",
         params={"division_code": VILLAGE},
-        headers=login("pd_gov"),
+        headers=login("pd_urban_admin"),
         files={"file": ("cells.txt", b"hello", "text/plain")},
     )
     assert r.status_code == 422
     assert _count(db, GridCell) == 0
 
 
-def test_parts_import_codes_and_all_or_nothing(client, db, login, grid):
+def test_parts_import_codes_and_all_or_nothing(client, db, login, grid, urban_admin):
     c = grid[0]
     good = [
         {
@@ -238,7 +252,7 @@ def test_parts_import_codes_and_all_or_nothing(client, db, login, grid):
             "properties": {"class_code": "9999"},
         },
     ]
-    h = login("pd_gov")
+    h = login("pd_urban_admin")
     r = client.post(
         f"{API}/parts/import",
         params={"county_code": "140321"},

@@ -1,10 +1,13 @@
 """City map JSON API under /api/v1/citymap: grid, parts, reports and ingest, the case loop, units, dispatch,
-cameras, indicators, map layers and the live feed. Routes stay thin: the service holds the rules."""
+cameras, indicators, map layers and the live feed. Routes stay thin: the service holds the rules.
+
+Every route is a plain `def` (run in the thread pool), uploads and the live feed included: the feed reads its scope
+and snapshot in the route and returns a stream that only awaits its queue."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Request, UploadFile
@@ -76,16 +79,17 @@ def import_grid(
 
 
 @router.post("/grid/upload", response_model=s.ImportResult, status_code=201)
-async def upload_grid(
+def upload_grid(
     division_code: DIVISION,
     session: SessionDep,
     principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description=".geojson, .gpkg or zipped Shapefile")],
 ):
-    """Import cells from a file (GeoJSON, GeoPackage, zipped Shapefile via pyogrio); all or nothing."""
-    features, crs = files.read_features(file.filename or "", await file.read())
-    cells, checked = await asyncio.to_thread(
-        svc.import_grid, session, actor=principal, division_code=division_code, features=features, crs=crs
+    """Import cells from a file (GeoJSON, GeoPackage, zipped Shapefile); all or nothing."""
+    svc.require_grid_admin(session, principal, division_code)  # before a byte of the file is parsed
+    data = files.read_upload(file.filename or "", file.file, limits=files.GRID_LIMITS)
+    cells, checked = svc.import_grid(
+        session, actor=principal, division_code=division_code, features=data.features, crs=data.crs
     )
     return s.ImportResult(
         imported=len(cells), codes=[c.code for c in cells], gap_area_m2=round(checked.gap_area_m2, 1)
@@ -94,9 +98,8 @@ async def upload_grid(
 
 @router.get("/grid/validate", response_model=s.GridValidation)
 def validate_grid(division_code: DIVISION, session: SessionDep, principal: CurrentPrincipal):
-    """Overlaps, gaps and cells outside the division for the stored grid."""
-    codes = svc.cell_codes_in(session, division_code)
-    p = svc.validate_stored_grid(session, division_code=division_code)
+    """Overlaps, gaps and cells outside the division for the stored grid (needs a role over the division)."""
+    codes, p = svc.grid_validation(session, principal=principal, division_code=division_code)
     return s.GridValidation(
         ok=p.ok,
         cells=len(codes),
@@ -133,16 +136,17 @@ def import_parts(
 
 
 @router.post("/parts/upload", response_model=s.ImportResult, status_code=201)
-async def upload_parts(
+def upload_parts(
     county_code: COUNTY,
     session: SessionDep,
     principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description=".geojson, .gpkg or zipped Shapefile")],
 ):
     """Import city parts from a file; all or nothing."""
-    features, crs = files.read_features(file.filename or "", await file.read())
-    parts = await asyncio.to_thread(
-        svc.import_parts, session, actor=principal, county_code=county_code, features=features, crs=crs
+    svc.require_grid_admin(session, principal, county_code)  # before a byte of the file is parsed
+    data = files.read_upload(file.filename or "", file.file, limits=files.PARTS_LIMITS)
+    parts = svc.import_parts(
+        session, actor=principal, county_code=county_code, features=data.features, crs=data.crs
     )
     return s.ImportResult(imported=len(parts), codes=[p.code for p in parts])
 
@@ -151,15 +155,14 @@ async def upload_parts(
 
 
 @router.post("/photos/upload", status_code=201)
-async def upload_photo(
+def upload_photo(
     session: SessionDep,
     principal: CurrentPrincipal,
     file: Annotated[UploadFile, File(description="JPEG, PNG or WebP, at most 8 MB")],
 ) -> dict[str, int]:
     """Upload a photo for a report or a feedback; returns its id."""
-    photo = svc.save_photo(
-        session, actor=principal, content_type=file.content_type or "", data=await file.read()
-    )
+    data = file.file.read(svc.PHOTO_MAX_BYTES + 1)  # one byte more than allowed is enough to refuse it
+    photo = svc.save_photo(session, actor=principal, content_type=file.content_type or "", data=data)
     return {"photo_id": photo.id}
 
 
@@ -474,13 +477,8 @@ def indicators(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> dict:
-    """结案率, 按期结案率, 返工率, 超期数 and department and inspector indices for cases reported in [start, end)."""
-    end = end or utcnow()
-    start = start or end - timedelta(days=90)
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValidationFailed(
-            "时间须带时区 (start and end need a timezone)", details=[{"loc": ["start"], "msg": "naive"}]
-        )
+    """结案率, 按期结案率, 返工率, 超期数 and department and inspector indices for cases reported in [start, end)
+    (default: the 90 days before `end`, which defaults to now)."""
     return svc.indicators(session, principal=principal, division_code=division_code, start=start, end=end)
 
 
@@ -558,7 +556,7 @@ def map_heat(
 
 
 @router.get("/live")
-async def live_feed(
+def live_feed(
     request: Request,
     county_code: COUNTY,
     session: SessionDep,
@@ -566,14 +564,13 @@ async def live_feed(
     max_events: Annotated[int | None, Query(ge=1, le=100000)] = None,
     heartbeat_s: Annotated[float, Query(ge=0.05, le=60)] = 15.0,
 ):
-    """Server-sent events: a snapshot of units, then every unit move and case change in the county."""
-    units = [
-        svc.unit_marker(u) for u in svc.list_units(session, principal=principal, county_code=county_code)
-    ]
-    session.close()  # the stream outlives the request's unit of work
-    listener = live.broadcaster.add(county_code)
+    """Server-sent events: a snapshot of the units in scope, then each unit move and case change in scope
+    (403 for a county outside the caller's scope). The scope and the snapshot are read here, in the thread pool;
+    the stream itself only awaits its queue and checks each event against the scope in memory."""
+    scope, units = live.open_feed(session, principal=principal, county_code=county_code)
 
     async def stream():
+        listener = live.broadcaster.add(scope.county)  # registered once streaming starts: never leaked
         sent = 0
         try:
             yield live.sse("snapshot", {"units": units, "at": utcnow().isoformat()})
@@ -586,7 +583,9 @@ async def live_feed(
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
-                yield live.sse(payload.get("channel", "message"), payload)
+                if not scope.allows(payload):  # the snapshot's rule, checked in memory
+                    continue
+                yield live.sse(payload.get("channel", "message"), live.public(payload))
                 sent += 1
         finally:
             live.broadcaster.remove(listener)

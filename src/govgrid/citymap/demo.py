@@ -95,6 +95,8 @@ def _users(session: Session, ctx: DemoContext) -> None:
     for username, display, dept, role, reach in [
         ("pd_inspector", "平定县城市管理监督员", f"{COUNTY}-urban_management", "inspector", "division"),
         ("pd_unit01", "平定县城管执法一中队", f"{COUNTY}-urban_management", "handler", "department"),
+        # the keeper of the grid and the parts register: only the urban-management bureau's admin changes them
+        ("pd_urban_admin", "平定县城市管理局管理员", f"{COUNTY}-urban_management", "admin", "department"),
     ]:
         identity.ensure_user_with_role(
             session,

@@ -1,81 +1,37 @@
-"""Reading uploaded vector files (GeoJSON, GeoPackage, zipped Shapefile) with pyogrio into GeoJSON features."""
+"""Uploaded vector files (GeoJSON, GeoPackage, zipped Shapefile) for the grid and the city parts.
+
+Every upload goes through `govgrid.core.geofiles.read_vector` (content sniffed against an allow-list, GDAL only for
+a real GeoPackage or a shapefile unpacked by Python, hardened GDAL settings), with this module's size limits. Called
+from plain `def` routes, so the reading and parsing run in the thread pool, never on the event loop.
+"""
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import tempfile
-from typing import Any
+from typing import IO
 
-import shapely
-from shapely.geometry import mapping
+from govgrid.config import get_settings
+from govgrid.core import geofiles
+from govgrid.core.errors import PayloadTooLarge
 
-from govgrid.core.errors import ValidationFailed
-
-SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
+MB = 1024 * 1024
+# A township's grid: at most 999 cells per community, a few dozen communities; polygons may be finely digitised.
+GRID_LIMITS = geofiles.Limits(unzipped_bytes=64 * MB, features=20_000, vertices=2_000_000, zip_members=10)
+# A county's city parts: points (one vertex each), possibly a few hundred thousand lamps, manholes and bins.
+PARTS_LIMITS = geofiles.Limits(unzipped_bytes=64 * MB, features=200_000, vertices=200_000, zip_members=10)
 
 
-def read_features(filename: str, data: bytes) -> tuple[list[dict[str, Any]], str | None]:
-    """(features, CRS) of the first layer of an uploaded file; 422 on anything unreadable."""
-    name = (filename or "").lower()
-    if not name.endswith(SUFFIXES):
-        raise ValidationFailed(
-            "文件须为 .geojson、.gpkg 或打包的 Shapefile (.zip) (unsupported file type)",
-            details=[{"loc": ["file"], "msg": filename or "?"}],
+def read_bounded(stream: IO[bytes], limit: int) -> bytes:
+    """The upload's bytes; 413 as soon as it holds more than `limit`."""
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise PayloadTooLarge(
+            f"文件超过 {limit // MB} MB 上限 (the file is larger than {limit // MB} MB)",
+            details=[{"loc": ["file"], "msg": f"> {limit} bytes"}],
         )
-    if not data:
-        raise ValidationFailed("文件为空 (empty file)", details=[{"loc": ["file"], "msg": "empty"}])
-    if name.endswith((".geojson", ".json")):
-        try:
-            doc = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValidationFailed(
-                "不是有效的 GeoJSON (not valid GeoJSON)", details=[{"loc": ["file"], "msg": str(exc)}]
-            ) from None
-        if (
-            not isinstance(doc, dict)
-            or doc.get("type") != "FeatureCollection"
-            or not isinstance(doc.get("features"), list)
-        ):
-            raise ValidationFailed(
-                "须为 GeoJSON FeatureCollection (must be a FeatureCollection)",
-                details=[{"loc": ["file"], "msg": str(doc.get("type") if isinstance(doc, dict) else "?")}],
-            )
-        crs = (
-            (doc.get("crs") or {}).get("properties", {}).get("name")
-            if isinstance(doc.get("crs"), dict)
-            else None
-        )
-        return doc["features"], crs
-    import pyogrio.raw
+    return data
 
-    suffix = os.path.splitext(name)[1]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "upload" + suffix)
-        with open(path, "wb") as fh:
-            fh.write(data)
-        source = f"/vsizip/{path}" if suffix == ".zip" else path
-        try:
-            meta, _fids, geoms, fields = pyogrio.raw.read(source)
-        except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError and GDAL errors
-            raise ValidationFailed(
-                "无法读取文件 (cannot read the file)", details=[{"loc": ["file"], "msg": str(exc)[:300]}]
-            ) from None
-    names = list(meta.get("fields", []))
-    features = []
-    for i, wkb in enumerate(geoms):
-        geom = shapely.from_wkb(wkb) if wkb is not None else None
-        props = {n: _clean(fields[j][i]) for j, n in enumerate(names)}
-        features.append(
-            {"type": "Feature", "geometry": mapping(geom) if geom is not None else None, "properties": props}
-        )
-    return features, meta.get("crs")
+
+def read_upload(filename: str, stream: IO[bytes], *, limits: geofiles.Limits) -> geofiles.VectorData:
+    """Features and CRS of an uploaded vector file; 413 past the limits, 422 for anything else."""
+    data = read_bounded(stream, get_settings().upload_max_bytes)
+    return geofiles.read_vector(filename, data, limits=limits)

@@ -1,7 +1,9 @@
 """The live map's feed: committed unit moves and case changes fan out to server-sent-event listeners.
 
 Services publish `LIVE_EVENT` on the session (delivered only after commit); this module subscribes and puts the
-payload on every listener's asyncio queue, thread-safely (sync endpoints run in a thread pool).
+payload on every listener's asyncio queue, thread-safely (sync endpoints run in a thread pool). Each subscriber
+gets only what its snapshot would show (`FeedScope`): the scope is read from the database once, in a worker
+thread, when the feed opens; each event is then checked against it in Python, without touching the database.
 """
 
 from __future__ import annotations
@@ -12,7 +14,15 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from govgrid.citymap import service as svc
 from govgrid.citymap.service import LIVE_EVENT
+from govgrid.core.authz import policy
+from govgrid.core.authz.principal import Principal
+from govgrid.core.divisions import service as divisions
+from govgrid.core.divisions.models import Division
+from govgrid.core.errors import Forbidden
 from govgrid.core.events import DomainEvent, subscribe
 
 MAX_QUEUE = 1000
@@ -77,6 +87,59 @@ def _on_live(ev: DomainEvent) -> None:
 
 
 subscribe(LIVE_EVENT, _on_live)
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    """What one subscriber may receive: the rule of its snapshot (`service.units_clause`, and for cases
+    `service.visible_clause`): a record under one of its territories, or owned by a department in its scope."""
+
+    county: str
+    everything: bool = False
+    paths: tuple[str, ...] = ()
+    departments: frozenset[int] = frozenset()
+
+    def allows(self, payload: dict[str, Any]) -> bool:
+        """True if the event belongs to this subscriber's county and scope (events without a scope: superusers)."""
+        if payload.get("county") != self.county:
+            return False
+        if self.everything:
+            return True
+        where = payload.get("scope")
+        if not isinstance(where, dict):
+            return False
+        path, dept = where.get("path"), where.get("department_id")
+        if isinstance(path, str) and self.paths and path.startswith(self.paths):
+            return True
+        return isinstance(dept, int) and dept in self.departments
+
+
+def open_feed(
+    session: Session, *, principal: Principal, county_code: str
+) -> tuple[FeedScope, list[dict[str, Any]]]:
+    """The subscriber's scope in a county and the snapshot of its units there; 403 for a county outside its scope.
+    Database work: call it from a worker thread, never on the event loop."""
+    county = divisions.get(session, county_code)
+    if principal.is_superuser:
+        scope = FeedScope(county.code, everything=True)
+    else:
+        paths = tuple(sorted({a.division_path for a in principal.assignments}))
+        in_county = policy.visible_department_ids(principal).where(Division.path.like(county.path + "%"))
+        scope = FeedScope(county.code, paths=paths, departments=frozenset(session.scalars(in_county)))
+        overlaps = any(p.startswith(county.path) or county.path.startswith(p) for p in paths)
+        if not overlaps and not scope.departments:
+            raise Forbidden(
+                f"无权查看 {county.name} 的实时动态 (the live feed of {county.code} is outside your scope)"
+            )
+    units = [
+        svc.unit_marker(u) for u in svc.list_units(session, principal=principal, county_code=county.code)
+    ]
+    return scope, units
+
+
+def public(payload: dict[str, Any]) -> dict[str, Any]:
+    """The event as the browser gets it (without the scoping fields)."""
+    return {k: v for k, v in payload.items() if k != "scope"}
 
 
 def sse(event: str, data: Any) -> str:

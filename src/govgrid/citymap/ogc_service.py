@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -168,6 +168,17 @@ COLLECTIONS: dict[str, Collection] = {
 }
 
 
+def readable(coll: Collection, principal: Principal | None) -> bool:
+    """True if the caller may read the collection's items (public ones: anyone; others: a login or API key,
+    whose items are then scoped to the caller's territory)."""
+    return coll.public or principal is not None
+
+
+def readable_collections(principal: Principal | None) -> list[Collection]:
+    """The collections the caller may read: the only ones listed to it."""
+    return [c for c in COLLECTIONS.values() if readable(c, principal)]
+
+
 def get_collection(collection_id: str, principal: Principal | None) -> Collection:
     """A collection by id; 404 if unknown, 401 if it needs a login the caller lacks."""
     coll = COLLECTIONS.get(collection_id)
@@ -175,7 +186,7 @@ def get_collection(collection_id: str, principal: Principal | None) -> Collectio
         raise OgcError(
             404, "NotFound", f"没有集合 {collection_id} (no such collection); see /ogcapi/collections"
         )
-    if not coll.public and principal is None:
+    if not readable(coll, principal):
         raise OgcError(
             401, "Unauthorized", f"集合 {collection_id} 需要登录或 API 密钥 (authentication required)"
         )
@@ -231,7 +242,12 @@ def parse_datetime(raw: str) -> tuple[datetime | None, datetime | None]:
             raise OgcError(
                 400, "InvalidParameterValue", f"datetime 须带时区 (datetime needs a timezone or Z): {v}"
             )
-        return dt
+        try:
+            return dt.astimezone(UTC)
+        except OverflowError:
+            raise OgcError(
+                400, "InvalidParameterValue", f"datetime 超出范围 (datetime out of range): {v}"
+            ) from None
 
     if "/" in raw:
         a, b = raw.split("/", 1)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from govgrid.citymap import ogc_service as ogc
 from govgrid.core.db import utcnow
 from govgrid.core.deps import OptionalPrincipal, SessionDep
-from govgrid.core.http import register_error_renderer
+from govgrid.core.http import register_error_renderer, site_url
 
 router = APIRouter(prefix="/ogcapi", include_in_schema=False)
 
@@ -47,7 +47,7 @@ register_error_renderer("/ogcapi", _render)
 
 
 def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + "/ogcapi"
+    return site_url(request) + "/ogcapi"
 
 
 def _json(body: Any, media: str = "application/json", status: int = 200) -> JSONResponse:
@@ -125,24 +125,10 @@ def _collection_doc(request: Request, session, coll: ogc.Collection, principal) 
 
 @router.get("/collections")
 def collections(request: Request, session: SessionDep, principal: OptionalPrincipal):
-    """Every collection; those needing a login are listed with their extent only when logged in."""
+    """The collections the caller can read (anonymous: the public ones); a client such as GDAL's OAPIF driver
+    opens every listed collection, so none is listed whose items would answer 401."""
     base = _base(request)
-    docs = []
-    for coll in ogc.COLLECTIONS.values():
-        if coll.public or principal is not None:
-            docs.append(_collection_doc(request, session, coll, principal))
-        else:
-            docs.append(
-                {
-                    "id": coll.id,
-                    "title": coll.title,
-                    "description": coll.description,
-                    "itemType": "feature",
-                    "links": [
-                        {"href": f"{base}/collections/{coll.id}", "rel": "self", "type": "application/json"}
-                    ],
-                }
-            )
+    docs = [_collection_doc(request, session, c, principal) for c in ogc.readable_collections(principal)]
     return _json(
         {
             "collections": docs,

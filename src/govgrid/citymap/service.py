@@ -7,7 +7,7 @@ import logging
 import math
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from govgrid.core.events import publish
+from govgrid.core.geofiles import excerpt
 from govgrid.core.ports import CityCaseClosed, report_case_closed
 from govgrid.core.workdays import default_calendar
 
@@ -128,6 +129,32 @@ def _role_used(principal: Principal, roles: tuple[str, ...]) -> str | None:
     if principal.is_superuser:
         return "admin"
     return next((a.role for a in principal.assignments if a.role in roles), None)
+
+
+GRID_LINE = "urban_management"  # the bureau that keeps the unit grid and the city parts register (城管局)
+
+
+def may_manage_grid(principal: Principal, division: Division) -> bool:
+    """True for the platform administrator and for an administrator of an urban-management department whose
+    division is this one or an ancestor of it: the county bureau keeps the county's grid and parts. No other
+    bureau, role or reach may import, generate or delete cells or import parts."""
+    if principal.is_superuser:
+        return True
+    return any(
+        a.role == "admin" and a.line_code == GRID_LINE and division.path.startswith(a.division_path)
+        for a in principal.assignments
+    )
+
+
+def require_grid_admin(session: Session, actor: Actor, division_code: str) -> Division:
+    """The division, if the actor may change its grid and parts (403 otherwise; system actors may)."""
+    div = _division(session, division_code)
+    if isinstance(actor, Principal) and not may_manage_grid(actor, div):
+        raise Forbidden(
+            f"只有城市管理部门的管理员可以修改 {div.name} 的网格和部件 "
+            f"(only an administrator of the urban management bureau over {div.code} may change its grid and parts)"
+        )
+    return div
 
 
 # ------------------------------------------------------------------------------------------ cell index cache
@@ -293,8 +320,7 @@ def generate_grid(
 ) -> list[GridCell]:
     """Lay square cells of cell_m metres over a township (split by its villages) or a village, optionally only
     inside `within` (e.g. the built-up area); codes per the 15-digit layout; 409 if cells already exist there."""
-    div = _division(session, division_code)
-    _require_admin_over(session, actor, div.code)
+    div = require_grid_admin(session, actor, division_code)
     if not (20 <= cell_m <= 1000):
         raise ValidationFailed(
             "网格边长须在 20..1000 米之间 (cell size must be 20..1000 m)",
@@ -398,9 +424,9 @@ def check_crs(crs: str | None) -> str | None:
         parsed = CRS.from_user_input(crs)
         if parsed.to_epsg() in (4326, 4490) or parsed.equals(CRS.from_epsg(4326), ignore_axis_order=True):
             return None
-        found = parsed.to_string()
+        found = excerpt(parsed.to_string(), 80)
     except Exception:  # pyproj raises CRSError and others for unreadable definitions
-        found = crs
+        found = excerpt(crs, 80)
     return (
         f"坐标系须为 WGS 84 (EPSG:4326) 或 CGCS2000 (EPSG:4490) 经纬度，收到 {found} "
         f"(coordinates must be WGS 84 or CGCS2000 longitude/latitude; reproject first)"
@@ -428,8 +454,7 @@ def import_grid(
     Refused (422, every problem listed): wrong CRS, non-polygons, self-intersections, geometry outside the
     division, overlaps among the new cells or with existing ones, bad or duplicate codes. Gaps are reported.
     """
-    div = _division(session, division_code)
-    _require_admin_over(session, actor, div.code)
+    div = require_grid_admin(session, actor, division_code)
     problems: list[dict[str, Any]] = []
     msg = check_crs(crs)
     if msg:
@@ -509,7 +534,7 @@ def import_grid(
                 problems.append(
                     {
                         "loc": ["features", i, "properties", "code"],
-                        "msg": f"网格代码须为 15 位并以所属社区代码开头 (15 digits starting with a community code of {div.code}): {code}",
+                        "msg": f"网格代码须为 15 位并以所属社区代码开头 (15 digits starting with a community code of {div.code}): {excerpt(code)}",
                     }
                 )
             else:
@@ -526,7 +551,10 @@ def import_grid(
                 )
         if code in seen:
             problems.append(
-                {"loc": ["features", i, "properties", "code"], "msg": f"代码重复 (duplicate code) {code}"}
+                {
+                    "loc": ["features", i, "properties", "code"],
+                    "msg": f"代码重复 (duplicate code) {excerpt(code)}",
+                }
             )
         if code:
             seen.add(code)
@@ -539,7 +567,7 @@ def import_grid(
                 problems.append(
                     {
                         "loc": ["features", i, "properties", "code"],
-                        "msg": f"代码已存在 (code already exists) {code}",
+                        "msg": f"代码已存在 (code already exists) {excerpt(code)}",
                     }
                 )
     if problems:
@@ -562,8 +590,8 @@ def import_grid(
                     geom,
                     proj.to_metres(geom).area,
                     dept.id,
-                    props.get("name"),
-                    props.get("responsible"),
+                    _text(props.get("name"), 100),
+                    _text(props.get("responsible"), 100),
                 )
             )
         )
@@ -579,6 +607,32 @@ def import_grid(
         detail={"cells": len(objs), "gap_m2": round(checked.gap_area_m2)},
     )
     return objs, checked
+
+
+def _text(value: Any, limit: int) -> str | None:
+    """A file's property as text for a column of `limit` characters (None when empty)."""
+    if value is None or value == "":
+        return None
+    return str(value)[:limit]
+
+
+def _json_value(value: Any) -> Any:
+    """A file's property as a JSON value (dates and other types become text)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return str(value)[:500]
+
+
+def grid_validation(
+    session: Session, *, principal: Principal, division_code: str
+) -> tuple[list[str], spatial.GridProblems]:
+    """Codes and problems of the stored grid under a division the caller may read (a role over it)."""
+    div = _division(session, division_code)
+    if not in_territory(session, principal, div.code, ()):
+        raise Forbidden(f"无权查看 {div.name} 的网格 (no access to the grid of division {div.code})")
+    return cell_codes_in(session, div.code), validate_stored_grid(session, division_code=div.code)
 
 
 def validate_stored_grid(session: Session, *, division_code: str) -> spatial.GridProblems:
@@ -623,8 +677,7 @@ def cell_codes_in(session: Session, division_code: str) -> list[str]:
 
 def delete_grid(session: Session, *, actor: Actor, division_code: str) -> int:
     """Remove every cell under a division (before regenerating)."""
-    div = _division(session, division_code)
-    _require_admin_over(session, actor, div.code)
+    div = require_grid_admin(session, actor, division_code)
     cells = list(session.scalars(select(GridCell).where(GridCell.division_path.like(div.path + "%"))))
     for c in cells:
         session.delete(c)
@@ -662,7 +715,7 @@ def import_parts(
             "部件按县导入 (parts are imported per county)",
             details=[{"loc": ["county_code"], "msg": county.level}],
         )
-    _require_admin_over(session, actor, county.code)
+    require_grid_admin(session, actor, county.code)
     msg = check_crs(crs)
     if msg:
         raise ValidationFailed(msg, details=[{"loc": ["crs"], "msg": msg}])
@@ -685,7 +738,7 @@ def import_parts(
             problems.append(
                 {
                     "loc": ["features", i, "properties", "class_code"],
-                    "msg": f"未知部件类别 (unknown part class) '{cc}'",
+                    "msg": f"未知部件类别 (unknown part class) '{excerpt(cc)}'",
                 }
             )
             cc = None
@@ -742,14 +795,18 @@ def import_parts(
             Part(
                 code=f"{prefix}{serial[prefix]:06d}",
                 class_code=cc,
-                name=str(props.get("name") or klass.name_zh)[:100],
+                name=_text(props.get("name"), 100) or klass.name_zh,
                 county_code=county.code,
                 division_path=cell_paths.get(cell, county.path),
                 cell_code=cell,
                 lon=lon,
                 lat=lat,
-                status=str(props.get("status") or "intact")[:16],
-                attributes={k: v for k, v in props.items() if k not in ("class_code", "name", "status")},
+                status=_text(props.get("status"), 16) or "intact",
+                attributes={
+                    str(k)[:64]: _json_value(v)
+                    for k, v in props.items()
+                    if k not in ("class_code", "name", "status")
+                },
             )
         )
     session.add_all(objs)
@@ -889,7 +946,17 @@ def _step(
         department_id=case.department_id,
         detail={"from": from_state, "to": case.state, "code": case.code},
     )
-    publish(session, LIVE_EVENT, data={"channel": "case", "county": case.county_code, **case_marker(case)})
+    publish(session, LIVE_EVENT, data=case_event(case))
+
+
+def case_event(case: Case) -> dict[str, Any]:
+    """The live feed's payload for a case: its map fields, and where it belongs (the feed scopes by it)."""
+    return {
+        "channel": "case",
+        "county": case.county_code,
+        **case_marker(case),
+        "scope": {"path": case.division_path, "department_id": case.department_id},
+    }
 
 
 def case_marker(case: Case, now: datetime | None = None) -> dict[str, Any]:
@@ -914,6 +981,24 @@ def _new_code(session: Session, county: str, at: datetime) -> str:
     prefix = f"{county}{day}"
     top = session.scalar(select(func.max(Case.code)).where(Case.code.like(prefix + "%")))
     return f"{prefix}{(int(top[-5:]) + 1) if top else 1:05d}"
+
+
+def check_instant(value: datetime | None, name: str) -> datetime | None:
+    """A time from a query as aware UTC; 422 for a time without a timezone or one outside the range of dates."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValidationFailed(
+            f"时间须带时区，例如 2024-05-01T08:00:00+08:00 (the time needs a timezone): {name}",
+            details=[{"loc": ["query", name], "msg": "naive datetime"}],
+        )
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValidationFailed(
+            f"时间超出范围 (the time is out of range): {name}",
+            details=[{"loc": ["query", name], "msg": "out of range"}],
+        ) from None
 
 
 def _check_reported_at(at: datetime | None) -> datetime:
@@ -972,13 +1057,27 @@ def report_event(
             details=[{"loc": ["class_code"], "msg": class_code}],
         )
     at = _check_reported_at(reported_at)
+    place = locate_point(session, lon, lat)
+    restricted = check_roles and isinstance(actor, Principal)
+    role = None
+    if restricted:  # before anything about existing cases is looked up or told
+        _require_territory(session, actor, place.division_code, COLLECT_ROLES, "信息采集")
+        role = _role_used(actor, COLLECT_ROLES)
     if external_ref:
         prior = session.scalar(
-            select(CaseReport).where(CaseReport.source == source, CaseReport.external_ref == external_ref)
+            select(CaseReport.case_id).where(
+                CaseReport.source == source, CaseReport.external_ref == external_ref
+            )
         )
         if prior is not None:
-            return ReportOutcome(session.get(Case, prior.case_id), True)
-    place = locate_point(session, lon, lat)
+            stmt = select(Case).where(Case.id == prior)
+            known = session.scalar(stmt.where(visible_clause(actor)) if restricted else stmt)
+            if known is None:
+                raise Conflict(
+                    "该来源编号已被其他案卷使用 (this source reference is already used by a case outside your scope)",
+                    details=[{"loc": ["external_ref"], "msg": "in use"}],
+                )
+            return ReportOutcome(known, True)
     camera = None
     if camera_code:
         camera = session.scalar(select(Camera).where(Camera.code == camera_code))
@@ -991,10 +1090,6 @@ def report_event(
         raise ValidationFailed(
             f"部件 {part_code} 不存在 (unknown part)", details=[{"loc": ["part_code"], "msg": part_code}]
         )
-    role = None
-    if check_roles and isinstance(actor, Principal):
-        _require_territory(session, actor, place.division_code, COLLECT_ROLES, "信息采集")
-        role = _role_used(actor, COLLECT_ROLES)
     kind_, rid, rname = _who(actor)
     twin = _find_open_twin(session, kind, class_code, lon, lat, at)
 
@@ -1237,9 +1332,7 @@ def _set_unit(session: Session, case: Case, status: UnitStatus) -> None:
     unit = session.get(FieldUnit, case.unit_id)
     if unit is not None and unit.status != UnitStatus.off_duty.value:
         unit.status = status.value
-        publish(
-            session, LIVE_EVENT, data={"channel": "unit", "county": unit.county_code, **unit_marker(unit)}
-        )
+        publish(session, LIVE_EVENT, data=unit_event(unit))
 
 
 def acknowledge_case(
@@ -1485,6 +1578,16 @@ def unit_marker(unit: FieldUnit) -> dict[str, Any]:
     }
 
 
+def unit_event(unit: FieldUnit) -> dict[str, Any]:
+    """The live feed's payload for a unit: its map fields, and where it belongs (the feed scopes by it)."""
+    return {
+        "channel": "unit",
+        "county": unit.county_code,
+        **unit_marker(unit),
+        "scope": {"path": unit.division_path, "department_id": unit.department_id},
+    }
+
+
 def units_clause(principal: Principal | None) -> Any:
     """Units the principal may see: its territory or its departments."""
     return or_(
@@ -1628,7 +1731,7 @@ def report_positions(
     if unit.last_seen_at is None or latest.at >= unit.last_seen_at:
         unit.lon, unit.lat, unit.last_seen_at = latest.lon, latest.lat, latest.at
     session.flush()
-    publish(session, LIVE_EVENT, data={"channel": "unit", "county": unit.county_code, **unit_marker(unit)})
+    publish(session, LIVE_EVENT, data=unit_event(unit))
     return unit
 
 
@@ -1655,7 +1758,7 @@ def set_unit_status(session: Session, *, principal: Principal, unit_id: int, sta
         department_id=unit.department_id,
         detail={"status": status},
     )
-    publish(session, LIVE_EVENT, data={"channel": "unit", "county": unit.county_code, **unit_marker(unit)})
+    publish(session, LIVE_EVENT, data=unit_event(unit))
     return unit
 
 
@@ -1663,6 +1766,7 @@ def unit_track(
     session: Session, *, principal: Principal, unit_id: int, since: datetime | None = None, limit: int = 500
 ) -> list[UnitPosition]:
     """A unit's recent positions, oldest first."""
+    since = check_instant(since, "since")
     unit = get_unit(session, principal=principal, unit_id=unit_id)
     since = since or utcnow() - timedelta(hours=24)
     rows = list(
@@ -1873,7 +1977,12 @@ def _rate(num: int, den: int) -> float | None:
 
 
 def indicators(
-    session: Session, *, principal: Principal, division_code: str, start: datetime, end: datetime
+    session: Session,
+    *,
+    principal: Principal,
+    division_code: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
 ) -> dict[str, Any]:
     """GB/T 30428.4-style evaluation for cases filed in [start, end) under a division.
 
@@ -1881,6 +1990,16 @@ def indicators(
     按期结案率 = closed on time / due; 返工率 = cases reworked at least once / cases that reached feedback;
     超期数 = due cases not closed by their deadline. Per department and per supervisor (reporter) as well.
     """
+    end = check_instant(end, "end") or utcnow()
+    start = check_instant(start, "start")
+    if start is None:
+        try:
+            start = end - timedelta(days=90)  # the default period: the 90 days before `end`
+        except OverflowError:
+            raise ValidationFailed(
+                "时间超出范围 (the time is out of range): end",
+                details=[{"loc": ["query", "end"], "msg": "out of range"}],
+            ) from None
     div = _division(session, division_code)
     if not in_territory(
         session,
@@ -2099,7 +2218,7 @@ def cases_layer(
     until: datetime | None = None,
     limit: int = 200_000,
 ) -> str:
-    """Cases as GeoJSON (public map fields only).
+    """Cases as GeoJSON (public map fields only); 422 for a period without a timezone.
 
     The database writes each feature and joins them (group_concat on SQLite, string_agg on PostgreSQL through
     `aggregate_strings`), so 100,000 cases come back as one string instead of 100,000 rows. Every text value is a
@@ -2131,6 +2250,7 @@ def cases_layer(
         + overdue
         + literal("}}")
     ).label("f")
+    since, until = check_instant(since, "since"), check_instant(until, "until")
     stmt = select(feature)
     if principal is not None:
         stmt = stmt.where(visible_clause(principal))
@@ -2222,6 +2342,7 @@ def heat_points(
     until: datetime | None,
 ) -> list[list[float]]:
     """[lat, lon, weight] per grid cell with cases of a class in a period (the heat layer)."""
+    since, until = check_instant(since, "since"), check_instant(until, "until")
     stmt = (
         select(GridCell.center_lat, GridCell.center_lon, func.count(Case.id))
         .join(Case, Case.cell_code == GridCell.code)

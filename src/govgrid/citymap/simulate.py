@@ -47,9 +47,7 @@ def move_unit(
     """Record a simulated position (the same rows a phone's position report makes) and tell the live map."""
     session.add(UnitPosition(unit_id=unit.id, lon=lon, lat=lat, at=at, speed_mps=speed))
     unit.lon, unit.lat, unit.last_seen_at = lon, lat, at
-    publish(
-        session, svc.LIVE_EVENT, data={"channel": "unit", "county": unit.county_code, **svc.unit_marker(unit)}
-    )
+    publish(session, svc.LIVE_EVENT, data=svc.unit_event(unit))
 
 
 def step(
@@ -115,11 +113,7 @@ def step(
                         role="field_unit",
                     )
                 unit.status = UnitStatus.available.value
-                publish(
-                    session,
-                    svc.LIVE_EVENT,
-                    data={"channel": "unit", "county": unit.county_code, **svc.unit_marker(unit)},
-                )
+                publish(session, svc.LIVE_EVENT, data=svc.unit_event(unit))
             continue
         elif case is None and unit.status in (UnitStatus.en_route.value, UnitStatus.on_site.value):
             unit.status = UnitStatus.available.value  # its task ended elsewhere
