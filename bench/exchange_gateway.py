@@ -44,10 +44,10 @@ def build(url: str, n_rows: int) -> tuple[str, object]:
     from govgrid.core.departments import service as departments
     from govgrid.core.identity import service as identity
     from govgrid.core.modules import DemoContext
+    from govgrid.core.privacy import id_number_checksum
     from govgrid.demo import DEMO_PASSWORD, load_core
     from govgrid.exchange import service
     from govgrid.exchange.demo import POPULATION_ITEMS
-    from govgrid.core.privacy import id_number_checksum
     from govgrid.exchange.models import Grant, Record, Upload
     from govgrid.exchange.schemas import ResourceCreate
 

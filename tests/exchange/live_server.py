@@ -4,12 +4,8 @@ API key of 内黄县民政局, which holds a demo grant), prepared in a separate
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "live-test-" + "x" * 40
@@ -43,53 +39,32 @@ def prepare(db_path: str, key_path: str) -> None:
 
 
 def start(folder: Path, *, env: dict[str, str] | None = None):
-    """A demo database in `folder` served by `govgrid serve`: a `tests.live.LiveServer` (url, token(user), stop()),
-    with `.api_key` and `.env`; returns once /healthz answers."""
-    from tests.live import LiveServer, free_port
+    """A demo database in `folder` (core demo from the per-process template, plus the exchange demo and an API key
+    of 内黄县民政局) served by `govgrid serve`: a `tests.live.LiveServer` with `.api_key` and `.env`."""
+    from tests import live
 
-    db_path, key_path = folder / "live.db", folder / "key.txt"
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("GOVGRID_")}
-    full_env.update(
-        GOVGRID_DATABASE_URL=f"sqlite:///{db_path}",
-        GOVGRID_DEMO_MODE="true",
-        GOVGRID_SECRET_KEY=SECRET,
-        # The tree under test first (an editable install elsewhere must not shadow it), then the repo for `tests`.
-        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT)]),
+    key_path = folder / "key.txt"
+    prepare_code = (
+        "from govgrid.core.audit.service import SystemActor\n"
+        "from govgrid.core.departments import service as departments\n"
+        "from govgrid.core.identity import service as identity\n"
+        "from govgrid.core.modules import DemoContext\n"
+        "from govgrid.demo import DEMO_PASSWORD\n"
+        "from govgrid.exchange.demo import load_demo\n"
+        "from pathlib import Path\n"
+        "with db.session_scope() as session:\n"
+        "    ctx = DemoContext(password=DEMO_PASSWORD)\n"
+        "    load_demo(session, ctx)\n"
+        "    dept = departments.get_by_code(session, '410527-civil_affairs')\n"
+        "    _, full = identity.create_api_key(session, actor=SystemActor('test'), name='ckan-live',\n"
+        "                                      department_id=dept.id, role='operator')\n"
+        f"Path({str(key_path)!r}).write_text(full)\n"
     )
-    full_env.update(env or {})
-    subprocess.run(
-        [sys.executable, "-m", "tests.exchange.live_server", str(db_path), str(key_path)],
-        cwd=ROOT,
-        env=full_env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "govgrid.cli", "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=full_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                "live server exited: " + (proc.stderr.read() if proc.stderr else b"").decode()[-2000:]
-            )
-        try:
-            if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                server = LiveServer(base, db_path, proc)
-                server.api_key = key_path.read_text().strip()  # type: ignore[attr-defined]
-                server.env = full_env  # type: ignore[attr-defined]
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("live server did not start")
+    server = live.start(folder, env=env, prepare=prepare_code)
+    server.api_key = key_path.read_text().strip()  # type: ignore[attr-defined]
+    server.env = {**os.environ, "GOVGRID_DATABASE_URL": f"sqlite:///{server.db_path}",  # type: ignore[attr-defined]
+                  "GOVGRID_DEMO_MODE": "true"}
+    return server
 
 
 if __name__ == "__main__":

@@ -6,10 +6,10 @@ Create Date: 2026-12-03 00:00:04.082059
 """
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-import govgrid.core.db
+from alembic import op
 
+import govgrid.core.db
 
 revision = 'core_0002'
 down_revision = 'core_0001'
