@@ -88,12 +88,20 @@ class WriteGate:
     sleeps, so a burst starves some of them for the whole busy timeout. Writers here wait in line, for at most
     `timeout` seconds, and then get a quick 503 (core.errors.Unavailable) instead of a silent minute. The turn
     belongs to a pooled connection and is given back when the connection returns to the pool (a session
-    returns it right after its commit or rollback)."""
+    returns it right after its commit or rollback).
 
-    def __init__(self, timeout: float) -> None:
+    Units of work that write take their turn when they begin, before running any code: a thread that waited for
+    the turn while holding an application lock (a cache being filled from the database) would deadlock with the
+    turn's holder waiting for that lock."""
+
+    def __init__(self, timeout: float, max_waiters: int) -> None:
         self._sem = threading.BoundedSemaphore(1)
         self._holder: Any = None
+        self._waiters = 0
+        self._count_lock = threading.Lock()
         self.timeout = timeout
+        # Threads blocked here are threads the turn's holder cannot use for its next step: never all of them.
+        self.max_waiters = max_waiters
 
     def acquire(self, record: Any) -> None:
         """Take the write turn for the pooled connection `record` (a no-op if it holds it already).
@@ -104,7 +112,20 @@ class WriteGate:
             return
         deadline = request_deadline.get()
         wait = self.timeout if deadline is None else max(0.05, min(self.timeout, deadline - time.monotonic()))
-        if not self._sem.acquire(timeout=wait):
+        with self._count_lock:
+            full = self._waiters >= self.max_waiters
+            if not full:
+                self._waiters += 1
+        if full:
+            from govgrid.core.errors import Unavailable
+
+            raise Unavailable("服务器繁忙：写入排队已满，请稍后重试 (server busy: the write queue is full; retry shortly)")
+        try:
+            got = self._sem.acquire(timeout=wait)
+        finally:
+            with self._count_lock:
+                self._waiters -= 1
+        if not got:
             from govgrid.core.errors import Unavailable
 
             raise Unavailable(f"服务器繁忙：写入排队超过 {self.timeout:g} 秒，请稍后重试 "
@@ -129,7 +150,8 @@ def is_stale_snapshot(exc: BaseException) -> bool:
     return "database is locked" in text or "snapshot" in text
 
 
-def make_engine(url: str, *, echo: bool = False, pool_size: int = 40, write_wait: float = 10.0) -> Engine:
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 40, write_wait: float = 10.0,
+                max_waiters: int = 30) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and queued writers, PostgreSQL a pool sized to the threads.
 
     SQLite: requests that only read begin a deferred transaction (no write lock; WAL readers never wait);
@@ -145,7 +167,7 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 40, write_wait
             connect_args={"check_same_thread": False, "timeout": 30},
             **pool_args,
         )
-        gate = WriteGate(write_wait)
+        gate = WriteGate(write_wait, max_waiters)
 
         def record_of(conn: Connection) -> Any:
             return conn.connection.dbapi_connection  # the pooled DBAPI connection, stable across checkouts
@@ -204,9 +226,10 @@ def configure(url: str) -> Engine:
     try:
         settings = get_settings()
         pool, wait = settings.worker_threads + 4, settings.sqlite_write_wait_seconds
+        waiters = max(1, settings.worker_threads - 8)
     except ValueError:  # settings not valid yet (a CLI pointing at a database before the secret is known)
-        pool, wait = 44, 10.0
-    _engine = make_engine(url, pool_size=pool, write_wait=wait)
+        pool, wait, waiters = 44, 10.0, 32
+    _engine = make_engine(url, pool_size=pool, write_wait=wait, max_waiters=waiters)
     _factory = sessionmaker(bind=_engine, expire_on_commit=False)
     return _engine
 
@@ -240,8 +263,8 @@ def session_scope(*, readonly: bool = False) -> Iterator[Session]:
     from govgrid.core.events import deliver_committed
 
     session = session_factory()()
-    if readonly:
-        session.connection(execution_options={BEGIN_OPTION: "deferred"})
+    # Begin now: a writer takes its turn before it takes any lock of the application (see WriteGate).
+    session.connection(execution_options={BEGIN_OPTION: "deferred"} if readonly else None)
     try:
         yield session
         session.commit()

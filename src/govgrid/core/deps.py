@@ -30,8 +30,11 @@ def get_session(request: Request) -> Iterator[Session]:
     Reads (GET, HEAD) begin without the write lock on SQLite; a read that writes (an audited read) queues for
     the lock at its first write, and is run again from the start if another write got in first (core.websec)."""
     session = session_factory()()
+    # Begin at once: reads without the write lock; writers take their turn before the endpoint runs any code.
     if request.method in READ_METHODS and not request.scope.get("govgrid.retry"):
         session.connection(execution_options={BEGIN_OPTION: "deferred"})
+    else:
+        session.connection()
     request.state.db = session
     try:
         yield session

@@ -6,6 +6,7 @@ or send it as the `X-CSRF-Token` header from scripts) in their template context 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -187,6 +188,7 @@ class SecurityMiddleware:
         self.app = app
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._writers: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -195,8 +197,22 @@ class SecurityMiddleware:
         if scope.get("path") != "/healthz" and not self._enter():
             await _busy(send)
             return
-        deadline = request_deadline.set(time.monotonic() + get_settings().sqlite_write_wait_seconds)
+        settings = get_settings()
+        arrived = time.monotonic()
+        deadline = request_deadline.set(arrived + settings.sqlite_write_wait_seconds)
+        admitted = False
         try:
+            if settings.is_sqlite and scope["method"] in UNSAFE_METHODS:
+                # Writers wait for admission here, on the event loop, not in worker threads: on SQLite they then
+                # queue for the one write turn, and the turn's holder must always find a free thread.
+                if self._writers is None:
+                    self._writers = asyncio.Semaphore(max(1, settings.worker_threads // 2))
+                try:
+                    await asyncio.wait_for(self._writers.acquire(), timeout=settings.sqlite_write_wait_seconds)
+                except TimeoutError:
+                    await _busy(send)
+                    return
+                admitted = True
             head = scope["method"] == "HEAD"
             if head:
                 scope = {**scope, "method": "GET"}
@@ -207,6 +223,8 @@ class SecurityMiddleware:
                 await self._run({**scope, "govgrid.retry": True}, _empty_receive(receive), send, head=head,
                                 may_retry=False)
         finally:
+            if admitted and self._writers is not None:
+                self._writers.release()
             request_deadline.reset(deadline)
             if scope.get("path") != "/healthz":
                 self._leave()
