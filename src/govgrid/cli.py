@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
-from govgrid.config import Settings, get_settings, set_settings
+from govgrid.config import Settings
+from govgrid.core.bootstrap import bootstrap, settings_or_exit, use_database_secret
 
 app = typer.Typer(help="govgrid: 条块协同的数字政府平台 (digital government across lines and territories)",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -25,38 +25,6 @@ console = Console()
 err = Console(stderr=True)
 
 DEMO_DB = "govgrid-demo.db"
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValidationError as exc:
-        for e in exc.errors():
-            err.print(f"[red]配置错误 (configuration error):[/red] {e['msg']}")
-        raise typer.Exit(2) from None
-
-
-def _bootstrap(settings: Settings) -> None:
-    """Point the process at the configured database."""
-    from govgrid.core import db
-
-    set_settings(settings)
-    db.configure(settings.database_url)
-
-
-def use_database_secret(settings: Settings) -> Settings:
-    """In demo mode without GOVGRID_SECRET_KEY, sign with the demo database's own random secret (every worker and
-    every restart agree on it; nothing in the source can forge a token)."""
-    if not settings.demo_mode or "secret_key" in settings.model_fields_set:
-        return settings
-    from govgrid.core.db import session_scope
-    from govgrid.core.identity.instance import demo_secret
-
-    with session_scope() as session:
-        secret = demo_secret(session)
-    settings = settings.model_copy(update={"secret_key": secret})
-    set_settings(settings)
-    return settings
 
 
 def prepare_database(url: str) -> None:
@@ -77,8 +45,8 @@ def prepare_database(url: str) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Run Alembic migrations to the newest revision and load reference data."""
-    settings = _settings()
-    _bootstrap(settings)
+    settings = settings_or_exit()
+    bootstrap(settings)
     prepare_database(settings.database_url)
     console.print("[green]database is up to date[/green]")
 
@@ -86,12 +54,12 @@ def db_upgrade() -> None:
 @app.command()
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """Run the web server against GOVGRID_DATABASE_URL."""
-    settings = _settings()
+    settings = settings_or_exit()
     if not settings.demo_mode and not settings.public_base_url:
         err.print("[red]配置错误 (configuration error):[/red] GOVGRID_PUBLIC_BASE_URL is not set: links and "
                   "redirects are built from it and only its host is answered (e.g. https://gov.example.cn)")
         raise typer.Exit(2)
-    _bootstrap(settings)
+    bootstrap(settings)
     use_database_secret(settings)
     _run_server(host, port)
 
@@ -116,7 +84,7 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
 
     url = f"sqlite:///{database.resolve()}"
     settings = Settings(database_url=url, demo_mode=True)
-    _bootstrap(settings)
+    bootstrap(settings)
     logging.basicConfig(level=logging.WARNING)
     console.print(f"演示数据库 (demo database): {database.resolve()}")
     prepare_database(url)
@@ -141,7 +109,7 @@ def audit_verify() -> None:
     from govgrid.core.audit import service as audit
     from govgrid.core.db import session_scope
 
-    _bootstrap(_settings())
+    bootstrap(settings_or_exit())
     with session_scope() as session:
         result = audit.verify(session)
     if result.ok:
@@ -164,7 +132,7 @@ def users_create(username: str, password: Annotated[str, typer.Option(prompt=Tru
     from govgrid.core.errors import AppError
     from govgrid.core.identity import service as identity
 
-    _bootstrap(_settings())
+    bootstrap(settings_or_exit())
     actor = SystemActor("cli")
     try:
         with session_scope() as session:

@@ -8,18 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from govgrid.core.bootstrap import bootstrap
+
 app = typer.Typer(
     help="民声诉求 citizen appeals: escalation, classifier training, channels", no_args_is_help=True
 )
 console = Console()
 err = Console(stderr=True)
-
-
-def _bootstrap() -> None:
-    from govgrid.cli import _bootstrap as boot
-    from govgrid.cli import _settings
-
-    boot(_settings())
 
 
 @app.command("escalate")
@@ -30,7 +25,7 @@ def escalate(
     from govgrid.appeals import service
     from govgrid.core.db import session_scope, utcnow
 
-    _bootstrap()
+    bootstrap()
     at = utcnow()
     if now:
         try:
@@ -56,7 +51,7 @@ def train(test_fraction: float = 0.2, activate: bool = True) -> None:
     from govgrid.core.db import session_scope
     from govgrid.core.errors import AppError
 
-    _bootstrap()
+    bootstrap()
     try:
         with session_scope() as session:
             rep = routing.train_classifier(session, test_fraction=test_fraction, activate=activate)
@@ -89,7 +84,7 @@ def channel(
     from govgrid.core.db import session_scope
     from govgrid.core.errors import AppError
 
-    _bootstrap()
+    bootstrap()
     try:
         with session_scope() as session:
             service.ensure_channel(

@@ -5,15 +5,10 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
+from govgrid.core.bootstrap import bootstrap
+
 cli = typer.Typer(help="City map: simulator, grid checks", no_args_is_help=True)
 console = Console()
-
-
-def _bootstrap() -> None:
-    from govgrid.config import get_settings
-    from govgrid.core import db
-
-    db.configure(get_settings().database_url)
 
 
 @cli.command("simulate")
@@ -21,7 +16,7 @@ def simulate(county: str = "140321", seconds: float = 60.0, interval: float = 3.
     """Move the county's field units (and let cameras report now and then) against GOVGRID_DATABASE_URL."""
     from govgrid.citymap.simulate import run
 
-    _bootstrap()
+    bootstrap()
     ticks = run(county, seconds=seconds, interval=interval, seed=seed)
     console.print(f"[green]simulated {ticks} ticks for county {county}[/green]")
 
@@ -33,7 +28,7 @@ def validate_grid(division: str) -> None:
     from govgrid.core.db import session_scope
     from govgrid.core.errors import AppError
 
-    _bootstrap()
+    bootstrap()
     try:
         with session_scope() as session:
             p = service.validate_stored_grid(session, division_code=division)

@@ -7,15 +7,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from govgrid.core.bootstrap import bootstrap
+
 cli = typer.Typer(help="Data catalog and exchange (数据目录与共享交换)", no_args_is_help=True)
 console = Console()
-
-
-def _bootstrap() -> None:
-    from govgrid.config import get_settings
-    from govgrid.core import db
-
-    db.configure(get_settings().database_url)
 
 
 @cli.command("overdue")
@@ -25,7 +20,7 @@ def overdue() -> None:
     from govgrid.exchange.models import SharingRequest
     from govgrid.exchange.service import PENDING, is_overdue
 
-    _bootstrap()
+    bootstrap()
     table = Table(
         "id", "resource", "status", "handler dept", "due", title="逾期未办的共享申请 (overdue approvals)"
     )
@@ -51,7 +46,7 @@ def search(q: str, limit: int = 10) -> None:
     from govgrid.core.db import session_scope
     from govgrid.exchange.service import search_resources
 
-    _bootstrap()
+    bootstrap()
     from govgrid.core.authz.principal import Principal
 
     system = Principal(kind="user", id=0, name="cli", display_name="cli", is_superuser=True)
