@@ -1,15 +1,20 @@
-"""Appeals intake benchmark: 100,000 mixed web (JSON) and WeChat (signed XML) messages end to end, against the bare
-cost of storing the same rows; then the statistics page over counters equivalent to 1,000,000 tickets.
+"""Appeals intake benchmark: 100,000 mixed web (JSON) and WeChat (signed XML) messages end to end, against the
+bare cost of storing the same rows; then the statistics page over counters equivalent to 1,000,000 tickets.
 
     python bench/appeals_intake.py [--n 100000] [--stats-tickets 1000000] [--db /tmp/appeals-bench.db]
+    python bench/appeals_intake.py --smoke     # tiny sizes in seconds (CI): fails if any part breaks
 
 End to end = parse (pydantic for web JSON; signature check + XML parse + reply for WeChat, through wechatpy),
-classify (keyword rules, or the trained model if one is active), locate (point → STRtree, or place names in the
-address/text), route (smallest responsible unit), store (ticket, history, daily and monthly counters), audit (hash
-chain) — each message in its own transaction, as the server does. Baseline: one INSERT of the same ticket row per
-transaction. The 1,000,000-ticket statistics are measured over counters synthesised with numpy (the counter rows
-such a history produces: 4 years of Neihuang-scale tickets), not over a million real intakes.
-"""
+classify (keyword rules, or the trained model if one is active), locate (point → STRtree, or place names in
+the address/text), route (smallest responsible unit), store (ticket, history, daily and monthly counters),
+audit (hash chain) — each message in its own transaction, as the server does. Baseline: one INSERT of the same
+ticket row per transaction. The 1,000,000-ticket statistics are measured over counters synthesised with numpy
+(the counter rows such a history produces: 4 years of Neihuang-scale tickets), not over a million real
+intakes.
+
+WeChat messages are signed as the platform signs them, with the channel's clear token (stored sealed at rest),
+at the moment they are sent (the callback refuses timestamps older than five minutes); the signing is the
+client's work and is not counted in the intake time."""
 
 from __future__ import annotations
 
@@ -18,8 +23,10 @@ import gc
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -33,8 +40,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--stats-tickets", type=int, default=1_000_000)
-    ap.add_argument("--db", default="/tmp/appeals-bench.db")
+    ap.add_argument(
+        "--db", default=None, help="SQLite file (default /tmp/appeals-bench.db; smoke: a temp dir)"
+    )
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes: checks that every part still runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.n, args.stats_tickets = min(args.n, 40), min(args.stats_tickets, 5_000)
+    scratch = None
+    if args.db is None and args.smoke:
+        scratch = tempfile.mkdtemp(prefix="appeals-bench-")
+        args.db = str(Path(scratch) / "bench.db")
+    elif args.db is None:
+        args.db = "/tmp/appeals-bench.db"  # noqa: S108 - a scratch file the user names with --db
 
     for suffix in ("", "-wal", "-shm"):
         Path(args.db + suffix).unlink(missing_ok=True)
@@ -46,16 +64,24 @@ def main() -> None:
     coredb.configure(url)
     from govgrid.cli import prepare_database
     from govgrid.core.modules import DemoContext
-    from govgrid.demo import load_core
+    from govgrid.demo import DEMO_PASSWORD, load_core
 
     print("preparing database (migrations, GB/T 2260, core demo, appeals channel) ...", flush=True)
     prepare_database(url)
-    from govgrid.appeals import demo, schemas, service, stats, views, wechat
+    from govgrid.appeals import demo, schemas
     from govgrid.appeals.models import METRICS, DailyStat, MonthlyStat, Ticket
+    from govgrid.appeals.services import (
+        channels,
+        intake,
+        reports,
+        routing,
+        stats,
+        wechat,
+    )
     from govgrid.core.audit.service import PublicActor
     from govgrid.core.divisions.models import Division
 
-    ctx = DemoContext(password="govgrid-demo")
+    ctx = DemoContext(password=DEMO_PASSWORD)
     with coredb.session_scope() as s:
         load_core(s, ctx)
         demo.ensure_setup(s, ctx)
@@ -63,11 +89,12 @@ def main() -> None:
     # ---------------------------------------------------------------- messages (built before timing)
     rng = random.Random(2026)
     from shapely.geometry import shape
-    from sqlalchemy import select
+    from sqlalchemy import func, select
     from wechatpy.utils import WeChatSigner
 
     with coredb.session_scope() as s:
-        channel = service.get_channel(s, "neihuang")
+        channel = channels.get_channel(s, channel_id=demo.CHANNEL_ID)
+        token = channels.clear_token(channel)  # what the platform signs with (sealed at rest)
         s.expunge(channel)
         villages = [
             (c, n, p, shape(json.loads(b)))
@@ -83,7 +110,7 @@ def main() -> None:
     cats = list(demo.TEMPLATES)
     msgs = []
     for i in range(args.n):
-        code, vname, town, poly = rng.choice(villages)
+        _code, vname, town, poly = rng.choice(villages)
         text = rng.choice(demo.TEMPLATES[rng.choice(cats)]).format(
             place=towns[town] + vname, road=rng.choice(demo.ROADS)
         )
@@ -98,16 +125,21 @@ def main() -> None:
             else:
                 body["address"] = f"内黄县{towns[town]}{vname}"
             msgs.append(("web", json.dumps(body, ensure_ascii=False).encode()))
-        else:  # WeChat plaintext callback, signed as the platform signs it
-            ts, nonce = str(int(time.time())), f"n{i}"
-            signer = WeChatSigner()
-            signer.add_data(channel.token, ts, nonce)
+        else:  # WeChat plaintext callback (signed when sent)
             xml = (
-                f"<xml><ToUserName><![CDATA[gh_bench]]></ToUserName><FromUserName><![CDATA[o{i % 5000}]]></FromUserName>"
-                f"<CreateTime>{ts}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
+                "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
+                f"<FromUserName><![CDATA[o{i % 5000}]]></FromUserName><CreateTime>{{ts}}</CreateTime>"
+                f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
                 f"<MsgId>{10**12 + i}</MsgId></xml>"
             )
-            msgs.append(("wechat", (xml.encode(), signer.signature, ts, nonce)))
+            msgs.append(("wechat", (xml, f"n{i}")))
+
+    def signed(xml: str, nonce: str) -> tuple[bytes, str, str]:
+        """The message as WeChat pushes it now: body, signature over (token, timestamp, nonce), timestamp."""
+        ts = str(int(time.time()))
+        signer = WeChatSigner()
+        signer.add_data(token, ts, nonce)
+        return xml.replace("{ts}", ts).encode(), signer.signature, ts
 
     # ---------------------------------------------------------------- end-to-end intake
     # the prepared messages are harness state, not server state: keep the collector from rescanning them
@@ -117,13 +149,18 @@ def main() -> None:
     lat_ms = []
     t0 = time.perf_counter()
     factory = coredb.session_factory()
+    signing = 0.0  # the client's work, taken out of the intake time
     for kind, payload in msgs:
+        if kind == "wechat":
+            s0 = time.perf_counter()
+            body, sig, ts = signed(*payload)
+            signing += time.perf_counter() - s0
         a = time.perf_counter()
         session = factory()
         try:
             if kind == "web":
                 body = schemas.TicketCreate.model_validate_json(payload)
-                data = service.TicketInput(
+                data = intake.TicketInput(
                     channel="web",
                     description=body.description,
                     lon=body.lon,
@@ -132,18 +169,17 @@ def main() -> None:
                     reporter_phone=body.reporter_phone,
                     default_division_code="410527",
                 )
-                t = service.create_ticket(session, actor=PublicActor("web"), data=data)
+                t = intake.create_ticket(session, actor=PublicActor("web"), data=data)
                 number = t.number
             else:
-                xml, sig, ts, nonce = payload
                 reply = wechat.handle_message(
                     session,
                     channel,
-                    xml,
+                    body,
                     signature=sig,
                     msg_signature=None,
                     timestamp=ts,
-                    nonce=nonce,
+                    nonce=payload[1],
                     encrypt_type=None,
                 )
                 number = reply.ticket_number
@@ -153,7 +189,11 @@ def main() -> None:
         lat_ms.append((time.perf_counter() - a) * 1000)
         if number is None:
             raise SystemExit(f"a message made no ticket: {payload!r}")
-    total = time.perf_counter() - t0
+    total = time.perf_counter() - t0 - signing
+    with coredb.session_scope() as s:
+        stored = s.scalar(select(func.count()).select_from(Ticket)) or 0
+    if stored != args.n:
+        raise SystemExit(f"{args.n} messages made {stored} tickets")
     rate = args.n / total
     p50, p99 = statistics.quantiles(lat_ms, n=100)[49], statistics.quantiles(lat_ms, n=100)[98]
 
@@ -192,7 +232,11 @@ def main() -> None:
     g = np.random.default_rng(7)
     with coredb.session_scope() as s:
         vcodes = np.array([v[0] for v in villages])
-        depts = {(v, c): service.routing.propose_unit(s, s.get(Division, v), c) for v in vcodes for c in cats}
+        depts = {
+            (v, c): routing.propose_unit(s, division=s.get(Division, v), category_code=c)
+            for v in vcodes
+            for c in cats
+        }
     cat_arr = np.array(cats)
     days0 = date(2022, 12, 1)
     day_idx = g.integers(0, 4 * 365, n)
@@ -268,13 +312,13 @@ def main() -> None:
     with coredb.session_scope() as s:
         for _ in range(5):
             a = time.perf_counter()
-            views.statistics(s, division="410527", start=None, end=None)
+            reports.statistics(s, division="410527", start=None, end=None)
             timings.append(time.perf_counter() - a)
         a = time.perf_counter()
-        views.map_features(s, division="410527", start=None, end=None)
+        reports.map_features(s, division="410527", start=None, end=None)
         map_s = time.perf_counter() - a
         a = time.perf_counter()
-        views.monthly_report(s, division="410527", month="2026-10")
+        reports.monthly_report(s, division="410527", month="2026-10")
         report_s = time.perf_counter() - a
         a = time.perf_counter()
         stats.counts(s, root=s.get(Division, "410527"), start=date(2026, 3, 5), end=date(2026, 9, 17))
@@ -295,18 +339,22 @@ def main() -> None:
         f"(target >= 300 tickets/s: {'met' if rate >= 300 else 'NOT met'})"
     )
     print(
-        f"statistics, {n} tickets ({len(daily_rows)} daily / {len(monthly_rows)} monthly counter rows, loaded in "
-        f"{load_s:.1f} s):"
+        f"statistics, {n} tickets ({len(daily_rows)} daily / {len(monthly_rows)} monthly counter rows, "
+        f"loaded in {load_s:.1f} s):"
     )
     print(
-        f"  statistics page data (12 months, 三率, trend, rankings, hot spots): best {min(timings) * 1000:.0f} ms, "
-        f"worst {max(timings) * 1000:.0f} ms (target < 1000 ms: {'met' if max(timings) < 1 else 'NOT met'})"
+        f"  statistics page data (12 months, 三率, trend, rankings, hot spots): "
+        f"best {min(timings) * 1000:.0f} ms, worst {max(timings) * 1000:.0f} ms "
+        f"(target < 1000 ms: {'met' if max(timings) < 1 else 'NOT met'})"
     )
     print(
-        f"  map layer {map_s * 1000:.0f} ms; monthly report {report_s * 1000:.0f} ms; arbitrary 6-month range "
-        f"(daily counters) {daily_s * 1000:.0f} ms"
+        f"  map layer {map_s * 1000:.0f} ms; monthly report {report_s * 1000:.0f} ms; "
+        f"arbitrary 6-month range (daily counters) {daily_s * 1000:.0f} ms"
     )
     print(f"  (run at {datetime.now(UTC).isoformat(timespec='seconds')})")
+    if scratch is not None:
+        coredb.get_engine().dispose()
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ median.
 
     python bench/carbon_stock.py --size 8000 --invest-python /tmp/invest-venv/bin/python
     python bench/carbon_stock.py --mosaic --size 30000      # Dask LocalCluster, peak RSS of the tree
+    python bench/carbon_stock.py --smoke                    # CI: a 256 x 256 pair, no InVEST, seconds
+
+``--smoke`` runs every step once on a tiny pair in a temporary folder, checks the totals of the full and the
+totals-only runs against a direct NumPy computation, and exits 1 if they differ: a benchmark that breaks
+fails CI instead of rotting.
 """
 
 from __future__ import annotations
@@ -41,7 +46,11 @@ from rasterio.transform import from_origin
 from govgrid.carbon.engine.rasters import row_windows
 from govgrid.carbon.engine.stock import CarbonStockModel
 
-POOLS = "lucode,c_above,c_below,c_soil,c_dead\n1,0,0,40,0\n2,0.5,0.3,50,0\n3,8,6,95,2\n4,4,4,85,1\n5,45,11,70,4\n6,3,1,60,0.5\n"
+POOLS = (
+    "lucode,c_above,c_below,c_soil,c_dead\n"
+    "1,0,0,40,0\n2,0.5,0.3,50,0\n3,8,6,95,2\n4,4,4,85,1\n5,45,11,70,4\n6,3,1,60,0.5\n"
+)
+SMOKE_SIZE = 256
 YEARS = (2018, 2023)
 VAL = {"price_per_metric_ton_of_c": 50.0, "discount_rate": 5.0, "rate_change": 2.0}
 
@@ -214,7 +223,8 @@ def invest(py: str, bas: Path, alt: Path, pools: Path, ws: Path) -> tuple[float,
         "n_workers": -1,
         **VAL,
     }
-    proc = subprocess.run([py, "-c", INVEST_SCRIPT, json.dumps(args)], capture_output=True, text=True)
+    # the python the operator named on the command line, running our own script
+    proc = subprocess.run([py, "-c", INVEST_SCRIPT, json.dumps(args)], capture_output=True, text=True)  # noqa: S603
     if proc.returncode != 0:
         print("InVEST failed:", proc.stderr[-2000:])
         return None
@@ -260,7 +270,26 @@ def main() -> None:
     ap.add_argument("--dask-workers", type=int, default=2)
     ap.add_argument("--dask-memory-limit", default="2GB")
     ap.add_argument("--cleanup", action="store_true", help="delete the work dir afterwards")
+    ap.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"CI smoke run: {SMOKE_SIZE}x{SMOKE_SIZE}, once, no InVEST, temp dir; exit 1 on wrong totals",
+    )
     a = ap.parse_args()
+    if a.smoke:
+        a.size, a.repeat, a.mosaic, a.invest_python, a.cleanup = SMOKE_SIZE, 1, False, None, True
+        a.work = Path(tempfile.mkdtemp(prefix="govgrid-bench-carbon-smoke-"))
+    try:
+        sys.exit(run(a))
+    finally:
+        if a.cleanup:
+            shutil.rmtree(a.work / str(a.size), ignore_errors=True)
+            if a.smoke:
+                shutil.rmtree(a.work, ignore_errors=True)
+
+
+def run(a: argparse.Namespace) -> int:
+    """The benchmark with parsed arguments; the process exit code (1 when the smoke check fails)."""
     work = a.work / str(a.size)
     work.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
@@ -269,9 +298,7 @@ def main() -> None:
     rows = []
     if a.mosaic:
         mosaic(a, work, bas, alt, pools)
-        if a.cleanup:
-            shutil.rmtree(work, ignore_errors=True)
-        return
+        return 0
     workers = a.workers or min(4, os.cpu_count() or 1)
     full_s, full_tot = ours(bas, alt, pools, work / "ours", False, compress=a.compress, workers=workers)
     # 1. calibrate: the decode floor in every setting, to find its best one (1 or N threads,
@@ -306,7 +333,7 @@ def main() -> None:
     print(f"ours totals-only runs: {[round(x, 3) for x in tot_runs]}")
     print(f"decode floor runs ({best_rows} rows, {best_n} thr): {[round(x, 3) for x in dec_runs]}")
     inv = None
-    py = a.invest_python or (sys.executable if _has_invest(sys.executable) else None)
+    py = a.invest_python or (sys.executable if not a.smoke and _has_invest(sys.executable) else None)
     if py:
         inv = invest(py, bas, alt, pools, work / "invest")
     print(f"\n{'run':44s} {'seconds':>9s}")
@@ -315,9 +342,11 @@ def main() -> None:
     print(f"\nours full / decode+write floor {full_s / io:6.2f}x")
     print(f"ours totals / decode floor, best of {a.repeat} each {tot_s / dec:6.2f}x   (target <= 1.5x)")
     print(f"ours totals / decode floor, medians        {tot_med / dec_med:6.2f}x")
+    if a.smoke:
+        return smoke_check(bas, alt, pools, {"four rasters": full_tot, "totals only": tot_tot})
     if inv is None:
         print("\nInVEST: not available (give --invest-python PATH of a venv with natcap.invest)")
-        return
+        return 0
     inv_s, inv_tot = inv
     print(f"{'InVEST 3.20 carbon.execute':44s} {inv_s:9.2f}")
     print(f"\nInVEST / ours full            {inv_s / full_s:6.2f}x   (target >= 8x)")
@@ -325,12 +354,58 @@ def main() -> None:
     for k in ("storage_bas", "storage_alt", "change", "npv"):
         rel = abs(full_tot[k] - inv_tot[k]) / max(1e-12, abs(inv_tot[k]))
         rel2 = abs(tot_tot[k] - inv_tot[k]) / max(1e-12, abs(inv_tot[k]))
+        verdict = "OK" if max(rel, rel2) <= 1e-6 else "DIFFERS"
         print(
-            f"total {k:12s} ours {full_tot[k]:.6e} InVEST {inv_tot[k]:.6e} rel.diff {rel:.1e} (totals-only {rel2:.1e}) {'OK' if max(rel, rel2) <= 1e-6 else 'DIFFERS'}"
+            f"total {k:12s} ours {full_tot[k]:.6e} InVEST {inv_tot[k]:.6e} rel.diff {rel:.1e} "
+            f"(totals-only {rel2:.1e}) {verdict}"
         )
     for name in ("c_storage_bas.tif", "c_storage_alt.tif", "c_change_bas_alt.tif", "npv_alt.tif"):
         same = identical(work / "ours" / name, work / "invest" / name)
         print(f"{name:24s} pixel-identical: {same}")
+    return 0
+
+
+def reference_totals(bas: Path, alt: Path, pools: Path) -> dict[str, float]:
+    """Storage and change totals (Mg C) computed directly with NumPy, pixel by pixel, as InVEST does."""
+    rows = [line.split(",") for line in pools.read_text().splitlines()[1:] if line]
+    per_class = {int(r[0]): np.float32(0) for r in rows}
+    for r in rows:
+        for text in r[1:]:  # c_above, c_below, c_soil, c_dead summed in float32 in that order
+            per_class[int(r[0])] = np.float32(per_class[int(r[0])] + np.float32(float(text)))
+    with rasterio.open(bas) as b, rasterio.open(alt) as c:
+        lb, la = b.read(1), c.read(1)
+        px_ha = abs(b.transform.a * b.transform.e) / 10_000
+        nodata = b.nodata
+    lut = np.full(int(max(lb.max(), la.max(), max(per_class))) + 2, -1.0, np.float32)
+    for code, v in per_class.items():
+        lut[code] = v
+    sb = np.where(lb == nodata, np.float32(-1), lut[lb.clip(0)])
+    sa = np.where(la == nodata, np.float32(-1), lut[la.clip(0)])
+    ok = (sb != -1) & (sa != -1)
+    change = np.where(ok, sa - sb, np.float32(-1)).astype(np.float32)
+    return {
+        "storage_bas": float(sb[sb != -1].sum(dtype=np.float64)) * px_ha,
+        "storage_alt": float(sa[sa != -1].sum(dtype=np.float64)) * px_ha,
+        "change": float(change[change != -1].sum(dtype=np.float64)) * px_ha,
+    }
+
+
+def smoke_check(bas: Path, alt: Path, pools: Path, runs: dict[str, dict[str, float]]) -> int:
+    """0 when every run's totals match the direct computation (1e-6 relative), else 1 with the differences."""
+    ref = reference_totals(bas, alt, pools)
+    bad = []
+    for run_name, totals in runs.items():
+        for k, want in ref.items():
+            rel = abs(totals[k] - want) / max(1e-12, abs(want))
+            if rel > 1e-6:
+                bad.append(f"{run_name}: {k} {totals[k]:.6e} != direct {want:.6e} (rel.diff {rel:.1e})")
+        if not totals.get("npv"):
+            bad.append(f"{run_name}: no npv total")
+    for line in bad:
+        print("SMOKE FAILED:", line)
+    if not bad:
+        print(f"\nsmoke: OK, totals of {len(runs)} runs match the direct computation ({', '.join(ref)})")
+    return 1 if bad else 0
 
 
 def mosaic(a: argparse.Namespace, work: Path, bas: Path, alt: Path, pools: Path) -> None:
@@ -338,24 +413,26 @@ def mosaic(a: argparse.Namespace, work: Path, bas: Path, alt: Path, pools: Path)
     from dask.distributed import LocalCluster
 
     decoded = 2 * a.size * a.size * 2  # two int16 inputs
-    with PeakRSS() as rss:
-        with LocalCluster(
+    with (
+        PeakRSS() as rss,
+        LocalCluster(
             n_workers=a.dask_workers,
             threads_per_worker=1,
             memory_limit=a.dask_memory_limit,
             dashboard_address=None,
-        ) as cl:
-            idle = rss.peak
-            secs, tot = ours(
-                bas,
-                alt,
-                pools,
-                work / "ours_mosaic",
-                False,
-                scheduler=cl.scheduler_address,
-                compress=a.compress,
-            )
-            out_bytes = sum(p.stat().st_size for p in (work / "ours_mosaic").glob("*.tif"))
+        ) as cl,
+    ):
+        idle = rss.peak
+        secs, tot = ours(
+            bas,
+            alt,
+            pools,
+            work / "ours_mosaic",
+            False,
+            scheduler=cl.scheduler_address,
+            compress=a.compress,
+        )
+        out_bytes = sum(p.stat().st_size for p in (work / "ours_mosaic").glob("*.tif"))
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     doc = {
         "size": a.size,
@@ -377,7 +454,8 @@ def mosaic(a: argparse.Namespace, work: Path, bas: Path, alt: Path, pools: Path)
 
 
 def _has_invest(py: str) -> bool:
-    return subprocess.run([py, "-c", "import natcap.invest"], capture_output=True).returncode == 0 and bool(
+    # this interpreter (or the one named with --invest-python), a fixed import
+    return subprocess.run([py, "-c", "import natcap.invest"], capture_output=True).returncode == 0 and bool(  # noqa: S603
         os.environ.get("GOVGRID_BENCH_INVEST", "1")
     )
 

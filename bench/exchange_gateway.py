@@ -5,7 +5,7 @@ Builds a 1,000,000-row population resource (synthetic, valid ID numbers) in a te
 page size, two ways in one process:
 
 - bare: the same SELECT on the records table, rows to dicts, JSON-encoded; no grant check, no masking, no audit;
-- gateway: `exchange.service.read_records` as the consumer holding a grant: grant lookup, rate limit, field scope,
+- gateway: `exchange.services.gateway.read_records` as the consumer holding a grant: grant lookup, rate limit, field scope,
   masking of ID number / name / phone / address, response hash, one hash-chained audit record and one call-log row
   per page, committed per call like a request; JSON-encoded.
 
@@ -46,10 +46,10 @@ def build(url: str, n_rows: int) -> tuple[str, object]:
     from govgrid.core.modules import DemoContext
     from govgrid.core.privacy import id_number_checksum
     from govgrid.demo import DEMO_PASSWORD, load_core
-    from govgrid.exchange import service
     from govgrid.exchange.demo import POPULATION_ITEMS
     from govgrid.exchange.models import Grant, Record, Upload
     from govgrid.exchange.schemas import ResourceCreate
+    from govgrid.exchange.services import catalog
 
     set_settings(Settings(database_url=url, demo_mode=True, secret_key="bench-" + "x" * 40))
     db.configure(url)
@@ -58,7 +58,7 @@ def build(url: str, n_rows: int) -> tuple[str, object]:
     actor = SystemActor("bench")
     with db.session_scope() as session:
         load_core(session, DemoContext(password=DEMO_PASSWORD))
-        res = service.create_resource(
+        res = catalog.create_resource(
             session,
             actor=actor,
             data=ResourceCreate(
@@ -156,12 +156,13 @@ def build(url: str, n_rows: int) -> tuple[str, object]:
 def measure(code: str, consumer: object, page: int, pages: int, rounds: int = 5) -> dict[str, float]:
     """Read `pages` consecutive pages both ways; returns rows/s and the ratio."""
     from govgrid.core import db
-    from govgrid.exchange import service
     from govgrid.exchange.models import Record, Resource
+    from govgrid.exchange.services import gateway as exchange_gateway
+    from govgrid.exchange.services import uploads
 
     with db.session_scope() as session:
         res = session.scalar(select(Resource).where(Resource.code == code))
-        upload_id = service.active_upload(session, res).id
+        upload_id = uploads.active_upload(session, resource=res).id
 
     def bare() -> int:
         served, after = 0, None
@@ -181,10 +182,10 @@ def measure(code: str, consumer: object, page: int, pages: int, rounds: int = 5)
         served, after = 0, None
         for _ in range(pages):
             with db.session_scope() as session:
-                out = service.read_records(
+                out = exchange_gateway.read_records(
                     session, actor=consumer, code=code, limit=page, after=after, purpose="benchmark"
                 )
-                service.page_body(out)  # the response body, reusing the audited serialisation
+                exchange_gateway.page_body(out)  # the response body, reusing the audited serialisation
                 served += len(out["records"])
                 after = out["next_after"]
         return served

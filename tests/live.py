@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-DEMO_PASSWORD = "govgrid-demo"
+from govgrid.demo import DEMO_PASSWORD  # noqa: F401  (re-exported for the browser tests)
 
 
 def free_port() -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Marks a secret generated for one demo database (see core.instance); never accepted outside demo mode.
@@ -19,7 +19,8 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./govgrid.db"
     demo_mode: bool = False
-    secret_key: str = ""
+    secret_key: SecretStr = Field(default=SecretStr(""), description="signs sessions, tokens and CSRF; "
+                                  "seals secrets at rest (never logged or shown)")
     token_minutes: int = 8 * 60
     default_locale: str = "zh-CN"
     default_division: str = ""
@@ -49,17 +50,18 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _secret_policy(self) -> Settings:
         """Refuse to run without a real secret outside demo mode; demo mode never uses a known constant."""
-        if not self.secret_key:
+        key = self.secret_key.get_secret_value()
+        if not key:
             if self.demo_mode:
                 # A per-process random secret until the demo database's own one is loaded (core.instance):
                 # nothing signed with it can be forged from the source.
-                self.secret_key = DEMO_SECRET_PREFIX + secrets.token_urlsafe(32)
+                self.secret_key = SecretStr(DEMO_SECRET_PREFIX + secrets.token_urlsafe(32))
             else:
                 raise ValueError(
                     "GOVGRID_SECRET_KEY is not set: set a random secret of at least 32 characters "
                     "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or run in demo mode"
                 )
-        elif not self.demo_mode and (self.secret_key.startswith(DEMO_SECRET_PREFIX) or len(self.secret_key) < 32):
+        elif not self.demo_mode and (key.startswith(DEMO_SECRET_PREFIX) or len(key) < 32):
             raise ValueError("GOVGRID_SECRET_KEY is a demo secret or shorter than 32 characters")
         return self
 

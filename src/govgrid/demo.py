@@ -21,11 +21,10 @@ from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
 from govgrid.core.identity import service as identity
 from govgrid.core.identity.models import User
-from govgrid.core.modules import DemoContext, module_specs
+from govgrid.core.modules import DEMO_PASSWORD, DemoContext, module_specs
 
 log = logging.getLogger(__name__)
 
-DEMO_PASSWORD = "govgrid-demo"
 ACTOR = SystemActor("demo-loader")
 
 # county code -> (prefix for usernames, townships [(suffix, name)], villages per township)

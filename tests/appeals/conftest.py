@@ -1,4 +1,5 @@
-"""Appeals fixtures: the Neihuang channel, Open311 key and handler users committed once per session; factories."""
+"""Appeals fixtures: the Neihuang channel, Open311 key and handler users committed once per session;
+factories."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from govgrid.appeals import demo, service
+from govgrid.appeals import demo
 from govgrid.appeals.models import Ticket
+from govgrid.appeals.services import intake
 from govgrid.core import db as coredb
 from govgrid.core.audit.service import PublicActor
 from govgrid.core.identity import service as identity
 from govgrid.core.identity.models import User
 from govgrid.core.modules import DemoContext
+from govgrid.demo import DEMO_PASSWORD
 
 WORLD: dict[str, str] = {}
 
@@ -29,7 +32,7 @@ def appeals_world(database_url: str) -> dict[str, str]:
 def ensure_world() -> dict[str, str]:
     """Commit the appeals world once per process (call it before any rolled-back `db` session is open)."""
     if not WORLD:
-        ctx = DemoContext(password="govgrid-demo")
+        ctx = DemoContext(password=DEMO_PASSWORD)
         with coredb.session_scope() as session:
             demo.ensure_setup(session, ctx)
         key_line = next(line for line in ctx.printed if "api_key:" in line)
@@ -83,7 +86,7 @@ def make_ticket(
 ) -> Ticket:
     """A ticket at a village point through the real intake."""
     lon, lat = village_point(db, village)
-    data = service.TicketInput(
+    data = intake.TicketInput(
         channel=kw.pop("channel", "web"),
         description=description,
         lon=lon,
@@ -92,11 +95,12 @@ def make_ticket(
         reporter_phone=kw.pop("reporter_phone", "13912345678"),
         **kw,
     )
-    return service.create_ticket(db, actor=PublicActor("web"), data=data, now=now)
+    return intake.create_ticket(db, actor=PublicActor("web"), data=data, now=now)
 
 
 def wechat_signature(token: str, timestamp: str, nonce: str) -> str:
-    """What the WeChat platform sends as `signature` (built with wechatpy's signer, the third-party counterpart)."""
+    """What the WeChat platform sends as `signature` (built with wechatpy's signer, the third-party
+    counterpart)."""
     from wechatpy.utils import WeChatSigner
 
     signer = WeChatSigner()
@@ -110,22 +114,22 @@ def now_ts() -> str:
 
 @pytest.fixture(autouse=True)
 def city_events(monkeypatch) -> list:
-    """Capture what appeals publishes on the city-event port instead of running another module's subscriber
-    (whose own transaction cannot nest inside the rolled-back test connection)."""
-    from govgrid.core import events, ports
+    """Capture what appeals hands to the city-event port (core.ports) instead of running another module's
+    subscriber (whose own transaction cannot nest inside the rolled-back test connection)."""
+    from govgrid.core import ports
 
-    seen: list = []
-    monkeypatch.setitem(events._handlers, ports.CITY_EVENT_REPORTED, [seen.append])
+    seen: list[ports.CityEventReport] = []
+    monkeypatch.setattr(ports, "report_city_event", lambda session, report: seen.append(report))
     return seen
 
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
     """Process-level caches (model, department ids, place names) must not outlive a rolled-back test."""
-    from govgrid.appeals import routing
+    from govgrid.appeals.services import classifier, routing
 
-    routing.forget_model()
+    classifier.forget_model()
     routing.clear_caches()
     yield
-    routing.forget_model()
+    classifier.forget_model()
     routing.clear_caches()

@@ -1,13 +1,14 @@
-"""Every state change through the API, with permissions: dispatch, sign, contact, answer, rate, reopen, survey,
-return, merge, supervise; reporter identity only for the handling unit and supervisors."""
+"""Every state change through the API, with permissions: dispatch, sign, contact, answer, rate, reopen,
+survey, return, merge, supervise; reporter identity only for the handling unit and supervisors."""
 
 from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from govgrid.appeals import service
 from govgrid.appeals.models import DailyStat, TicketEvent
+from govgrid.appeals.services import routing, stats
 from govgrid.core.audit.models import AuditRecord
+from govgrid.core.divisions.models import Division
 from tests.appeals.conftest import make_ticket
 
 API = "/api/v1/appeals"
@@ -85,9 +86,7 @@ def test_full_life_of_a_ticket(client, world, db, login):
         "rated",
         "closed",
     ]
-    from govgrid.appeals import stats
-
-    metrics = set(stats.counts(db, root=db.get(service.Division, t.division_code), start=None, end=None))
+    metrics = set(stats.counts(db, root=db.get(Division, t.division_code), start=None, end=None))
     assert {
         "created",
         "dispatched",
@@ -104,8 +103,8 @@ def test_full_life_of_a_ticket(client, world, db, login):
 
 def test_dispatcher_override_is_kept_and_counted(client, world, db, login):
     t = _ticket(db, description="东关村村委村务不公开")  # village affairs: the village committee
-    village_dept = service.routing.department_id(db, "410527100200-government")
-    town_dept = service.routing.department_id(db, "410527100-government")
+    village_dept = routing.department_id(db, code="410527100200-government")
+    town_dept = routing.department_id(db, code="410527100-government")
     assert t.proposed_department_id == village_dept
     r = client.post(
         f"{API}/tickets/{t.id}/dispatch",
@@ -128,7 +127,7 @@ def test_dispatcher_override_is_kept_and_counted(client, world, db, login):
         headers=login("nh_dispatcher"),
     )
     assert r.json()["category_code"] == "water_supply" and r.json()["category_source"] == "dispatcher"
-    assert r.json()["department_id"] == service.routing.department_id(db, "410527-water_resources")
+    assert r.json()["department_id"] == routing.department_id(db, code="410527-water_resources")
     bad = client.post(
         f"{API}/tickets/{t2.id}/dispatch", json={"category_code": "nosuch"}, headers=login("nh_dispatcher")
     )
@@ -163,7 +162,7 @@ def test_unresolved_rating_reopens_and_escalates(client, world, db, login):
     assert r.json()["state"] == "signed"
     db.refresh(t)
     assert t.reopen_count == 1 and t.escalation_level == 1 and t.escalation_reason == "citizen_rejected"
-    assert t.escalated_department_id == service.routing.department_id(db, "410527-government")
+    assert t.escalated_department_id == routing.department_id(db, code="410527-government")
     sup = client.get(f"{API}/tickets", params={"view": "superior"}, headers=login("nh_gov")).json()
     assert t.id in [i["id"] for i in sup["items"]]
     # answered again, rejected again by the callback survey: the supervisor queue

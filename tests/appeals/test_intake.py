@@ -1,4 +1,5 @@
-"""Resident intake (web form, mobile page) and bad input on the JSON API: a clear 4xx, nothing half-created."""
+"""Resident intake (web form, mobile page) and bad input on the JSON API: a clear 4xx, nothing
+half-created."""
 
 from __future__ import annotations
 
@@ -96,15 +97,15 @@ def test_city_management_concern_is_published_on_the_city_event_port(client, wor
         f"{API}/tickets", json={"description": "南街村路面破损严重有大坑", "lon": lon, "lat": lat}
     )
     assert r.status_code == 201
-    ev = [e for e in city_events if e.payload["external_ref"] == r.json()["number"]]
-    assert ev and ev[0].payload["category"] == "road_damage" and ev[0].payload["source"] == "appeals"
-    assert ev[0].payload["division_code"] == "410527100202"
+    ev = [e for e in city_events if e.external_ref == r.json()["number"]]
+    assert ev and ev[0].category == "road_damage" and ev[0].source == "appeals"
+    assert ev[0].division_code == "410527100202"
     # the city map's closure is noted on the ticket
-    from govgrid.appeals import service
+    from govgrid.appeals.services import city
 
-    t = service.note_city_case_closed(db, number=r.json()["number"], case_code="C-1", result="已修复")
+    t = city.note_city_case_closed(db, number=r.json()["number"], case_code="C-1", result="已修复")
     assert t.city_case_code == "C-1"
-    assert service.note_city_case_closed(db, number="nope", case_code="C", result="x") is None
+    assert city.note_city_case_closed(db, number="nope", case_code="C", result="x") is None
 
 
 def test_idempotency_keys_are_checked_and_kept_apart_per_caller(client, world, db, login):

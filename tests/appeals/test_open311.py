@@ -137,7 +137,8 @@ def _free_port() -> int:
 
 @pytest.fixture()
 def live_server(app, appeals_world):
-    """The app served by uvicorn in a thread over the committed test database (not the rolled-back fixture)."""
+    """The app served by uvicorn in a thread over the committed test database (not the rolled-back
+    fixture)."""
     import uvicorn
 
     port = _free_port()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from govgrid.appeals import service
+from govgrid.appeals.services import workflow
 from tests.appeals.conftest import make_ticket, principal, village_point
 from tests.conftest import csrf_token
 
@@ -82,7 +82,7 @@ def test_hotline_page(client, world, db, login):
 
 def test_public_stats_page(client, world, db):
     disp = principal(db, "nh_dispatcher")
-    service.dispatch(db, actor=disp, ticket=make_ticket(db))
+    workflow.dispatch(db, actor=disp, ticket=make_ticket(db))
     r = client.get("/appeals/stats", headers=HTML)
     assert (
         r.status_code == 200
@@ -94,7 +94,7 @@ def test_public_stats_page(client, world, db):
 def test_monthly_report_page(client, world, db):
     disp = principal(db, "nh_dispatcher")
     t = make_ticket(db)
-    service.dispatch(db, actor=disp, ticket=t)
+    workflow.dispatch(db, actor=disp, ticket=t)
     month = t.created_at.astimezone(SH).strftime("%Y-%m")
     r = client.get(f"/appeals/stats/monthly?month={month}&division=410527", headers=HTML)
     assert r.status_code == 200 and 'id="monthly-kpis"' in r.text and "城关镇" in r.text

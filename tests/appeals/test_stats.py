@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from govgrid.appeals import service, stats
+from govgrid.appeals.models import DailyStat, MonthlyStat
+from govgrid.appeals.services import config, ratings, stats, workflow
+from govgrid.core.divisions.models import Division
 from govgrid.core.errors import ValidationFailed
 from tests.appeals.conftest import make_ticket, principal
 
@@ -27,7 +29,7 @@ COUNTS = {
 
 
 def test_rates_default_formulas():
-    r = stats.compute_rates(COUNTS, stats.DEFAULT_RATES)
+    r = stats.compute_rates(COUNTS, config.DEFAULT_RATES)
     assert r.response == pytest.approx(0.6)  # 6 signed and contacted in time / 10 dispatched
     assert r.resolution == pytest.approx(0.75)  # 6 resolved / 8 rated
     assert r.satisfaction == pytest.approx(0.875)  # (5 + 2) / 8
@@ -36,7 +38,7 @@ def test_rates_default_formulas():
 
 
 def test_rates_configured_formulas_and_weights():
-    cfg = stats.validate_rates_config(
+    cfg = config.validate_rates_config(
         {
             "response_basis": "signed",
             "resolution_basis": "closed",
@@ -50,13 +52,13 @@ def test_rates_configured_formulas_and_weights():
     assert r.satisfaction == pytest.approx(0.75)  # (5 + 0.5*2) / 8
     assert r.composite == pytest.approx(0.9 * 20 + 0.7 * 40 + 0.75 * 40)
     # zero denominators give no rate, and the composite uses what exists
-    empty = stats.compute_rates({"dispatched": 4, "responded_on_time": 2}, stats.DEFAULT_RATES)
+    empty = stats.compute_rates({"dispatched": 4, "responded_on_time": 2}, config.DEFAULT_RATES)
     assert empty.resolution is None and empty.satisfaction is None and empty.composite == pytest.approx(50.0)
 
 
 def test_bad_rates_config_reports_every_problem():
     with pytest.raises(ValidationFailed) as exc:
-        stats.validate_rates_config(
+        config.validate_rates_config(
             {"response_basis": "x", "basic_weight": 2, "weights": {"response": -1}, "bogus": 1}
         )
     locs = {d["loc"][0] for d in exc.value.details}
@@ -92,14 +94,14 @@ def test_counters_rankings_and_public_stats(client, world, db):
     made = []
     for i, rating in enumerate(["satisfied", "basic", "unsatisfied"]):
         t = make_ticket(db, now=day, reporter_name=f"赵{i}号", reporter_phone=f"1380000000{i}")
-        service.dispatch(db, actor=disp, ticket=t, now=day.replace(hour=10))
-        service.sign(db, actor=handler, ticket=t, now=day.replace(hour=11))
-        service.contact(db, actor=handler, ticket=t, now=day.replace(hour=11, minute=30))
-        service.answer(db, actor=handler, ticket=t, text="已处理", now=day.replace(hour=15))
-        service.rate(db, actor=handler, ticket=t, rating=rating, now=day.replace(hour=16))
+        workflow.dispatch(db, actor=disp, ticket=t, now=day.replace(hour=10))
+        workflow.sign(db, actor=handler, ticket=t, now=day.replace(hour=11))
+        workflow.contact(db, actor=handler, ticket=t, now=day.replace(hour=11, minute=30))
+        workflow.answer(db, actor=handler, ticket=t, text="已处理", now=day.replace(hour=15))
+        ratings.rate(db, actor=handler, ticket=t, rating=rating, now=day.replace(hour=16))
         made.append(t)
     db.flush()
-    root = db.get(service.Division, "410527100")
+    root = db.get(Division, "410527100")
     c = stats.counts(db, root=root, start=day.date(), end=day.date())
     assert c["created"] == 3 and c["dispatched"] == 3 and c["responded_on_time"] == 3
     assert (
@@ -108,18 +110,18 @@ def test_counters_rankings_and_public_stats(client, world, db):
     # the monthly roll-up (whole months) agrees with the daily counters
     month = stats.counts(db, root=root, start=day.date().replace(day=1), end=day.date().replace(day=30))
     assert {k: month.get(k, 0) for k in c} == c or all(month[k] >= c[k] for k in c)
-    assert stats._source(day.date().replace(day=1), day.date().replace(day=30)) is stats.MonthlyStat
-    assert stats._source(day.date(), day.date()) is stats.DailyStat
+    assert stats.counter_table(start=day.date().replace(day=1), end=day.date().replace(day=30)) is MonthlyStat
+    assert stats.counter_table(start=day.date(), end=day.date()) is DailyStat
     r = stats.rates(db, root=root, start=day.date(), end=day.date())
     assert (
         r.response == 1.0 and r.resolution == pytest.approx(2 / 3) and r.satisfaction == pytest.approx(2 / 3)
     )
     towns = stats.rankings(
-        db, root=db.get(service.Division, "410527"), start=day.date(), end=day.date(), by="township"
+        db, root=db.get(Division, "410527"), start=day.date(), end=day.date(), by="township"
     )
     assert towns[0]["key"] == "410527100" and towns[0]["rank"] == 1 and towns[0]["dispatched"] == 3
     depts = stats.rankings(
-        db, root=db.get(service.Division, "410527"), start=day.date(), end=day.date(), by="department"
+        db, root=db.get(Division, "410527"), start=day.date(), end=day.date(), by="department"
     )
     assert depts[0]["name"].endswith("局") or depts[0]["dispatched"] == 3
     resp = client.get(

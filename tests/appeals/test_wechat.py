@@ -11,7 +11,12 @@ from sqlalchemy import select
 from wechatpy.crypto import WeChatCrypto
 
 from govgrid.appeals.models import Ticket
-from tests.appeals.conftest import count_tickets, now_ts, village_point, wechat_signature
+from tests.appeals.conftest import (
+    count_tickets,
+    now_ts,
+    village_point,
+    wechat_signature,
+)
 
 URL = "/channels/wechat/neihuang"
 
@@ -130,7 +135,7 @@ def test_same_msgid_three_times_makes_one_ticket(client, world, db):
     assert len(rows) == 1
     assert all(rows[0].number in reply_content(r.text) for r in replies)
     # the same MsgId in safe mode is still the same message
-    resp, crypto = post_safe(client, world, xml)
+    resp, _crypto = post_safe(client, world, xml)
     assert resp.status_code == 200
     assert len(db.scalars(select(Ticket).where(Ticket.channel_ref == "neihuang:910005")).all()) == 1
 

@@ -1,4 +1,4 @@
-"""City map fixtures: a small grid in a Pingding village, demo-like users, a unit, a camera and a sensor key."""
+"""City map fixtures: a small grid in a Pingding village, demo-like users, a unit, a camera, a sensor key."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import shapely
 from shapely.geometry import mapping, shape
 from sqlalchemy import select
 
-from govgrid.citymap import service as svc
 from govgrid.citymap import spatial
+from govgrid.citymap.services import cameras as camera_service
+from govgrid.citymap.services import grid as grid_service
+from govgrid.citymap.services import units as unit_service
 from govgrid.core.audit.service import SystemActor
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions.models import Division
@@ -20,7 +22,7 @@ from govgrid.core.identity import service as identity
 ACTOR = SystemActor("tests")
 VILLAGE = "140321100200"
 TOWN = "140321100"
-PASSWORD = "citymap-test-pass"
+PASSWORD = "citymap-test-pass"  # noqa: S105  (a test user's password)
 
 
 def village_area(db, code: str = VILLAGE, w: float = 600, h: float = 500):
@@ -37,7 +39,7 @@ def village_area(db, code: str = VILLAGE, w: float = 600, h: float = 500):
 @pytest.fixture()
 def grid(db):
     """About 30 cells of 100 m in village 140321100200."""
-    return svc.generate_grid(
+    return grid_service.generate_grid(
         db, actor=ACTOR, division_code=VILLAGE, cell_m=100, within=mapping(village_area(db))
     )
 
@@ -79,7 +81,7 @@ def centre(grid):
 def unit(db, grid, users):
     """An enforcement unit linked to pd_unit01, standing 300 m east of the first cell."""
     lon, lat = offset(grid[0].center_lon, grid[0].center_lat, 300, 0)
-    return svc.create_unit(
+    return unit_service.create_unit(
         db,
         actor=ACTOR,
         code="T-ENF-01",
@@ -96,7 +98,7 @@ def unit(db, grid, users):
 @pytest.fixture()
 def camera(db, grid):
     """A camera on the first cell."""
-    return svc.create_camera(
+    return camera_service.create_camera(
         db,
         actor=ACTOR,
         code="T-CAM-1",
@@ -121,7 +123,7 @@ def sensor_key(db):
 
 @pytest.fixture()
 def urban_admin(db):
-    """pd_urban_admin: the administrator of Pingding's urban management bureau (keeper of the grid and parts)."""
+    """pd_urban_admin: the administrator of Pingding's urban management bureau (the grid and parts keeper)."""
     user = identity.ensure_user_with_role(
         db,
         actor=ACTOR,

@@ -7,6 +7,7 @@ from govgrid.citymap.models import Camera, Case, FieldUnit, GridCell, Part
 from govgrid.core.modules import DemoContext
 
 API = "/api/v1/citymap"
+DEMO_PASSWORD = "demo-pass"  # noqa: S105  (the demo users' password in this test)
 
 
 def _count(db, model, *where):
@@ -14,7 +15,7 @@ def _count(db, model, *where):
 
 
 def test_demo_loads_once_with_every_state(db, client, login):
-    ctx = DemoContext(password="demo-pass")
+    ctx = DemoContext(password=DEMO_PASSWORD)
     demo.load_demo(db, ctx)
     cells = _count(db, GridCell)
     assert 500 < cells < 999 * 4
@@ -34,7 +35,7 @@ def test_demo_loads_once_with_every_state(db, client, login):
         f"{API}/grid/validate", params={"division_code": demo.TOWN}, headers=login("pd_gov")
     ).json()
     assert v["ok"] and not v["overlaps"] and not v["invalid"] and not v["outside"]
-    demo.load_demo(db, DemoContext(password="demo-pass"))  # idempotent
+    demo.load_demo(db, DemoContext(password=DEMO_PASSWORD))  # idempotent
     assert _count(db, GridCell) == cells
 
 

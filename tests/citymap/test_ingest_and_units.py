@@ -1,10 +1,10 @@
-"""Machine ingest (video, IoT) with an API key, cameras, field units' positions, dispatch proposals, live feed."""
+"""Machine ingest (video, IoT) with an API key, cameras, units' positions, dispatch proposals, live feed."""
 
 import json
 from datetime import timedelta
 
-from govgrid.citymap import live
 from govgrid.citymap.models import UnitPosition
+from govgrid.citymap.services import feed
 from govgrid.core.db import utcnow
 from tests.citymap.conftest import offset
 
@@ -126,10 +126,10 @@ def test_positions_track_and_bad_reports(client, db, login, unit, users):
 
 
 def test_batch_dispatch_proposes_one_unit_per_case(client, db, login, grid, users, unit):
-    from govgrid.citymap import service as svc
+    from govgrid.citymap.services import units
     from tests.citymap.conftest import ACTOR
 
-    other = svc.create_unit(
+    other = units.create_unit(
         db,
         actor=ACTOR,
         code="T-SAN-01",
@@ -188,17 +188,17 @@ def test_broadcaster_delivers_committed_unit_moves_only_to_the_county():
     from govgrid.core.events import DomainEvent
 
     async def run():
-        here = live.broadcaster.add("140321")
-        there = live.broadcaster.add("410527")
+        here = feed.broadcaster.add("140321")
+        there = feed.broadcaster.add("410527")
         try:
-            live._on_live(
+            feed.on_live(
                 DomainEvent("citymap.live", {"data": {"channel": "unit", "county": "140321", "id": 7}})
             )
             got = await asyncio.wait_for(here.queue.get(), 1)
             assert got["id"] == 7 and there.queue.empty()
         finally:
-            live.broadcaster.remove(here)
-            live.broadcaster.remove(there)
+            feed.broadcaster.remove(here)
+            feed.broadcaster.remove(there)
 
     asyncio.run(run())
 
@@ -206,8 +206,8 @@ def test_broadcaster_delivers_committed_unit_moves_only_to_the_county():
 def test_simulator_moves_units_to_their_case_and_reports_back(db, client, login, grid, users, unit, camera):
     import random
 
-    from govgrid.citymap import simulate
     from govgrid.citymap.models import Case
+    from govgrid.citymap.services import simulation
 
     case_id = client.post(
         f"{API}/reports",
@@ -217,19 +217,19 @@ def test_simulator_moves_units_to_their_case_and_reports_back(db, client, login,
     client.post(f"{API}/cases/{case_id}/file", json={}, headers=login("pd_dispatcher"))
     client.post(f"{API}/cases/{case_id}/dispatch", json={"unit_id": unit.id}, headers=login("pd_dispatcher"))
     client.post(f"{API}/cases/{case_id}/acknowledge", json={}, headers=login("pd_unit01"))
-    rng = random.Random(1)
+    rng = random.Random(1)  # noqa: S311  (a reproducible simulation, not a secret)
     db.expire_all()  # the API wrote through its own session
     before = float(haversine(unit, grid[0]))
-    simulate.step(db, "140321", 20.0, rng, new_event_p=1.0)  # 120 m per tick by van
+    simulation.step(db, "140321", 20.0, rng, new_event_p=1.0)  # 120 m per tick by van
     db.refresh(unit)
     assert float(haversine(unit, grid[0])) < before - 100
     for _ in range(5):
-        simulate.step(db, "140321", 20.0, rng, new_event_p=0.0)
+        simulation.step(db, "140321", 20.0, rng, new_event_p=0.0)
     case = db.get(Case, case_id)
     db.refresh(case)
     assert case.arrived_at is not None and unit.status == "on_site"
     case.arrived_at = case.arrived_at - timedelta(minutes=5)
-    simulate.step(db, "140321", 20.0, rng, new_event_p=0.0)
+    simulation.step(db, "140321", 20.0, rng, new_event_p=0.0)
     db.refresh(unit)
     assert case.state == "handled" and unit.status == "available"
     assert db.query(Case).filter(Case.source == "video", Case.camera_id == camera.id).count() == 1

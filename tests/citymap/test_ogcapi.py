@@ -1,4 +1,4 @@
-"""OGC API - Features at /ogcapi/, read by OWSLib's real `Features` client (its HTTP calls go to the TestClient)."""
+"""OGC API - Features at /ogcapi/, read by OWSLib's real `Features` client (HTTP routed to the TestClient)."""
 
 import pytest
 from owslib.ogcapi.features import Features
@@ -37,7 +37,7 @@ def owslib_via(client, monkeypatch):
     import owslib.ogcapi as ogcapi_mod
 
     def http_get(url, params=None, headers=None, auth=None, **_kw):
-        return _Response(client.get(url, params=params, headers={k: v for k, v in (headers or {}).items()}))
+        return _Response(client.get(url, params=params, headers=dict(headers or {})))
 
     monkeypatch.setattr(ogcapi_mod, "http_get", http_get)
     monkeypatch.setattr(ogcapi_mod, "REQUEST_HEADERS", {"User-Agent": "OWSLib test"})

@@ -1,4 +1,4 @@
-"""Citizens' events arrive through the declared port (no import of the appeals module) and closures go back."""
+"""Citizens' events arrive through the declared port (appeals is never imported); closures go back."""
 
 from sqlalchemy import select
 

@@ -1,4 +1,4 @@
-"""Spatial computations: the grid tiles its region, validation finds overlaps and gaps, points get one cell."""
+"""Spatial computations: the grid tiles its region, validation finds overlaps and gaps, points get a cell."""
 
 import numpy as np
 import shapely

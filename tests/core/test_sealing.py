@@ -1,9 +1,12 @@
 """Third-party credentials are stored sealed and read back; legacy clear values still read."""
 
 import pytest
+from pydantic import SecretStr
 
 from govgrid.config import get_settings, set_settings
 from govgrid.core.sealing import PREFIX, SealError, seal, unseal
+
+pytestmark = pytest.mark.usefixtures("database_url")  # the test settings (their secret key) are installed
 
 
 def test_seal_round_trip_and_legacy_values():
@@ -16,7 +19,7 @@ def test_seal_round_trip_and_legacy_values():
 def test_another_secret_key_cannot_unseal():
     sealed = seal("token")
     saved = get_settings()
-    set_settings(saved.model_copy(update={"secret_key": "another-" + "y" * 40}))
+    set_settings(saved.model_copy(update={"secret_key": SecretStr("another-" + "y" * 40)}))
     try:
         with pytest.raises(SealError):
             unseal(sealed)

@@ -13,8 +13,8 @@ from govgrid.core.audit.service import SystemActor
 from govgrid.core.identity import service as identity
 from govgrid.core.identity.models import User
 from govgrid.core.privacy import id_number_checksum
-from govgrid.exchange import service
 from govgrid.exchange.schemas import DataItemIn, RequestCreate, ResourceCreate
+from govgrid.exchange.services import catalog, ratelimit, uploads
 
 ACTOR = SystemActor("test")
 
@@ -73,9 +73,9 @@ def to_csv(rows: list[dict[str, Any]], header: list[str] | None = None) -> bytes
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    service.RATE_LIMITER.reset()
+    ratelimit.RATE_LIMITER.reset()
     yield
-    service.RATE_LIMITER.reset()
+    ratelimit.RATE_LIMITER.reset()
 
 
 def new_resource(
@@ -101,9 +101,9 @@ def new_resource(
         grade=kw.pop("grade", "important"),
         **kw,
     )
-    res = service.create_resource(db, actor=ACTOR, data=data)
+    res = catalog.create_resource(db, actor=ACTOR, data=data)
     if rows:
-        service.upload_records(db, actor=ACTOR, code=res.code, content=to_csv(rows), filename="x.csv")
+        uploads.upload_records(db, actor=ACTOR, code=res.code, content=to_csv(rows), filename="x.csv")
     db.flush()
     return res
 
@@ -133,12 +133,12 @@ def request_data(code: str, **kw: Any) -> RequestCreate:
 
 
 def exchange_demo_user(db, username: str):
-    """One of the exchange demo's department users (`jsh_civil`, `pd_hr`, ...) without loading the whole demo."""
+    """One of the exchange demo's department users (`jsh_civil`, `pd_hr`, ...), without the whole demo."""
     from govgrid.exchange.demo import COUNTIES, DEMO_USERS
 
     prefix, suffix = username.split("_", 1)
     county, (_, cname) = next((c, v) for c, v in COUNTIES.items() if v[0] == prefix)
-    uname, display, line, role = next(u for u in DEMO_USERS if u[0] == "{p}_" + suffix)
+    _, display, line, role = next(u for u in DEMO_USERS if u[0] == "{p}_" + suffix)
     return identity.ensure_user_with_role(
         db,
         actor=ACTOR,

@@ -1,5 +1,6 @@
-"""Live servers for the exchange's end-to-end tests: a migrated SQLite file with the core and exchange demo (and an
-API key of 内黄县民政局, which holds a demo grant), prepared in a separate process, then `govgrid serve`."""
+"""Live servers for the exchange's end-to-end tests: a migrated SQLite file with the core and exchange demo
+(and an API key of 内黄县民政局, which holds a demo grant), prepared in a separate process, then `govgrid
+serve`."""
 
 from __future__ import annotations
 
@@ -39,8 +40,8 @@ def prepare(db_path: str, key_path: str) -> None:
 
 
 def start(folder: Path, *, env: dict[str, str] | None = None):
-    """A demo database in `folder` (core demo from the per-process template, plus the exchange demo and an API key
-    of 内黄县民政局) served by `govgrid serve`: a `tests.live.LiveServer` with `.api_key` and `.env`."""
+    """A demo database in `folder` (core demo from the per-process template, plus the exchange demo and an API
+    key of 内黄县民政局) served by `govgrid serve`: a `tests.live.LiveServer` with `.api_key` and `.env`."""
     from tests import live
 
     key_path = folder / "key.txt"

@@ -1,4 +1,5 @@
-"""Catalog: creating entries, visibility by sharing type, roll-up views, jieba search with filters, versions."""
+"""Catalog: creating entries, visibility by sharing type, roll-up views, jieba search with filters,
+versions."""
 
 import pytest
 

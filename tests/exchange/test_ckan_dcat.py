@@ -1,4 +1,5 @@
-"""CKAN Action API subset and DCAT-AP views, in process: visibility, error format, datastore through the gateway."""
+"""CKAN Action API subset and DCAT-AP views, in process: visibility, error format, datastore through the
+gateway."""
 
 import json
 
@@ -9,8 +10,8 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 from govgrid.core.audit.service import SystemActor
 from govgrid.core.departments import service as departments
 from govgrid.core.identity import service as identity
-from govgrid.exchange import service
 from govgrid.exchange.schemas import DataItemIn
+from govgrid.exchange.services import sharing, uploads
 from tests.exchange.conftest import ZHANG, principal, request_data
 
 ACTION = "/ckan/api/3/action/"
@@ -32,7 +33,7 @@ def catalog(make_resource, db):
             DataItemIn(name="area_ha", label="面积", type="number"),
         ],
     )
-    service.upload_records(
+    uploads.upload_records(
         db, actor=SystemActor("t"), code=open_res.code, content=b"patch_id,area_ha\nSD1,12.5\n"
     )
     people = make_resource(rows=[ZHANG])
@@ -134,8 +135,8 @@ def test_datastore_search_goes_through_grant_masking_and_audit(client, db, catal
     assert r.status_code == 403 and r.json()["error"]["__type"] == "Authorization Error"
     r = client.post(ACTION + "datastore_search", json=params, headers={"Authorization": key})
     assert r.status_code == 403
-    req = service.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
-    service.decide(db, actor=principal(db, "nh_tax"), request_id=req.id, action="approve")
+    req = sharing.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
+    sharing.decide(db, actor=principal(db, "nh_tax"), request_id=req.id, action="approve")
     db.flush()
     r = client.post(
         ACTION + "datastore_search",
@@ -181,7 +182,7 @@ def test_dcat_turtle_and_jsonld_are_valid_with_mandatory_properties(client, cata
 
 
 def test_package_search_facets_and_sort_keys(client, catalog):
-    open_res, _ = catalog
+    _open_res, _ = catalog
     r = client.post(
         ACTION + "package_search",
         json={
@@ -218,9 +219,9 @@ def test_package_search_facets_and_sort_keys(client, catalog):
 
 def test_datastore_search_sort_q_and_typed_filters(client, db, catalog):
     _, people = catalog  # one resident: ZHANG
-    req = service.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
-    service.decide(db, actor=principal(db, "nh_tax"), request_id=req.id, action="approve")
-    service.upload_records(
+    req = sharing.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
+    sharing.decide(db, actor=principal(db, "nh_tax"), request_id=req.id, action="approve")
+    uploads.upload_records(
         db,
         actor=SystemActor("t"),
         code=people.code,
@@ -251,8 +252,8 @@ def test_datastore_search_sort_q_and_typed_filters(client, db, catalog):
 
 def test_ckan_rate_limit_answers_in_ckan_format_with_retry_after(client, db, catalog):
     _, people = catalog
-    req = service.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
-    service.decide(
+    req = sharing.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
+    sharing.decide(
         db, actor=principal(db, "nh_tax"), request_id=req.id, action="approve", rate_limit_per_minute=1
     )
     db.flush()

@@ -1,15 +1,17 @@
-"""The demo catalog: realistic, in every request state, idempotent, and its reads in a verifiable audit chain."""
+"""The demo catalog: realistic, in every request state, idempotent, and its reads in a verifiable audit
+chain."""
 
 from sqlalchemy import func, select
 
 from govgrid.core.audit import service as audit
 from govgrid.core.modules import DemoContext
+from govgrid.demo import DEMO_PASSWORD
 from govgrid.exchange.demo import load_demo
 from govgrid.exchange.models import Grant, Resource, SharingRequest, Upload
 
 
 def test_demo_catalog_is_complete_and_idempotent(db):
-    ctx = DemoContext(password="govgrid-demo")
+    ctx = DemoContext(password=DEMO_PASSWORD)
     load_demo(db, ctx)
     n = db.scalar(select(func.count()).select_from(Resource))
     lines = db.scalar(select(func.count(Resource.line_code.distinct())))
@@ -25,6 +27,6 @@ def test_demo_catalog_is_complete_and_idempotent(db):
     assert "bureau" in set(db.scalars(select(SharingRequest.route)))
     assert db.scalar(select(func.count()).select_from(Grant).where(Grant.revoked_at.is_not(None))) >= 1
     assert "nh_civil" in ctx.users and "nh_police" in ctx.users
-    load_demo(db, DemoContext(password="govgrid-demo"))
+    load_demo(db, DemoContext(password=DEMO_PASSWORD))
     assert db.scalar(select(func.count()).select_from(Resource)) == n
     assert audit.verify(db).ok

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from govgrid.core.db import utcnow
-from govgrid.exchange import service
+from govgrid.exchange.services import gateway, metrics, sharing
 from tests.exchange.conftest import principal, request_data
 
 
@@ -21,16 +21,16 @@ def test_flow_matrix_figures(client, login, db, people):
     nh_handler, pd_handler, ay_tax, nh_tax = (
         principal(db, u) for u in ("nh_handler", "pd_handler", "ay_tax", "nh_tax")
     )
-    same = service.submit_request(db, actor=nh_handler, data=request_data(people.code))
-    service.decide(db, actor=nh_tax, request_id=same.id, action="approve")
+    same = sharing.submit_request(db, actor=nh_handler, data=request_data(people.code))
+    sharing.decide(db, actor=nh_tax, request_id=same.id, action="approve")
     _age(same, 5, decided_after_hours=10)
-    across = service.submit_request(db, actor=pd_handler, data=request_data(people.code))
-    service.decide(db, actor=nh_tax, request_id=across.id, action="refuse", reason="不在本县履职范围")
+    across = sharing.submit_request(db, actor=pd_handler, data=request_data(people.code))
+    sharing.decide(db, actor=nh_tax, request_id=across.id, action="refuse", reason="不在本县履职范围")
     _age(across, 6, decided_after_hours=20)
-    up = service.submit_request(db, actor=ay_tax, data=request_data(people.code))
+    up = sharing.submit_request(db, actor=ay_tax, data=request_data(people.code))
     _age(up, 30)  # still waiting, far past both deadlines
     db.flush()
-    service.read_records(db, actor=nh_handler, code=people.code)
+    gateway.read_records(db, actor=nh_handler, code=people.code)
     r = client.get("/api/v1/exchange/metrics/flow", params={"division": "410527"}, headers=login("nh_gov"))
     assert r.status_code == 200, r.text
     m = r.json()
@@ -50,7 +50,7 @@ def test_flow_matrix_figures(client, login, db, people):
 
 
 def test_flow_matrix_period_excludes_older_requests(client, login, db, people):
-    req = service.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
+    req = sharing.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
     _age(req, 40)
     db.flush()
     start = (utcnow() - timedelta(days=10)).isoformat()
@@ -83,16 +83,16 @@ def test_flow_matrix_outside_territory_is_403(client, login):
 
 def test_relation_levels():
     a, b = "/000000/410000/410500/410527/", "/000000/410000/410500/"
-    assert service.relation(a, a) == "same"
-    assert service.relation(a, b) == "up"
-    assert service.relation(b, a) == "down"
-    assert service.relation(a, "/000000/140000/140300/140321/") == "across"
+    assert metrics.relation(a, a) == "same"
+    assert metrics.relation(a, b) == "up"
+    assert metrics.relation(b, a) == "down"
+    assert metrics.relation(a, "/000000/140000/140300/140321/") == "across"
 
 
 def test_department_role_sees_only_its_own_departments_flows(client, login, db, people, make_resource):
-    mine = service.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
+    mine = sharing.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
     other = make_resource(provider="410527-forestry", name="林地图斑", sharing_type="conditional")
-    service.submit_request(db, actor=principal(db, "nh_tax"), data=request_data(other.code))
+    sharing.submit_request(db, actor=principal(db, "nh_tax"), data=request_data(other.code))
     db.flush()
     r = client.get(
         "/api/v1/exchange/metrics/flow", params={"division": "410527"}, headers=login("nh_handler")

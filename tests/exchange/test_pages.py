@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from govgrid.exchange import service
+from govgrid.exchange.services import sharing
 from tests.exchange.conftest import principal, request_data
 
 PAGES = ["/exchange", "/exchange/requests", "/exchange/grants", "/exchange/matrix"]
@@ -52,13 +52,13 @@ def test_request_form_and_inbox_decision(client, login, db, people):
         follow_redirects=False,
     )
     assert r.status_code == 303
-    grants = client.get("/exchange/grants", headers=login("nh_handler"))
-    assert people.name in grants.text and "active" in grants.text
+    page = client.get("/exchange/grants", headers=login("nh_handler"))
+    assert people.name in page.text and "active" in page.text
 
 
 def test_matrix_page_renders_heat_map_data(client, login, db, people):
-    req = service.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
-    service.decide(db, actor=principal(db, "nh_tax"), request_id=req.id, action="approve")
+    req = sharing.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(people.code))
+    sharing.decide(db, actor=principal(db, "nh_tax"), request_id=req.id, action="approve")
     db.flush()
     r = client.get("/exchange/matrix", params={"division": "410527"}, headers=login("nh_gov"))
     assert r.status_code == 200 and "Plotly.newPlot" in r.text

@@ -9,8 +9,8 @@ from govgrid.core.audit import service as audit
 from govgrid.core.audit.models import AuditRecord
 from govgrid.core.authz import policy
 from govgrid.core.errors import ValidationFailed
-from govgrid.exchange import service
 from govgrid.exchange.models import SharingRequest
+from govgrid.exchange.services import gateway, grants
 from tests.exchange.conftest import OUYANG, ZHANG, principal
 
 
@@ -308,12 +308,12 @@ def test_expired_grant_is_403(client, login, db, people):
     r = client.post(
         f"/api/v1/exchange/requests/{req['id']}/decision", json={"action": "approve"}, headers=login("nh_tax")
     ).json()
-    grant = service.grant_for_request(db, req["id"])
+    grant = grants.grant_for_request(db, request_id=req["id"])
     grant.expires_at = grant.granted_at - timedelta(seconds=1)
     db.flush()
     assert _records(client, h, people.code).status_code == 403
-    grants = client.get("/api/v1/exchange/grants", headers=h).json()
-    assert next(g for g in grants if g["id"] == r["grant_id"])["status"] == "expired"
+    held = client.get("/api/v1/exchange/grants", headers=h).json()
+    assert next(g for g in held if g["id"] == r["grant_id"])["status"] == "expired"
 
 
 def test_provider_and_consumer_grant_lists(client, login, people):
@@ -350,12 +350,12 @@ def test_filters_compare_typed_values_and_sort_needs_offset_paging(client, login
     assert _records(client, h, people.code, age="46", count=True).json()["total"] == 1
     assert _records(client, h, people.code, age="forty").status_code == 422
     assert _records(client, h, people.code, phone=ZHANG["phone"], count=True).json()["total"] == 1  # own data
-    page = service.read_records(db, actor=principal(db, "nh_tax"), code=people.code, sort=[("age", True)])
+    page = gateway.read_records(db, actor=principal(db, "nh_tax"), code=people.code, sort=[("age", True)])
     assert [r["age"] for r in page["records"]] == [51, 46, 34]
-    page = service.read_records(db, actor=principal(db, "nh_tax"), code=people.code, q="内黄 城关")
+    page = gateway.read_records(db, actor=principal(db, "nh_tax"), code=people.code, q="内黄 城关")
     assert [r["name"] for r in page["records"]] == ["张三丰"]
     with pytest.raises(ValidationFailed) as err:
-        service.read_records(
+        gateway.read_records(
             db, actor=principal(db, "nh_tax"), code=people.code, sort=[("age", False)], after=1
         )
     assert err.value.details[0]["loc"] == ["after"]

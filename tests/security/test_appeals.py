@@ -1,4 +1,5 @@
-"""Security findings on the appeals module (issues 11 and 12): one test per finding, each with the finding's payload."""
+"""Security findings on the appeals module (issues 11 and 12): one test per finding, each with the finding's
+payload."""
 
 from __future__ import annotations
 
@@ -22,7 +23,14 @@ from wechatpy.crypto import WeChatCrypto
 from govgrid.appeals.models import Ticket
 from govgrid.config import get_settings, set_settings
 from govgrid.core.deps import get_session
-from tests.appeals.conftest import count_tickets, ensure_world, now_ts, village_point, wechat_signature
+from govgrid.demo import DEMO_PASSWORD
+from tests.appeals.conftest import (
+    count_tickets,
+    ensure_world,
+    now_ts,
+    village_point,
+    wechat_signature,
+)
 
 API = "/api/v1/appeals"
 O311 = "/open311/v2"
@@ -45,15 +53,16 @@ def world(appeals_world, db):
 
 @pytest.fixture(autouse=True)
 def _no_city_map_subscriber(monkeypatch):
-    """The city map's subscriber opens its own transaction, which cannot nest in the rolled-back test connection."""
-    from govgrid.appeals import routing
-    from govgrid.core import events, ports
+    """The city map's subscriber opens its own transaction, which cannot nest in the rolled-back test
+    connection."""
+    from govgrid.appeals.services import classifier, routing
+    from govgrid.core import ports
 
-    monkeypatch.setitem(events._handlers, ports.CITY_EVENT_REPORTED, [])
-    routing.forget_model()
+    monkeypatch.setattr(ports, "report_city_event", lambda session, report: None)
+    classifier.forget_model()
     routing.clear_caches()
     yield
-    routing.forget_model()
+    classifier.forget_model()
     routing.clear_caches()
 
 
@@ -92,8 +101,9 @@ def _uses_session(dependant) -> bool:
 def test_open311_post_never_blocks_the_server(served_app, monkeypatch):
     """Ten Open311 POSTs with an invalid api_key whose database work is slow: /healthz still answers at once.
 
-    The database work is made slow (the key lookup waits) instead of holding SQLite's lock, so the test is the same
-    on SQLite and PostgreSQL: an `async def` handler would wait on the event loop and freeze every request."""
+    The database work is made slow (the key lookup waits) instead of holding SQLite's lock, so the test is the
+    same on SQLite and PostgreSQL: an `async def` handler would wait on the event loop and freeze every
+    request."""
     from govgrid.appeals import api, callbacks, open311, pages
 
     offenders = [
@@ -111,7 +121,6 @@ def test_open311_post_never_blocks_the_server(served_app, monkeypatch):
     def slow_lookup(session, key):
         entered.set()
         release.wait(10)
-        return None
 
     monkeypatch.setattr(identity, "load_api_key_principal", slow_lookup)
     payload = {
@@ -232,9 +241,10 @@ def _live_village_point(db_path: Path, code: str = "410527100200") -> tuple[floa
 
 @pytest.mark.browser
 def test_hostile_ticket_text_never_executes_in_any_page(appeals_site, chromium):
-    """A ticket whose text is markup, filed through the resident form and the hotline form in a real browser, shows
-    as text on the tracking, desk and ticket pages (and the ticket can be dispatched there); village names that are
-    markup show as text in the statistics map's tooltips: no dialog opens, no element is made from a name."""
+    """A ticket whose text is markup, filed through the resident form and the hotline form in a real browser,
+    shows as text on the tracking, desk and ticket pages (and the ticket can be dispatched there); village
+    names that are markup show as text in the statistics map's tooltips: no dialog opens, no element is made
+    from a name."""
     from playwright.sync_api import expect
 
     lon, lat = _live_village_point(appeals_site.db_path)
@@ -261,7 +271,7 @@ def test_hostile_ticket_text_never_executes_in_any_page(appeals_site, chromium):
     # staff: log in through the form as the dispatcher, file a hotline call, work the desk and the ticket
     page.goto(base + "/login")
     page.fill("#username", "nh_dispatcher")
-    page.fill("#password", "govgrid-demo")
+    page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_load_state()
     page.goto(base + "/appeals/hotline")

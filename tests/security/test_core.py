@@ -14,10 +14,10 @@ from govgrid.core.audit.service import SystemActor
 from govgrid.core.db import utcnow
 from govgrid.core.departments.models import Department
 from govgrid.core.identity.models import User
+from govgrid.demo import DEMO_PASSWORD as PASSWORD
 from tests.conftest import api_routes, cookie_login, csrf_token
 
 HTML = {"Accept": "text/html"}
-PASSWORD = "govgrid-demo"
 
 
 def _dept(db, code: str) -> Department:
@@ -143,7 +143,7 @@ def test_disabling_a_user_ends_its_sessions(client, db, login):
 
 def test_token_without_exp_or_session_is_refused(client, db):
     uid = db.scalar(select(User.id).where(User.username == "nh_gov"))
-    secret = get_settings().secret_key
+    secret = get_settings().secret_key.get_secret_value()
     no_exp = jwt.encode({"sub": str(uid), "sid": "whatever"}, secret, algorithm="HS256")
     no_sid = jwt.encode({"sub": str(uid), "exp": 4102444800}, secret, algorithm="HS256")
     for token in (no_exp, no_sid):

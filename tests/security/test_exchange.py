@@ -1,4 +1,5 @@
-"""Security findings of the data catalog and exchange (issues 11 and 12): each test replays the finding's payload.
+"""Security findings of the data catalog and exchange (issues 11 and 12): each test replays the finding's
+payload.
 
 The in-process tests run in the rolled-back test transaction; the browser and concurrency tests share one live
 server over a demo database (core and exchange demo) and Debian's chromium."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,8 +24,10 @@ from govgrid.core.audit.service import SystemActor
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Line
 from govgrid.core.identity import service as identity
-from govgrid.exchange import api, ckan, dcat, pages, service
+from govgrid.demo import DEMO_PASSWORD
+from govgrid.exchange import api, ckan, dcat, pages
 from govgrid.exchange.schemas import DataItemIn
+from govgrid.exchange.services import grants, ratelimit, sharing
 from tests.exchange.conftest import (
     LI,
     OUYANG,
@@ -35,7 +39,6 @@ from tests.exchange.conftest import (
 )
 
 ACTION = "/ckan/api/3/action/"
-DEMO_PASSWORD = "govgrid-demo"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -51,9 +54,9 @@ HOSTILE = "</script><script>alert(1)</script><img src=x onerror=alert(2)>"
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits():
-    service.RATE_LIMITER.reset()
+    ratelimit.RATE_LIMITER.reset()
     yield
-    service.RATE_LIMITER.reset()
+    ratelimit.RATE_LIMITER.reset()
 
 
 @pytest.fixture()
@@ -69,7 +72,8 @@ def people(db):
 
 
 class _WebTestApp:
-    """The webtest interface `ckanapi.TestAppCKAN` drives, over the in-process client (the real ckanapi code)."""
+    """The webtest interface `ckanapi.TestAppCKAN` drives, over the in-process client (the real ckanapi
+    code)."""
 
     def __init__(self, client):
         self.client = client
@@ -93,18 +97,19 @@ def _key(db, dept_code: str) -> str:
 
 def _granted(db, people, consumer: str = "nh_handler") -> int:
     """A records grant of the people resource to the consumer (masked: id_number, name, phone, address)."""
-    req = service.submit_request(db, actor=principal(db, consumer), data=request_data(people.code))
-    service.decide(db, actor=principal(db, "nh_tax"), request_id=req.id, action="approve")
+    req = sharing.submit_request(db, actor=principal(db, consumer), data=request_data(people.code))
+    sharing.decide(db, actor=principal(db, "nh_tax"), request_id=req.id, action="approve")
     db.flush()
-    return service.grant_for_request(db, req.id).id
+    return grants.grant_for_request(db, request_id=req.id).id
 
 
 # ---------------------------------------------------------------- issue 11 #1
 
 
 def test_issue11_1_exchange_routes_run_off_the_event_loop():
-    """Every exchange route touches the database: none may be a coroutine (FastAPI runs plain `def` routes in the
-    worker threads). The old `async def upload_records` and CKAN `action_v3`/`action` ran SQL on the loop."""
+    """Every exchange route touches the database: none may be a coroutine (FastAPI runs plain `def` routes in
+    the worker threads). The old `async def upload_records` and CKAN `action_v3`/`action` ran SQL on the
+    loop."""
     routers = {"api": api.router, "ckan": ckan.router, "pages": pages.router, "dcat": dcat.router}
     on_loop = [
         f"{name}.{route.endpoint.__name__}"
@@ -123,8 +128,8 @@ def test_issue11_1_exchange_routes_run_off_the_event_loop():
 def test_issue11_9_department_cannot_read_requests_between_other_departments(
     client, login, db, make_resource
 ):
-    """jsh_civil (君山区民政局, department reach) read request 3 (平定县人社局 <- 君山区林业局) with requester and
-    purpose. Neither the lists, the detail, the grants nor the flow matrix may show it."""
+    """jsh_civil (君山区民政局, department reach) read request 3 (平定县人社局 <- 君山区林业局) with requester
+    and purpose. Neither the lists, the detail, the grants nor the flow matrix may show it."""
     for user in ("jsh_civil", "pd_hr", "jsh_forestry"):
         exchange_demo_user(db, user)
     wetland = make_resource(
@@ -139,13 +144,13 @@ def test_issue11_9_department_cannot_read_requests_between_other_departments(
             DataItemIn(name="area_ha", label="面积（公顷）", type="number"),
         ],
     )
-    req = service.submit_request(
+    req = sharing.submit_request(
         db,
         actor=principal(db, "pd_hr"),
         data=request_data(wetland.code, purpose="湿地碳汇项目的跨区域对标分析", legal_basis=""),
     )
     assert req.status == "granted"  # 无条件共享: granted at once
-    grant_id = service.grant_for_request(db, req.id).id
+    grant_id = grants.grant_for_request(db, request_id=req.id).id
     db.flush()
     h = login("jsh_civil")
     for box in ("mine", "inbox", "overdue", "all"):
@@ -156,8 +161,8 @@ def test_issue11_9_department_cannot_read_requests_between_other_departments(
     r = client.get(f"/api/v1/exchange/requests/{req.id}", headers=h)
     assert r.status_code == 404 and "湿地碳汇" not in r.text
     for side in ("consumer", "provider"):
-        grants = client.get("/api/v1/exchange/grants", params={"side": side}, headers=h).json()
-        assert grant_id not in [g["id"] for g in grants]
+        listed = client.get("/api/v1/exchange/grants", params={"side": side}, headers=h).json()
+        assert grant_id not in [g["id"] for g in listed]
     r = client.post(f"/api/v1/exchange/grants/{grant_id}/revoke", json={"reason": "试探"}, headers=h)
     assert r.status_code == 404
     flow = client.get("/api/v1/exchange/metrics/flow", params={"division": "430611"}, headers=h)
@@ -234,8 +239,9 @@ def test_issue11_10_ckan_sort_q_and_facets_are_honoured_or_refused(client, db, m
 
 
 def test_issue12_6_masked_fields_cannot_be_recovered_by_filtering(client, login, db, people):
-    """With a grant showing phone as 138****5678, `?phone=<guess>&count=true` confirmed a guess (10,000 guesses
-    recover a number); name and id_number too. Every path refuses masked fields: 422 naming the field."""
+    """With a grant showing phone as 138****5678, `?phone=<guess>&count=true` confirmed a guess (10,000
+    guesses recover a number); name and id_number too. Every path refuses masked fields: 422 naming the
+    field."""
     _granted(db, people)
     h = login("nh_handler")
     url = f"/api/v1/exchange/resources/{people.code}/records"
@@ -260,8 +266,8 @@ def test_issue12_6_masked_fields_cannot_be_recovered_by_filtering(client, login,
         headers=h,
     )
     assert r.status_code == 422 and "phone" in r.json()["error"]["message"]
-    # CKAN datastore_search: filters, q (per field) and sort on a masked field are refused; a free-text q does not
-    # look into masked fields
+    # CKAN datastore_search: filters, q (per field) and sort on a masked field are refused; a free-text q does
+    # not look into masked fields
     key = _key(db, "410527-urban_management")
     store = _ckan(client, key)
     rid = f"{people.code}-records"
@@ -283,13 +289,13 @@ def test_issue12_6_masked_fields_cannot_be_recovered_by_filtering(client, login,
 
 
 def test_issue11_3_4_matrix_heat_map_data_is_not_injected_as_html(client, login, db, make_resource):
-    """`exchange_matrix.html` wrote the heat map's data with `|safe`: a name holding `</script>` closed the script
-    and ran the next one. The data is now serialised with `|tojson` (no `<`, `>` or `&` left raw)."""
+    """`exchange_matrix.html` wrote the heat map's data with `|safe`: a name holding `</script>` closed the
+    script and ran the next one. The data is now serialised with `|tojson` (no `<`, `>` or `&` left raw)."""
     db.add(Line(code="x_hostile", name_zh=HOSTILE, name_en="hostile", sort=999))
     db.flush()
     departments.ensure(db, line_code="x_hostile", division_code="410527", name="测试部门")
     res = make_resource(provider="410527-x_hostile", name=HOSTILE, abstract=HOSTILE)
-    service.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(res.code))
+    sharing.submit_request(db, actor=principal(db, "nh_handler"), data=request_data(res.code))
     db.flush()
     r = client.get("/exchange/matrix", params={"division": "410527"}, headers=login("nh_gov"))
     assert r.status_code == 200 and "Plotly.newPlot" in r.text
@@ -304,8 +310,8 @@ def test_issue11_3_4_matrix_heat_map_data_is_not_injected_as_html(client, login,
 
 @pytest.fixture(scope="module")
 def exchange_live(tmp_path_factory):
-    """A live server over a demo database (core and exchange demo); new requests are overdue at once (0 working
-    days to check), so they show in the matrix page's "where approvals are stuck"."""
+    """A live server over a demo database (core and exchange demo); new requests are overdue at once (0
+    working days to check), so they show in the matrix page's "where approvals are stuck"."""
     from tests.exchange.live_server import start
 
     server = start(tmp_path_factory.mktemp("exchange-live"), env={"GOVGRID_EXCHANGE_CHECK_WORKING_DAYS": "0"})
@@ -315,7 +321,8 @@ def exchange_live(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def chromium():
-    """Headless Debian chromium through Playwright (the pattern of tests/web/conftest.py; never a download)."""
+    """Headless Debian chromium through Playwright (the pattern of tests/web/conftest.py; never a
+    download)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail("Debian chromium is missing in CI (.ci/run installs it: apt-get install chromium)")
@@ -345,9 +352,9 @@ def _browser_login(chromium, base: str, username: str):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_issue11_3_4_hostile_resource_names_never_execute_in_any_page(exchange_live, chromium):
-    """A resource registered with `</script><script>alert(1)</script><img src=x onerror=alert(2)>` as its name,
-    abstract, conditions and item label: the catalog, the resource page, the requests, grants and matrix pages show
-    it as text and no dialog ever opens."""
+    """A resource registered with `</script><script>alert(1)</script><img src=x onerror=alert(2)>` as its
+    name, abstract, conditions and item label: the catalog, the resource page, the requests, grants and matrix
+    pages show it as text and no dialog ever opens."""
     base = exchange_live.url
     body = {
         "class_code": "X01",
@@ -392,8 +399,9 @@ def test_issue11_3_4_hostile_resource_names_never_execute_in_any_page(exchange_l
 @pytest.mark.browser
 @pytest.mark.slow
 def test_readme_example_and_every_exchange_form_work_in_the_browser(exchange_live, chromium):
-    """The README's walk-through (nh_civil requests 人口 data from nh_police, who accepts and approves) through the
-    pages' forms, with the CSRF token they carry: revoke, request, accept, approve, and the GET search forms."""
+    """The README's walk-through (nh_civil requests 人口 data from nh_police, who accepts and approves)
+    through the pages' forms, with the CSRF token they carry: revoke, request, accept, approve, and the GET
+    search forms."""
     base, code = exchange_live.url, "A01-410527-0001"
     police, police_dialogs = _browser_login(chromium, base, "nh_police")
     civil, civil_dialogs = _browser_login(chromium, base, "nh_civil")
@@ -445,7 +453,8 @@ def test_readme_example_and_every_exchange_form_work_in_the_browser(exchange_liv
 @pytest.mark.slow
 def test_issue12_9_a_5mb_upload_does_not_stall_the_server(exchange_live):
     """A 5 MB JSON upload to the exchange stalled /healthz for 4.4 s: the file was read, parsed, validated and
-    stored on the event loop. Now it is a plain `def` route: /healthz keeps answering while the upload runs."""
+    stored on the event loop. Now it is a plain `def` route: /healthz keeps answering while the upload
+    runs."""
     base = exchange_live.url
     headers = {"Authorization": f"Bearer {exchange_live.token('nh_police')}"}
     body = {
@@ -494,9 +503,11 @@ def test_issue12_9_a_5mb_upload_does_not_stall_the_server(exchange_live):
             time.sleep(0.05)
     worker.join()
     assert result["status"] == 201, result
-    print(f"upload {result['seconds']:.2f}s, /healthz max {max(latencies):.3f}s over {len(latencies)} probes")
+    sys.stdout.write(
+        f"upload {result['seconds']:.2f}s, /healthz max {max(latencies):.3f}s over {len(latencies)} probes\n"
+    )
     assert len(latencies) >= 5, (result, latencies)
-    # On the event loop the probe waited for the whole parse-validate-store (4.8 s of a 5.6 s upload here); off
-    # it, the longest wait is a garbage collection or the C JSON decoder holding the GIL (0.1-0.9 s on a busy
-    # 2-core machine). Relative to the upload's own time, so a slow or fast machine decides the same way.
+    # On the event loop the probe waited for the whole parse-validate-store (4.8 s of a 5.6 s upload here);
+    # off it, the longest wait is a garbage collection or the C JSON decoder holding the GIL (0.1-0.9 s on a
+    # busy 2-core machine). Relative to the upload's own time, so a slow or fast machine decides the same way.
     assert max(latencies) < 0.5 * float(result["seconds"]), (result["seconds"], max(latencies))

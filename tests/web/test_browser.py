@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from govgrid.demo import DEMO_PASSWORD
+
 pytestmark = pytest.mark.browser
 
 
@@ -13,7 +15,7 @@ def test_login_shows_matrix(live_server, browser, tmp_path):
     page.goto(live_server + "/login")
     assert page.locator("h1").inner_text() == "登录"
     page.fill("#username", "nh_gov")
-    page.fill("#password", "govgrid-demo")
+    page.fill("#password", DEMO_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_selector("#matrix")
     headers = page.locator("#matrix thead th").all_inner_texts()

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import PlainTextResponse, Response
 
-from govgrid.appeals import service, wechat
+from govgrid.appeals.services import channels, wechat
 from govgrid.core.deps import SessionDep
 from govgrid.core.http import site_url
 
@@ -24,7 +24,7 @@ def wechat_verify(
     echostr: str = "",
 ) -> PlainTextResponse:
     """Server URL verification: echo `echostr` when the signature holds (403 otherwise)."""
-    channel = service.get_channel(session, channel_id)
+    channel = channels.get_channel(session, channel_id=channel_id)
     return PlainTextResponse(
         wechat.verify_url(channel, signature=signature, timestamp=timestamp, nonce=nonce, echostr=echostr)
     )
@@ -35,7 +35,14 @@ async def _raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-@router.post("/{channel_id}")
+WECHAT_POST = (
+    "A pushed message (safe mode; plaintext in demo mode only): one ticket per MsgId, answered with the "
+    "number.\n\nA plain `def` (run in the thread pool): the database work never blocks the server. Stale "
+    "timestamps and reused\nnonces are refused (403) before anything is made."
+)
+
+
+@router.post("/{channel_id}", description=WECHAT_POST)
 def wechat_message(
     channel_id: str,
     request: Request,
@@ -47,11 +54,9 @@ def wechat_message(
     msg_signature: str | None = None,
     encrypt_type: str | None = None,
 ) -> Response:
-    """A pushed message (safe mode; plaintext in demo mode only): one ticket per MsgId, answered with the number.
-
-    A plain `def` (run in the thread pool): the database work never blocks the server. Stale timestamps and reused
-    nonces are refused (403) before anything is made."""
-    channel = service.get_channel(session, channel_id)
+    """A pushed message: one ticket per MsgId, answered with the number (plain `def`: never blocks the server;
+    stale timestamps and reused nonces are refused with 403 before anything is made)."""
+    channel = channels.get_channel(session, channel_id=channel_id)
     reply = wechat.handle_message(
         session,
         channel,

@@ -1,9 +1,9 @@
-"""Appeal categories (诉求类别): names, keywords for cold-start routing, the responsible line, clocks, Open311 codes.
+"""Appeal categories (诉求类别): names, keywords for cold-start routing, the responsible line, clocks, Open311
+codes.
 
-`line=None` means the territorial unit answers (属地: village committee, else township government: 最小服务节点).
-Clocks: sign-for and first contact in working hours, resolution in working days (the deployment may override them
-through the `appeals.deadlines` configuration key).
-"""
+`line=None` means the territorial unit answers (属地: village committee, else township government:
+最小服务节点). Clocks: sign-for and first contact in working hours, resolution in working days (the deployment
+may override them through the `appeals.deadlines` configuration key)."""
 
 from __future__ import annotations
 
@@ -214,3 +214,8 @@ def keyword_scores(text: str) -> dict[str, int]:
         if n:
             scores[c.code] = n
     return scores
+
+
+def get_or_default(code: str) -> Category:
+    """A category by code, or the default category ("other") for an unknown code."""
+    return BY_CODE.get(code) or BY_CODE[DEFAULT_CATEGORY]

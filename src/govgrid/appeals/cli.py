@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from govgrid.core.bootstrap import bootstrap
+from govgrid.core.bootstrap import bootstrap, use_database_secret
 
 app = typer.Typer(
     help="民声诉求 citizen appeals: escalation, classifier training, channels", no_args_is_help=True
@@ -22,7 +22,7 @@ def escalate(
     now: Annotated[str | None, typer.Option(help="ISO time with zone (default: now)")] = None,
 ) -> None:
     """Run one escalation pass: overdue tickets to the superior, then to the supervisor queue."""
-    from govgrid.appeals import service
+    from govgrid.appeals.services import escalation
     from govgrid.core.db import session_scope, utcnow
 
     bootstrap()
@@ -37,7 +37,7 @@ def escalate(
             err.print("[red]时间须带时区，如 2026-11-27T09:00:00+08:00 (time needs a zone)[/red]")
             raise typer.Exit(2)
     with session_scope() as session:
-        run = service.run_escalations(session, at)
+        run = escalation.run_escalations(session, now=at)
     console.print(
         f"to superior: {len(run.to_superior)}  to supervisor: {len(run.to_supervisor)}  "
         f"auto-closed: {len(run.auto_closed)}"
@@ -47,19 +47,20 @@ def escalate(
 @app.command("train")
 def train(test_fraction: float = 0.2, activate: bool = True) -> None:
     """Fit jieba + TF-IDF + logistic regression on dispatcher-confirmed tickets; report a time-split score."""
-    from govgrid.appeals import routing
+    from govgrid.appeals.services import classifier
     from govgrid.core.db import session_scope
     from govgrid.core.errors import AppError
 
     bootstrap()
     try:
         with session_scope() as session:
-            rep = routing.train_classifier(session, test_fraction=test_fraction, activate=activate)
+            rep = classifier.train_classifier(session, test_fraction=test_fraction, activate=activate)
     except AppError as exc:
         err.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from None
     console.print(
-        f"trained on {rep.n_train} tickets before {rep.split_month}, tested on {rep.n_test} from {rep.split_month}"
+        f"trained on {rep.n_train} tickets before {rep.split_month}, "
+        f"tested on {rep.n_test} from {rep.split_month}"
     )
     console.print(
         f"macro-F1 {rep.macro_f1:.3f}  top-3 accuracy {rep.top3_accuracy:.3f}  "
@@ -79,15 +80,17 @@ def channel(
     channel_id: str, division: str, token: str, aes_key: str, app_id: str, name: str = "微信公众号"
 ) -> None:
     """Create or update a WeChat Official Account channel (callback /channels/wechat/<id>)."""
-    from govgrid.appeals import service
+    from govgrid.appeals.services import channels
     from govgrid.core.audit.service import SystemActor
     from govgrid.core.db import session_scope
     from govgrid.core.errors import AppError
 
-    bootstrap()
+    # the secrets are sealed with the key the server unseals them with (a demo database's own secret in demo
+    # mode)
+    use_database_secret(bootstrap())
     try:
         with session_scope() as session:
-            service.ensure_channel(
+            channels.ensure_channel(
                 session,
                 actor=SystemActor("cli"),
                 channel_id=channel_id,

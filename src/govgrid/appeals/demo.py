@@ -1,8 +1,8 @@
-"""Demo: the Neihuang WeChat channel, an Open311 key, handler users and a synthetic but realistic ticket history.
+"""Demo: the Neihuang WeChat channel, an Open311 key, handler users and a synthetic but realistic ticket
+history.
 
-The history is SYNTHETIC (seeded random text from templates, fictional names and numbers): the figures it produces
-exercise the statistics, rankings and classifier training, and say nothing about any real county.
-"""
+The history is SYNTHETIC (seeded random text from templates, fictional names and numbers): the figures it
+produces exercise the statistics, rankings and classifier training, and say nothing about any real county."""
 
 from __future__ import annotations
 
@@ -11,22 +11,36 @@ import json
 import logging
 import random
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import shapely
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from govgrid.appeals import categories, service, stats
+from govgrid.appeals import categories
+from govgrid.appeals.enums import Channel, RatingSource, TicketState
 from govgrid.appeals.models import Ticket
-from govgrid.core.audit.service import PublicActor, SystemActor
+from govgrid.appeals.services import (
+    access,
+    channels,
+    config,
+    escalation,
+    intake,
+    queries,
+    ratings,
+    routing,
+    workflow,
+)
+from govgrid.core.audit.service import Actor, PublicActor, SystemActor
+from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import AppError
 from govgrid.core.identity import service as identity
-from govgrid.core.identity.models import ApiKey, User
+from govgrid.core.identity.models import ApiKey
 from govgrid.core.modules import DemoContext
 
 log = logging.getLogger(__name__)
@@ -34,7 +48,7 @@ ACTOR = SystemActor("demo-loader")
 
 COUNTY = "410527"
 CHANNEL_ID = "neihuang"
-DEMO_TOKEN = "govgridDemoToken2026"
+DEMO_TOKEN = "govgridDemoToken2026"  # noqa: S105 - the demo channel's published token, demo mode only
 DEMO_AES_KEY = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR"  # 43 characters, demo only
 DEMO_APP_ID = "wxd3m0a11ea15e2026"
 OPEN311_KEY_NAME = "open311-demo"
@@ -145,7 +159,7 @@ GIVEN = ["建国", "秀英", "桂兰", "志强", "海燕", "国华", "明", "丽
 
 def ensure_setup(session: Session, ctx: DemoContext) -> None:
     """The WeChat channel, default jurisdiction, Open311 key and handler users (idempotent)."""
-    service.ensure_channel(
+    channels.ensure_channel(
         session,
         actor=ACTOR,
         channel_id=CHANNEL_ID,
@@ -155,17 +169,22 @@ def ensure_setup(session: Session, ctx: DemoContext) -> None:
         app_id=DEMO_APP_ID,
         division_code=COUNTY,
     )
-    if stats.get_config(session, "open311", {}).get("default_jurisdiction") != COUNTY:
-        service.set_config(session, actor=ACTOR, key="open311", value={"default_jurisdiction": COUNTY})
-    dept_id = ctx.departments.get(f"{COUNTY}-hotline_12345") or service.routing.department_id(
-        session, f"{COUNTY}-hotline_12345"
+    if config.default_jurisdiction(session) != COUNTY:
+        config.set_config(session, actor=ACTOR, key=config.OPEN311, value={"default_jurisdiction": COUNTY})
+    dept_id = ctx.departments.get(f"{COUNTY}-hotline_12345") or routing.department_id(
+        session, code=f"{COUNTY}-hotline_12345"
     )
     for old in session.scalars(
         select(ApiKey).where(ApiKey.name == OPEN311_KEY_NAME, ApiKey.revoked_at.is_(None))
     ):
         identity.revoke_api_key(session, actor=ACTOR, key=old)
     _key, full = identity.create_api_key(
-        session, actor=ACTOR, name=OPEN311_KEY_NAME, department_id=dept_id, role="operator", reach="division"
+        session,
+        actor=ACTOR,
+        name=OPEN311_KEY_NAME,
+        department_id=_must(dept_id, f"{COUNTY}-hotline_12345"),
+        role="operator",
+        reach="division",
     )
     ctx.printed += [
         "民声诉求 appeals:",
@@ -203,7 +222,7 @@ def ensure_setup(session: Session, ctx: DemoContext) -> None:
             session,
             actor=ACTOR,
             username=username,
-            password=ctx.password or "govgrid-demo",
+            password=ctx.password,
             display_name=display,
             department_code=dept_code,
             role=role,
@@ -219,6 +238,22 @@ def ensure_setup(session: Session, ctx: DemoContext) -> None:
     )
 
 
+ANSWERS = [
+    "已到现场核实并处理完毕，感谢您的反映。",
+    "已协调相关单位整改，问题已解决。",
+    "已联系当事人调解，双方达成一致。",
+    "经核实已按政策办理，结果已电话告知诉求人。",
+]
+T = TypeVar("T")
+
+
+def _must(value: T | None, what: str) -> T:
+    """A value the demo data must hold (the core demo made it), or a clear error."""
+    if value is None:
+        raise RuntimeError(f"演示数据不完整 (demo data incomplete): {what}")
+    return value
+
+
 class _History:
     """An event-driven simulation of 14 months of tickets, executed through the real service functions."""
 
@@ -226,7 +261,7 @@ class _History:
         self.session, self.rng, self.now = session, rng, now
         self.queue: list[tuple[datetime, int, str, dict[str, Any]]] = []
         self.seq = 0
-        self.principals: dict[str, Any] = {}
+        self.principals: dict[str, Principal] = {}
         villages = session.execute(
             select(Division.code, Division.name, Division.parent_code, Division.boundary)
             .where(Division.path.like(f"%/{COUNTY}/%"), Division.level == "village")
@@ -240,10 +275,10 @@ class _History:
         self.weights = [rng.choice([1, 1, 1, 2, 3, 6]) for _ in self.villages]
         self.slow_towns = set(rng.sample(sorted(self.town_names), 2))
 
-    def principal(self, username: str):
+    def principal(self, username: str) -> Principal:
+        """A demo user's principal (loaded once)."""
         if username not in self.principals:
-            uid = self.session.scalar(select(User.id).where(User.username == username))
-            self.principals[username] = identity.load_user_principal(self.session, uid)
+            self.principals[username] = access.load_principal(self.session, username=username)
         return self.principals[username]
 
     def push(self, at: datetime, kind: str, **kw: Any) -> None:
@@ -251,7 +286,8 @@ class _History:
             self.seq += 1
             heapq.heappush(self.queue, (at, self.seq, kind, kw))
 
-    def point_in(self, poly) -> tuple[float, float]:
+    def point_in(self, poly: BaseGeometry) -> tuple[float, float]:
+        """A random point inside a village (its representative point after 50 misses)."""
         minx, miny, maxx, maxy = poly.bounds
         for _ in range(50):
             x, y = self.rng.uniform(minx, maxx), self.rng.uniform(miny, maxy)
@@ -272,8 +308,8 @@ class _History:
             self.push(at, "create", i=i, cat=cat, v=v)
 
     def text(self, cat: str, v: int) -> str:
-        code, vname, town, _ = self.villages[v]
-        place = self.rng.choice([f"{self.town_names.get(town, '')}{vname}", vname, ""])
+        _code, vname, town, _ = self.villages[v]
+        place = self.rng.choice([f"{self.town_names.get(town or '', '')}{vname}", vname, ""])
         return self.rng.choice(TEMPLATES[cat]).format(place=place, road=self.rng.choice(ROADS))
 
     def run(self) -> int:
@@ -282,128 +318,140 @@ class _History:
         while self.queue:
             at, _s, kind, kw = heapq.heappop(self.queue)
             while next_pass <= at:
-                service.run_escalations(self.session, next_pass, actor=SystemActor("appeals-escalation"))
+                escalation.run_escalations(
+                    self.session, now=next_pass, actor=SystemActor("appeals-escalation")
+                )
                 next_pass += timedelta(hours=24)
             try:
                 created += self.step(at, kind, kw)
             except AppError as exc:  # e.g. a rating after a reopen: skip, as a real person would
                 log.debug("demo step %s skipped: %s", kind, exc.message)
-        service.run_escalations(self.session, self.now, actor=SystemActor("appeals-escalation"))
+        escalation.run_escalations(self.session, now=self.now, actor=SystemActor("appeals-escalation"))
         return created
 
     def step(self, at: datetime, kind: str, kw: dict[str, Any]) -> int:
-        rng, s = self.rng, self.session
+        """Run one simulated event; returns how many tickets it made."""
         if kind == "create":
-            cat, v = kw["cat"], kw["v"]
-            code, vname, town, poly = self.villages[v]
-            channel = rng.choices(
-                ["hotline", "wechat", "web", "mobile", "open311"], weights=[50, 25, 15, 5, 5]
-            )[0]
-            data = service.TicketInput(
-                channel=channel,
-                description=self.text(cat, v),
-                default_division_code=COUNTY,
-                channel_ref=f"demo-{kw['i']}" if channel in ("wechat", "open311") else None,
-                reporter_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
-                reporter_phone=f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
-            )
-            how = rng.random()
-            if how < 0.6:
-                data.lon, data.lat = self.point_in(poly)
-            elif how < 0.9:
-                data.address = f"内黄县{self.town_names.get(town, '')}{vname}"
-            if channel == "wechat":
-                data.reporter_openid = f"oDEMO{rng.randint(10**8, 10**9)}"
-            t = service.create_ticket(s, actor=PublicActor(channel), data=data, now=at)
-            if t.division_code == COUNTY and data.lon is None:
-                # an operator would ask for the village: place it where the caller lives
-                t.division_code, t.division_path = code, s.get(Division, code).path
-                t.proposed_department_id = service.routing.propose_unit(
-                    s, s.get(Division, code), t.category_code
-                )
-            if rng.random() < 0.02 and kw["i"] % 3 == 0:
-                self.push(
-                    at + timedelta(minutes=rng.randint(10, 300)), "duplicate", number=t.number, cat=cat, v=v
-                )
-            self.push(at + timedelta(minutes=rng.randint(5, 240)), "dispatch", id=t.id, true_cat=cat)
-            return 1
-        t = s.get(Ticket, kw["id"]) if "id" in kw else None
+            return self.create(at, kw)
         if kind == "duplicate":
-            orig = service.by_number(s, kw["number"])
-            data = service.TicketInput(
-                channel="hotline",
-                description=orig.description + "，还是没人管",
-                lon=orig.lon,
-                lat=orig.lat,
-                default_division_code=orig.division_code,
-                reporter_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
-                reporter_phone=f"15{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
-            )
-            dup = service.create_ticket(s, actor=PublicActor("hotline"), data=data, now=at)
-            dup.division_code, dup.division_path = orig.division_code, orig.division_path
-            if orig.state not in ("merged",) and dup.category_code == orig.category_code:
-                service.merge(
-                    s,
-                    actor=self.principal("nh_dispatcher"),
-                    ticket=dup,
-                    into=orig,
-                    now=at + timedelta(minutes=20),
-                )
-            else:
-                self.push(at + timedelta(minutes=30), "dispatch", id=dup.id, true_cat=kw["cat"])
-            return 1
+            return self.duplicate(at, kw)
+        t = _must(self.session.get(Ticket, kw["id"]), f"ticket {kw['id']}")
         if kind == "dispatch":
-            if t.state != "pending":
-                return 0
-            cat = kw["true_cat"] if kw["true_cat"] != t.category_code else None
-            dept = None
-            if rng.random() < 0.04 and cat is None:
-                town = t.division_code[:9]
-                dept = service.routing.department_id(s, f"{town}-government")
-            service.dispatch(
+            self.dispatch(t, at, kw["true_cat"])
+        else:
+            self.handle(t, at, kind)
+        return 0
+
+    def create(self, at: datetime, kw: dict[str, Any]) -> int:
+        """A new concern through one of the channels (some are placed where the caller lives)."""
+        rng, s = self.rng, self.session
+        cat, v = kw["cat"], kw["v"]
+        code, vname, town, poly = self.villages[v]
+        channel = rng.choices(["hotline", "wechat", "web", "mobile", "open311"], weights=[50, 25, 15, 5, 5])[
+            0
+        ]
+        data = intake.TicketInput(
+            channel=channel,
+            description=self.text(cat, v),
+            default_division_code=COUNTY,
+            channel_ref=f"demo-{kw['i']}" if channel in ("wechat", "open311") else None,
+            reporter_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+            reporter_phone=f"13{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
+        )
+        how = rng.random()
+        if how < 0.6:
+            data.lon, data.lat = self.point_in(poly)
+        elif how < 0.9:
+            data.address = f"内黄县{self.town_names.get(town or '', '')}{vname}"
+        if channel == "wechat":
+            data.reporter_openid = f"oDEMO{rng.randint(10**8, 10**9)}"
+        t = intake.create_ticket(s, actor=PublicActor(channel), data=data, now=at)
+        if t.division_code == COUNTY and data.lon is None:
+            # an operator would ask for the village: place it where the caller lives
+            village = _must(s.get(Division, code), code)
+            t.division_code, t.division_path = code, village.path
+            t.proposed_department_id = routing.propose_unit(
+                s, division=village, category_code=t.category_code
+            )
+        if rng.random() < 0.02 and kw["i"] % 3 == 0:
+            self.push(
+                at + timedelta(minutes=rng.randint(10, 300)), "duplicate", number=t.number, cat=cat, v=v
+            )
+        self.push(at + timedelta(minutes=rng.randint(5, 240)), "dispatch", id=t.id, true_cat=cat)
+        return 1
+
+    def duplicate(self, at: datetime, kw: dict[str, Any]) -> int:
+        """Someone else reports the same concern; the dispatcher merges it when the category matches."""
+        rng, s = self.rng, self.session
+        orig = _must(queries.by_number(s, number=kw["number"]), kw["number"])
+        data = intake.TicketInput(
+            channel=Channel.hotline,
+            description=orig.description + "，还是没人管",
+            lon=orig.lon,
+            lat=orig.lat,
+            default_division_code=orig.division_code,
+            reporter_name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+            reporter_phone=f"15{rng.randint(0, 9)}{rng.randint(10_000_000, 99_999_999)}",
+        )
+        dup = intake.create_ticket(s, actor=PublicActor("hotline"), data=data, now=at)
+        dup.division_code, dup.division_path = orig.division_code, orig.division_path
+        if orig.state != TicketState.merged and dup.category_code == orig.category_code:
+            workflow.merge(
                 s,
                 actor=self.principal("nh_dispatcher"),
-                ticket=t,
-                department_id=dept,
-                category_code=cat,
-                now=at,
+                ticket=dup,
+                into=orig,
+                now=at + timedelta(minutes=20),
             )
-            self.plan_handling(t, at)
-            return 0
+        else:
+            self.push(at + timedelta(minutes=30), "dispatch", id=dup.id, true_cat=kw["cat"])
+        return 1
+
+    def dispatch(self, t: Ticket, at: datetime, true_cat: str) -> None:
+        """The dispatcher confirms or corrects the category and the unit (now and then overriding the
+        unit)."""
+        if t.state != TicketState.pending:
+            return
+        cat = true_cat if true_cat != t.category_code else None
+        dept = None
+        if self.rng.random() < 0.04 and cat is None:
+            town = t.division_code[:9]
+            dept = routing.department_id(self.session, code=f"{town}-government")
+        workflow.dispatch(
+            self.session,
+            actor=self.principal("nh_dispatcher"),
+            ticket=t,
+            department_id=dept,
+            category_code=cat,
+            now=at,
+        )
+        self.plan_handling(t, at)
+
+    def handle(self, t: Ticket, at: datetime, kind: str) -> None:
+        """The unit signs, contacts, answers; the reporter (or a callback survey) rates."""
+        rng, s = self.rng, self.session
         handler = self.handler_for(t)
         if kind == "sign":
-            service.sign(s, actor=handler, ticket=t, now=at)
+            workflow.sign(s, actor=handler, ticket=t, now=at)
         elif kind == "contact":
-            service.contact(s, actor=handler, ticket=t, now=at)
+            workflow.contact(s, actor=handler, ticket=t, now=at)
         elif kind == "answer":
-            service.answer(
-                s,
-                actor=handler,
-                ticket=t,
-                text=rng.choice(
-                    [
-                        "已到现场核实并处理完毕，感谢您的反映。",
-                        "已协调相关单位整改，问题已解决。",
-                        "已联系当事人调解，双方达成一致。",
-                        "经核实已按政策办理，结果已电话告知诉求人。",
-                    ]
-                ),
-                now=at,
-            )
+            workflow.answer(s, actor=handler, ticket=t, text=rng.choice(ANSWERS), now=at)
             self.push(at + timedelta(hours=rng.uniform(2, 60)), "rate", id=t.id)
         elif kind == "rate":
-            if t.state != "answered" or rng.random() < 0.25:
-                return 0  # not every reporter rates; the auto-close pass closes the rest
+            if t.state != TicketState.answered or rng.random() < 0.25:
+                return  # not every reporter rates; the auto-close pass closes the rest
             slow = t.division_code[:9] in self.slow_towns
             r = rng.random()
             rating = "unsatisfied" if r < (0.16 if slow else 0.06) else ("basic" if r < 0.3 else "satisfied")
             resolved = rating != "unsatisfied" and rng.random() > 0.05
-            source = rng.choice(["citizen", "survey"])
-            actor = PublicActor("tracking") if source == "citizen" else self.principal("nh_operator")
-            service.rate(s, actor=actor, ticket=t, rating=rating, resolved=resolved, source=source, now=at)
-            if t.state == "signed":  # reopened: the unit tries again
+            source = rng.choice([RatingSource.citizen, RatingSource.survey])
+            actor: Actor = (
+                PublicActor("tracking") if source == RatingSource.citizen else self.principal("nh_operator")
+            )
+            ratings.rate(s, actor=actor, ticket=t, rating=rating, resolved=resolved, source=source, now=at)
+            if t.state == TicketState.signed:  # reopened: the unit tries again
                 self.push(at + timedelta(days=rng.uniform(1, 6)), "answer", id=t.id)
-        return 0
 
     def fresh(self, k: int) -> int:
         """Concerns of the last hours, not yet dispatched."""
@@ -422,8 +470,9 @@ class _History:
         self.queue.clear()  # their dispatch lies in the future: the dispatcher does it
         return k
 
-    def handler_for(self, t: Ticket):
-        code = self.session.get(Department, t.department_id).code
+    def handler_for(self, t: Ticket) -> Principal:
+        """The demo user who handles a ticket for its unit."""
+        code = _must(self.session.get(Department, t.department_id), f"department {t.department_id}").code
         line = code.split("-", 1)[1]
         if line == "urban_management":
             return self.principal("nh_handler")
@@ -445,11 +494,11 @@ class _History:
 
         if rng.random() < 0.015:
             return  # never signed: escalates all the way
-        sign_at = when(t.sign_due, at)
+        sign_at = when(_must(t.sign_due, "sign_due"), at)
         self.push(sign_at, "sign", id=t.id)
-        contact_at = max(sign_at + timedelta(minutes=10), when(t.contact_due, at))
+        contact_at = max(sign_at + timedelta(minutes=10), when(_must(t.contact_due, "contact_due"), at))
         self.push(contact_at, "contact", id=t.id)
-        answer_at = max(contact_at + timedelta(hours=1), when(t.resolve_due, at))
+        answer_at = max(contact_at + timedelta(hours=1), when(_must(t.resolve_due, "resolve_due"), at))
         self.push(answer_at, "answer", id=t.id)
 
 
@@ -459,7 +508,7 @@ def load_demo(session: Session, ctx: DemoContext) -> None:
     session.flush()
     if session.scalar(select(func.count()).select_from(Ticket).where(Ticket.created_at.is_not(None))):
         return
-    history = _History(session, random.Random(410527), utcnow())
+    history = _History(session, random.Random(410527), utcnow())  # noqa: S311 - synthetic data, not secrets
     history.plan(HISTORY_TICKETS)
     n = history.run()
     n += history.fresh(12)  # this morning's concerns, still in the dispatcher's inbox

@@ -1,4 +1,5 @@
-"""Appeals tables: tickets, their history, WeChat channels, classifier models, configuration, daily counters."""
+"""Appeals tables: tickets, their history, WeChat channels, classifier models, configuration, daily
+counters."""
 
 from __future__ import annotations
 
@@ -128,7 +129,7 @@ class WeChatChannel(Base):
 
 
 class ClassifierModel(Base):
-    """A trained text classifier (jieba + TF-IDF + logistic regression) fitted on the deployment's own tickets."""
+    """A trained text classifier (jieba + TF-IDF + logistic regression) fitted on this deployment."""
 
     __tablename__ = "appeals_classifier_models"
 
@@ -172,10 +173,31 @@ METRICS = (
     "merged",
 )
 
-# One integer column per metric ("wide" counters): a year of a county is a few thousand rows, summed in one scan.
-_MetricColumns = type(
-    "_MetricColumns", (), {m: mapped_column(Integer, default=0, nullable=False) for m in METRICS}
-)
+
+class _MetricColumns:
+    """One integer column per metric, in the order of METRICS ("wide" counters: a year of a county is a few
+    thousand rows, summed in one scan)."""
+
+    created: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    dispatched: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    overridden: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    signed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    signed_on_time: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    contacted: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    contacted_on_time: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    responded_on_time: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    answered: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    answered_on_time: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    closed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    reopened: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    escalated_superior: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    escalated_supervisor: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    rated: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    rated_satisfied: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    rated_basic: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    rated_unsatisfied: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    rated_resolved: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    merged: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
 
 class DailyStat(_MetricColumns, Base):

@@ -1,15 +1,17 @@
-"""The appeals module (民声诉求与监督): channels, routing, clocks and escalation, supervision, 三率 figures."""
+"""The appeals module (民声诉求与监督): channels, routing, clocks and escalation, supervision, 三率
+figures."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from govgrid.appeals import api, callbacks, demo, open311, pages, service, tasks
+from govgrid.appeals import api, callbacks, demo, jobs, open311, pages
 from govgrid.appeals.cli import app as cli_app
+from govgrid.appeals.services import queries
 from govgrid.core.events import subscribe
 from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
 
-for _name, _handler in tasks.SUBSCRIPTIONS:
+for _name, _handler in jobs.SUBSCRIPTIONS:
     subscribe(_name, _handler)
 
 MODULE = ModuleSpec(
@@ -29,6 +31,6 @@ MODULE = ModuleSpec(
     cli=cli_app,
     migrations_dir=Path(__file__).parent / "migrations",
     on_startup=pages.register,
-    background=[tasks.start_escalation_loop],
-    work_counters=[WorkCounter("在办诉求", "open tickets", service.open_work)],
+    background=[jobs.start_escalation_loop],
+    work_counters=[WorkCounter("在办诉求", "open tickets", queries.open_work)],
 )

@@ -1,4 +1,5 @@
-"""Open311 GeoReport v2 at /open311/v2/: the six calls in XML and JSON, api_key for POST, the spec's error format."""
+"""Open311 GeoReport v2 at /open311/v2/: the six calls in XML and JSON, api_key for POST, the spec's error
+format."""
 
 from __future__ import annotations
 
@@ -12,15 +13,16 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
-from govgrid.appeals import categories, idempotent, privacy, service, stats
+from govgrid.appeals import categories, privacy
+from govgrid.appeals.enums import Channel, TicketState
 from govgrid.appeals.models import Ticket
+from govgrid.appeals.services import idempotency, intake, public, queries
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.deps import SessionDep
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import BadRequest, Forbidden, NotFound
+from govgrid.core.errors import BadRequest, NotFound
 from govgrid.core.http import register_error_renderer, site_url
-from govgrid.core.identity import service as identity
 from govgrid.core.workdays import SHANGHAI
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -28,7 +30,15 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"])
 MAX_ROWS = 1000
 DEFAULT_WINDOW_DAYS = 90
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
-CLOSED_STATES = ("answered", "closed", "merged")
+CLOSED_STATES: tuple[str, ...] = (TicketState.answered, TicketState.closed, TicketState.merged)
+STATUS_NOTES: dict[str, str] = {
+    TicketState.pending: "已受理，待派遣",
+    TicketState.dispatched: "已派遣，待签收",
+    TicketState.signed: "办理中",
+    TicketState.answered: "已答复，待评价",
+    TicketState.closed: "已办结",
+    TicketState.merged: "已与相同诉求合并办理",
+}
 
 
 # --------------------------------------------------------------------------------------------- rendering
@@ -124,13 +134,7 @@ def _param(value: str | None) -> str | None:
 
 def jurisdiction(session: Session, jurisdiction_id: str | None) -> Division:
     """The division a call addresses: jurisdiction_id, else the deployment's default."""
-    code = _param(jurisdiction_id) or stats.get_config(session, "open311", {}).get("default_jurisdiction")
-    if not code:
-        raise BadRequest("缺少 jurisdiction_id（本部署未设置默认辖区）(jurisdiction_id is required here)")
-    div = session.get(Division, code)
-    if div is None:
-        raise BadRequest(f"未知的 jurisdiction_id {code} (unknown jurisdiction)")
-    return div
+    return public.jurisdiction(session, code=_param(jurisdiction_id))
 
 
 # --------------------------------------------------------------------------------------------- services
@@ -149,15 +153,19 @@ def _service(cat: categories.Category, group: str) -> dict[str, Any]:
 
 
 def _groups(session: Session) -> dict[str, str]:
-    names = service.line_names(session)
+    names = queries.line_names(session)
     return {
         c.code: (names.get(c.line, c.line) if c.line else "属地（乡镇、村）") for c in categories.CATEGORIES
     }
 
 
-@router.get("/discovery.{fmt}")
+@router.get(
+    "/discovery.{fmt}",
+    description="Service discovery: where the GeoReport v2 endpoint lives (the configured site address, "
+    "never a raw Host).",
+)
 def discovery(request: Request, fmt: str) -> Response:
-    """Service discovery: where the GeoReport v2 endpoint lives (the configured site address, never a raw Host)."""
+    """Service discovery: where the GeoReport v2 endpoint lives (the site address, never a raw Host)."""
     _fmt(fmt)
     base = site_url(request) + "/open311/v2/"
     doc = {
@@ -215,7 +223,7 @@ def _float(form: dict[str, str], key: str) -> float | None:
 
 
 async def _form(request: Request) -> dict[str, str]:
-    """The form fields of a POST (parsed on the event loop without blocking; the database work runs in a thread)."""
+    """The form fields of a POST (parsed on the event loop; the database work runs in a thread)."""
     try:
         form = await request.form()
     except Exception:
@@ -224,7 +232,8 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 FormFields = Annotated[dict[str, str], Depends(_form)]
-# What makes two posts "the same request" for an Idempotency-Key (the key itself is in the scope, not the content).
+# What makes two posts "the same request" for an Idempotency-Key (the key itself is in the scope, not the
+# content).
 _CONTENT_FIELDS = (
     "jurisdiction_id",
     "service_code",
@@ -248,33 +257,27 @@ def post_request(
     fmt: str,
     session: SessionDep,
     form: FormFields,
-    key: Annotated[str | None, Header(alias=idempotent.HEADER)] = None,
+    key: Annotated[str | None, Header(alias=idempotency.HEADER)] = None,
 ) -> Response:
     """POST Service Request: needs a valid api_key; answers service_request_id (created synchronously).
 
     A plain `def`: FastAPI runs it in the thread pool, so waiting for the database never blocks the server. An
     optional `Idempotency-Key` header makes a retry answer the first request's id and token."""
     _fmt(fmt)
-    api_key = _param(form.get("api_key"))
-    principal = identity.load_api_key_principal(session, api_key) if api_key else None
-    if principal is None:
-        raise Forbidden("api_key 缺失或无效 (missing or invalid api_key)")
-    div = jurisdiction(session, form.get("jurisdiction_id"))
-    if not principal.is_superuser and not any(
-        div.path.startswith(a.division_path) for a in principal.assignments
-    ):
-        raise Forbidden("该 api_key 不能向此辖区提交诉求 (this api_key may not post to this jurisdiction)")
+    principal, div = public.open311_poster(
+        session, api_key=_param(form.get("api_key")), jurisdiction_id=_param(form.get("jurisdiction_id"))
+    )
     content = {k: form.get(k) for k in _CONTENT_FIELDS} | {"jurisdiction_id": div.code}
-    row, replayed = idempotent.once(
+    row, replayed = idempotency.once(
         session,
         key=key,
-        scope=idempotent.scope("open311", principal),
+        scope=idempotency.key_scope("open311", principal=principal),
         content=content,
         create=lambda: _create_request(session, principal, div, form),
     )
     out = render(fmt, "service_requests", "request", [row])
     if replayed:
-        out.headers[idempotent.REPLAYED_HEADER] = "true"
+        out.headers[idempotency.REPLAYED_HEADER] = "true"
     return out
 
 
@@ -291,11 +294,11 @@ def _create_request(
     address = _param(form.get("address_string")) or _param(form.get("address_id"))
     if (lat is None or lon is None) and address is None:
         raise BadRequest("须提供位置：lat+long、address_string 或 address_id (a location is required)")
-    description = _param(form.get("description")) or categories.get(code).name_zh
+    description = _param(form.get("description")) or categories.get_or_default(code).name_zh
     name = "".join(p for p in (_param(form.get("last_name")), _param(form.get("first_name"))) if p) or None
     token = secrets.token_hex(12)
-    data = service.TicketInput(
-        channel="open311",
+    data = intake.TicketInput(
+        channel=Channel.open311,
         channel_ref=token,
         description=description,
         category_code=code,
@@ -308,14 +311,16 @@ def _create_request(
         reporter_phone=_param(form.get("phone")),
         reporter_email=_param(form.get("email")),
     )
-    ticket = service.create_ticket(session, actor=principal, data=data)
+    ticket = intake.create_ticket(session, actor=principal, data=data)
     if not ticket.division_path.startswith(div.path):
         # raising rolls the whole request back: nothing of the ticket remains
         raise BadRequest("位置不在该辖区内 (the location lies outside the jurisdiction)")
     row = {
         "service_request_id": ticket.number,
         "token": token,
-        "service_notice": f"已受理，查询码 {ticket.tracking_code} (received; tracking code {ticket.tracking_code})",
+        "service_notice": (
+            f"已受理，查询码 {ticket.tracking_code} (received; tracking code {ticket.tracking_code})"
+        ),
         "account_id": _param(form.get("account_id")),
     }
     return ticket, row
@@ -326,23 +331,16 @@ def get_token(token: str, fmt: str, session: SessionDep, jurisdiction_id: str | 
     """GET request id from a token."""
     _fmt(fmt)
     jurisdiction(session, jurisdiction_id)
-    ticket = service.find_by_channel_ref(session, "open311", token)
+    ticket = queries.find_by_channel_ref(session, channel=Channel.open311, ref=token)
     if ticket is None:
         raise NotFound(f"token {token} 不存在 (no such token)")
     return render(fmt, "service_requests", "request", [{"service_request_id": ticket.number, "token": token}])
 
 
 def _public_rows(session: Session, tickets: list[Ticket]) -> list[dict[str, Any]]:
-    places = privacy.place_names(session, tickets)
-    depts = service.department_names(session, {t.department_id for t in tickets if t.department_id})
-    notes = {
-        "pending": "已受理，待派遣",
-        "dispatched": "已派遣，待签收",
-        "signed": "办理中",
-        "answered": "已答复，待评价",
-        "closed": "已办结",
-        "merged": "已与相同诉求合并办理",
-    }
+    """The spec's rows for tickets (public text only; places as township/village names; points coarsened)."""
+    places = public.place_names(session, tickets=tickets)
+    depts = queries.department_names(session, ids={t.department_id for t in tickets if t.department_id})
     rows = []
     for t in tickets:
         cat = categories.get(t.category_code)
@@ -350,12 +348,12 @@ def _public_rows(session: Session, tickets: list[Ticket]) -> list[dict[str, Any]
             {
                 "service_request_id": t.number,
                 "status": "closed" if t.state in CLOSED_STATES else "open",
-                "status_notes": notes.get(t.state, t.state)
+                "status_notes": STATUS_NOTES.get(t.state, t.state)
                 + (f"；{privacy.public_text(t, t.answer)}" if t.answer else ""),
                 "service_name": cat.name_zh if cat else t.category_code,
                 "service_code": t.category_code,
                 "description": privacy.public_text(t, t.description),
-                "agency_responsible": depts.get(t.department_id),
+                "agency_responsible": depts.get(t.department_id) if t.department_id else None,
                 "service_notice": None,
                 "requested_datetime": _iso(t.created_at),
                 "updated_datetime": _iso(t.updated_at),
@@ -409,7 +407,7 @@ def get_requests(
     if any(x not in ("open", "closed") for x in statuses):
         raise BadRequest("status 只能是 open 或 closed (status must be open or closed)")
     closed = None if len(set(statuses)) != 1 else statuses[0] == "closed"
-    tickets = service.public_search(
+    tickets = public.public_search(
         session,
         root=div,
         numbers=ids,
@@ -430,7 +428,7 @@ def get_request(
     """GET Service Request: one request (as a one-element list, per the spec)."""
     _fmt(fmt)
     div = jurisdiction(session, jurisdiction_id)
-    ticket = service.by_number(session, request_id, root=div)
+    ticket = queries.by_number(session, number=request_id, root_path=div.path)
     if ticket is None:
         raise NotFound(f"service_request_id {request_id} 不存在 (no such request)")
     return render(fmt, "service_requests", "request", _public_rows(session, [ticket]))

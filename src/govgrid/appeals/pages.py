@@ -3,16 +3,34 @@ ticket detail with actions, and the public statistics page (charts and map)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from govgrid.appeals import categories, service, stats, views
+from govgrid.appeals import categories
+from govgrid.appeals.enums import Channel, SupervisionAction, TicketAction, WorkView
 from govgrid.appeals.messages import MESSAGES
+from govgrid.appeals.models import Ticket
+from govgrid.appeals.services import (
+    access,
+    config,
+    escalation,
+    intake,
+    public,
+    queries,
+    ratings,
+    reports,
+    routing,
+    views,
+    workflow,
+)
 from govgrid.core.audit.service import PublicActor
+from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.deps import SessionDep
 from govgrid.core.errors import AppError, ValidationFailed
@@ -21,7 +39,8 @@ from govgrid.core.workdays import SHANGHAI
 
 router = APIRouter(prefix="/appeals", include_in_schema=False)
 
-VIEWS = ("inbox", "work", "superior", "supervision", "overdue", "all")
+VIEWS = tuple(WorkView)
+PAGE_SIZE = 50
 
 
 def register() -> None:
@@ -32,12 +51,14 @@ def register() -> None:
 register()
 
 
-def _render(request: Request, name: str, ctx: dict, status_code: int = 200):
+def _render(request: Request, name: str, ctx: dict[str, Any], status_code: int = 200) -> Response:
+    """Render an appeals template (times shown in Asia/Shanghai)."""
     ctx["tz"] = SHANGHAI
     return render(request, name, ctx, status_code=status_code)
 
 
 def _float(raw: str | None, key: str) -> float | None:
+    """A form field as a number (empty: None), or 422 naming the field."""
     if raw is None or not raw.strip():
         return None
     try:
@@ -49,13 +70,14 @@ def _float(raw: str | None, key: str) -> float | None:
 
 
 def _errors(exc: AppError) -> list[str]:
+    """The lines a form shows for a refused submission."""
     return [exc.message] + [
         f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg', '')}" for d in exc.details
     ]
 
 
 @router.get("/report")
-def report_form(request: Request):
+def report_form(request: Request) -> Response:
     """The resident's report form (mobile-friendly; no login)."""
     return _render(
         request, "appeals/report.html", {"categories": categories.CATEGORIES, "errors": [], "form": {}}
@@ -74,21 +96,21 @@ def report_submit(
     reporter_name: Annotated[str, Form()] = "",
     reporter_phone: Annotated[str, Form()] = "",
     channel: Annotated[str, Form()] = "web",
-):
+) -> Response:
     """Create the ticket and show the number and the tracking code."""
-    form = dict(
-        description=description,
-        category_code=category_code,
-        address=address,
-        lon=lon,
-        lat=lat,
-        reporter_name=reporter_name,
-        reporter_phone=reporter_phone,
-    )
+    form = {
+        "description": description,
+        "category_code": category_code,
+        "address": address,
+        "lon": lon,
+        "lat": lat,
+        "reporter_name": reporter_name,
+        "reporter_phone": reporter_phone,
+    }
     try:
-        default = stats.get_config(session, "open311", {}).get("default_jurisdiction")
-        data = service.TicketInput(
-            channel="mobile" if channel == "mobile" else "web",
+        default = config.default_jurisdiction(session)
+        data = intake.TicketInput(
+            channel=Channel.mobile if channel == Channel.mobile else Channel.web,
             description=description,
             category_code=category_code or None,
             address=address or None,
@@ -98,7 +120,7 @@ def report_submit(
             reporter_name=reporter_name or None,
             reporter_phone=reporter_phone or None,
         )
-        t = service.create_ticket(session, actor=PublicActor(data.channel), data=data)
+        t = intake.create_ticket(session, actor=PublicActor(data.channel), data=data)
     except AppError as exc:
         session.rollback()
         return _render(
@@ -111,12 +133,12 @@ def report_submit(
 
 
 @router.get("/track")
-def track(request: Request, session: SessionDep, code: str | None = None):
+def track(request: Request, session: SessionDep, code: str | None = None) -> Response:
     """Follow a ticket with the tracking code; rate it once answered."""
     ticket, error = None, None
     if code:
         try:
-            ticket = views.public_ticket(session, service.by_tracking_code(session, code))
+            ticket = public.track(session, code=code)
         except AppError as exc:
             error = exc.message
     return _render(
@@ -135,19 +157,12 @@ def track_rate(
     rating: Annotated[str, Form()] = "",
     resolved: Annotated[str, Form()] = "yes",
     comment: Annotated[str, Form()] = "",
-):
+) -> Response:
     """The reporter's rating from the tracking page."""
     try:
         with session.begin_nested():
-            t = service.by_tracking_code(session, code)
-            service.rate(
-                session,
-                actor=PublicActor("tracking"),
-                ticket=t,
-                rating=rating,
-                resolved=resolved == "yes",
-                comment=comment or None,
-                source="citizen",
+            t = public.rate_by_tracking_code(
+                session, code=code, rating=rating, resolved=resolved == "yes", comment=comment or None
             )
     except AppError as exc:
         return _render(
@@ -159,6 +174,18 @@ def track_rate(
     return RedirectResponse(f"/appeals/track?code={t.tracking_code}", status_code=303)
 
 
+def _default_view(principal: Principal) -> WorkView:
+    """The list a user lands on: dispatchers their inbox, supervisors their board, handlers work."""
+    roles = {a.role for a in principal.assignments}
+    if "dispatcher" in roles:
+        return WorkView.inbox
+    if "supervisor" in roles:
+        return WorkView.supervision
+    if roles & {"handler", "operator"}:
+        return WorkView.work
+    return WorkView.all
+
+
 @router.get("/desk")
 def desk(
     request: Request,
@@ -168,24 +195,15 @@ def desk(
     state: str | None = None,
     category: str | None = None,
     page: int = 1,
-):
+) -> Response:
     """Work lists: dispatcher inbox, handler work list, superior list, supervisor board, overdue."""
     if view is None:
-        roles = {a.role for a in principal.assignments}
-        view = (
-            "inbox"
-            if "dispatcher" in roles
-            else "supervision"
-            if "supervisor" in roles
-            else "work"
-            if roles & {"handler", "operator"}
-            else "all"
-        )
+        view = _default_view(principal)
     if view not in VIEWS:
-        view = "all"
-    limit = 50
+        view = WorkView.all
+    limit = PAGE_SIZE
     page = max(page, 1)
-    items, total = service.list_tickets(
+    items, total = queries.list_tickets(
         session,
         principal=principal,
         view=view,
@@ -194,19 +212,16 @@ def desk(
         limit=limit,
         offset=(page - 1) * limit,
     )
-    names = service.department_names(
+    names = queries.department_names(
         session,
-        {
+        ids={
             x
             for t in items
             for x in (t.department_id, t.proposed_department_id, t.escalated_department_id)
             if x
         },
     )
-    counts = {
-        v: service.list_tickets(session, principal=principal, view=v, limit=1)[1]
-        for v in ("inbox", "work", "superior", "supervision", "overdue")
-    }
+    counts = queries.work_counts(session, principal=principal)
     return _render(
         request,
         "appeals/desk.html",
@@ -226,7 +241,7 @@ def desk(
 
 
 @router.get("/hotline")
-def hotline_form(request: Request, principal: PagePrincipal):
+def hotline_form(request: Request, principal: PagePrincipal) -> Response:
     """The call-taker's form."""
     return _render(
         request,
@@ -248,21 +263,21 @@ def hotline_submit(
     reporter_name: Annotated[str, Form()] = "",
     reporter_phone: Annotated[str, Form()] = "",
     call_ref: Annotated[str, Form()] = "",
-):
+) -> Response:
     """Record a call as a ticket."""
-    form = dict(
-        description=description,
-        category_code=category_code,
-        address=address,
-        lon=lon,
-        lat=lat,
-        reporter_name=reporter_name,
-        reporter_phone=reporter_phone,
-        call_ref=call_ref,
-    )
+    form = {
+        "description": description,
+        "category_code": category_code,
+        "address": address,
+        "lon": lon,
+        "lat": lat,
+        "reporter_name": reporter_name,
+        "reporter_phone": reporter_phone,
+        "call_ref": call_ref,
+    }
     try:
-        data = service.TicketInput(
-            channel="hotline",
+        data = intake.TicketInput(
+            channel=Channel.hotline,
             channel_ref=call_ref or None,
             description=description,
             category_code=category_code or None,
@@ -272,7 +287,7 @@ def hotline_submit(
             reporter_name=reporter_name or None,
             reporter_phone=reporter_phone or None,
         )
-        t = service.create_hotline_ticket(session, actor=principal, data=data)
+        t = intake.create_hotline_ticket(session, actor=principal, data=data)
     except AppError as exc:
         session.rollback()
         return _render(
@@ -291,13 +306,13 @@ def hotline_submit(
 @router.get("/tickets/{ticket_id}")
 def ticket_page(
     request: Request, ticket_id: int, session: SessionDep, principal: PagePrincipal, error: str | None = None
-):
+) -> Response:
     """One ticket with its history and the actions the caller may take."""
-    t = service.get_visible(session, principal=principal, ticket_id=ticket_id)
-    data = views.read(session, principal, t)
-    candidates = service.candidate_units(session, t)
-    names = service.department_names(
-        session, {x for x in (t.proposed_department_id, t.escalated_department_id) if x}
+    t = access.get_visible(session, principal=principal, ticket_id=ticket_id)
+    data = views.read(session, principal=principal, ticket=t)
+    candidates = routing.candidate_units(session, division_code=t.division_code)
+    names = queries.department_names(
+        session, ids={x for x in (t.proposed_department_id, t.escalated_department_id) if x}
     )
     return _render(
         request,
@@ -309,14 +324,64 @@ def ticket_page(
             "categories": categories.CATEGORIES,
             "cat": categories.BY_CODE,
             "error": error,
-            "can": {
-                "dispatch": t.state == "pending" and service._dispatcher_for(principal, t),
-                "handle": t.department_id is not None and service.can_handle(session, principal, t),
-                "survey": t.state in ("answered", "closed") and service.can_survey(principal, t),
-                "supervise": service._is_supervisor_of(principal, t),
-            },
+            "can": access.allowed_actions(session, principal=principal, ticket=t),
         },
     )
+
+
+@dataclass
+class _ActForm:
+    """The fields of the ticket page's action form."""
+
+    action: str
+    text: str
+    department_id: str
+    category_code: str
+    rating: str
+    resolved: str
+    into: str
+
+
+def _apply(session: Session, principal: Principal, t: Ticket, f: _ActForm) -> None:
+    """Run one action button's service call (refusals raise)."""
+    if f.action == TicketAction.dispatch:
+        workflow.dispatch(
+            session,
+            actor=principal,
+            ticket=t,
+            department_id=int(f.department_id) if f.department_id else None,
+            category_code=f.category_code or None,
+            note=f.text or None,
+        )
+    elif f.action == TicketAction.sign:
+        workflow.sign(session, actor=principal, ticket=t)
+    elif f.action == TicketAction.contact:
+        workflow.contact(session, actor=principal, ticket=t, note=f.text or None)
+    elif f.action == TicketAction.answer:
+        workflow.answer(session, actor=principal, ticket=t, text=f.text)
+    elif f.action == TicketAction.return_:
+        workflow.return_ticket(session, actor=principal, ticket=t, reason=f.text)
+    elif f.action == TicketAction.survey:
+        if not access.can_survey(principal, t):
+            raise ValidationFailed("无权回访 (you may not survey this ticket)")
+        ratings.survey(
+            session,
+            actor=principal,
+            ticket=t,
+            rating=f.rating,
+            resolved=f.resolved == "yes",
+            comment=f.text or None,
+        )
+    elif f.action == TicketAction.merge:
+        target = queries.by_number(session, number=f.into.strip())
+        if target is None:
+            raise ValidationFailed("目标工单号不存在 (no ticket with that number)")
+        into = access.get_visible(session, principal=principal, ticket_id=target.id)
+        workflow.merge(session, actor=principal, ticket=t, into=into)
+    elif f.action in tuple(SupervisionAction):
+        escalation.supervise(session, actor=principal, ticket=t, action=f.action, text=f.text)
+    else:
+        raise ValidationFailed(f"未知操作 {f.action} (unknown action)")
 
 
 @router.post("/tickets/{ticket_id}/act")
@@ -332,53 +397,12 @@ def ticket_act(
     rating: Annotated[str, Form()] = "",
     resolved: Annotated[str, Form()] = "yes",
     into: Annotated[str, Form()] = "",
-):
+) -> Response:
     """Every action button on the ticket page posts here."""
+    form = _ActForm(action, text, department_id, category_code, rating, resolved, into)
     try:
-        t = service.get_visible(session, principal=principal, ticket_id=ticket_id)
-        if action == "dispatch":
-            service.dispatch(
-                session,
-                actor=principal,
-                ticket=t,
-                department_id=int(department_id) if department_id else None,
-                category_code=category_code or None,
-                note=text or None,
-            )
-        elif action == "sign":
-            service.sign(session, actor=principal, ticket=t)
-        elif action == "contact":
-            service.contact(session, actor=principal, ticket=t, note=text or None)
-        elif action == "answer":
-            service.answer(session, actor=principal, ticket=t, text=text)
-        elif action == "return":
-            service.return_ticket(session, actor=principal, ticket=t, reason=text)
-        elif action == "survey":
-            if not service.can_survey(principal, t):
-                raise ValidationFailed("无权回访 (you may not survey this ticket)")
-            service.rate(
-                session,
-                actor=principal,
-                ticket=t,
-                rating=rating,
-                resolved=resolved == "yes",
-                comment=text or None,
-                source="survey",
-            )
-        elif action == "merge":
-            target = service.by_number(session, into.strip())
-            if target is None:
-                raise ValidationFailed("目标工单号不存在 (no ticket with that number)")
-            service.merge(
-                session,
-                actor=principal,
-                ticket=t,
-                into=service.get_visible(session, principal=principal, ticket_id=target.id),
-            )
-        elif action in ("comment", "summon", "accountability"):
-            service.supervise(session, actor=principal, ticket=t, action=action, text=text)
-        else:
-            raise ValidationFailed(f"未知操作 {action} (unknown action)")
+        t = access.get_visible(session, principal=principal, ticket_id=ticket_id)
+        _apply(session, principal, t, form)
     except (AppError, ValueError) as exc:
         session.rollback()  # nothing half-done survives a refused action
         msg = exc.message if isinstance(exc, AppError) else str(exc)
@@ -387,16 +411,16 @@ def ticket_act(
 
 
 @router.get("/stats")
-def stats_page(request: Request, session: SessionDep, division: str | None = None):
+def stats_page(request: Request, session: SessionDep, division: str | None = None) -> Response:
     """Public statistics: 三率, trend, rankings, hot spots and a map (no personal data)."""
-    root = views.stats_root(session, division)
+    root = reports.stats_root(session, code=division)
     return _render(request, "appeals/stats.html", {"root": root})
 
 
 @router.get("/stats/monthly")
 def monthly_page(
     request: Request, session: SessionDep, month: str | None = None, division: str | None = None
-):
+) -> Response:
     """The monthly report (public; no personal data)."""
     today = utcnow().astimezone(SHANGHAI).date()
     if not month:
@@ -406,5 +430,5 @@ def monthly_page(
         raise ValidationFailed(
             "月份格式应为 YYYY-MM (month must be YYYY-MM)", details=[{"loc": ["month"], "msg": "YYYY-MM"}]
         )
-    report = views.monthly_report(session, division=division, month=month)
+    report = reports.monthly_report(session, division=division, month=month)
     return _render(request, "appeals/monthly.html", {"r": report, "cat": categories.BY_CODE})

@@ -1,21 +1,20 @@
-"""What the public may see of a ticket: no name, phone, e-mail or exact address; points coarsened."""
+"""What the public and staff who may not see the reporter are shown of a ticket: no name, phone, e-mail or
+exact address; numbers masked by the one core policy (core.privacy); points coarsened. Pure functions of a
+ticket."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from govgrid.appeals.models import Ticket
 from govgrid.core import privacy
-from govgrid.core.divisions.models import Division
 
 COARSE_DECIMALS = 2  # about 1 km: enough for a map of hot spots, not enough to find a house
 TITLE_LIMIT = 60
 
 
 def _known(ticket: Ticket) -> tuple[str | None, ...]:
+    """The reporter's own values, blanked wherever they appear in a text."""
     return (ticket.reporter_name, ticket.reporter_phone, ticket.reporter_email, ticket.address)
 
 
@@ -26,8 +25,8 @@ def public_text(ticket: Ticket, text: str | None) -> str | None:
 
 
 def staff_text(ticket: Ticket, text: str | None) -> str | None:
-    """Text for staff who may not see the reporter: numbers partly masked (138****8000), e-mail addresses and the
-    reporter's own name and address blanked out."""
+    """Text for staff who may not see the reporter: numbers partly masked (138****8000), e-mail addresses and
+    the reporter's own name and address blanked out."""
     return privacy.scrub_text(text, public=False, known=_known(ticket))
 
 
@@ -65,19 +64,6 @@ def staff_title(ticket: Ticket) -> str:
 def coarse(value: float | None) -> float | None:
     """A coordinate rounded to the public grid."""
     return None if value is None else round(value, COARSE_DECIMALS)
-
-
-def place_names(session: Session, tickets: list[Ticket]) -> dict[str, str]:
-    """Public place label per division code: township and village names (never the reporter's address)."""
-    codes: set[str] = set()
-    for t in tickets:
-        codes.update(c for c in t.division_path.strip("/").split("/") if len(c) >= 6)
-    names = dict(session.execute(select(Division.code, Division.name).where(Division.code.in_(codes))).all())
-    out = {}
-    for t in tickets:
-        parts = [c for c in t.division_path.strip("/").split("/") if len(c) >= 6 and not c.endswith("0000")]
-        out[t.division_code] = "".join(names.get(c, "") for c in parts if not c.endswith("00") or len(c) > 6)
-    return out
 
 
 def public_view(ticket: Ticket, place: str, department_name: str | None) -> dict[str, Any]:

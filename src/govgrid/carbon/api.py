@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 
 from govgrid.carbon import schemas as s
-from govgrid.carbon import service
 from govgrid.carbon.models import (
     AlertTask,
     CarbonAccount,
@@ -16,6 +15,8 @@ from govgrid.carbon.models import (
     Issuance,
     MonitoringReport,
 )
+from govgrid.carbon.serials import serial_label
+from govgrid.carbon.services import accounts, alerts, credits, projects, public, reports
 from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
 from govgrid.core.websec import attachment_headers
 
@@ -88,9 +89,7 @@ def issuance_read(i: Issuance) -> s.IssuanceRead:
         serial_start=i.serial_start,
         serial_end=i.serial_end,
         account_id=i.account_id,
-        serial=service.serial_label(
-            i.project.code, i.vintage_start, i.vintage_end, i.serial_start, i.serial_end
-        ),
+        serial=serial_label(i.project.code, i.vintage_start, i.vintage_end, i.serial_start, i.serial_end),
         issued_at=i.issued_at,
     )
 
@@ -112,9 +111,7 @@ def block_read(b: CreditBlock) -> s.BlockRead:
         beneficiary=b.beneficiary,
         retirement_reason=b.retirement_reason,
         retired_at=b.retired_at,
-        serial=service.serial_label(
-            b.project.code, b.vintage_start, b.vintage_end, b.serial_start, b.serial_end
-        ),
+        serial=serial_label(b.project.code, b.vintage_start, b.vintage_end, b.serial_start, b.serial_end),
     )
 
 
@@ -160,14 +157,14 @@ def task_read(t: AlertTask) -> s.AlertTaskRead:
 @router.post("/projects", response_model=s.ProjectRead, status_code=201, summary="Register a carbon project")
 def create_project(body: s.ProjectCreate, session: SessionDep, principal: CurrentPrincipal) -> s.ProjectRead:
     """The proponent department's operator/admin registers a project inside its division."""
-    p = service.create_project(session, actor=principal, **body.model_dump())
+    p = projects.create_project(session, actor=principal, **body.model_dump())
     return project_read(p)
 
 
 @router.get("/projects", response_model=s.ProjectPage)
 def list_projects(session: SessionDep, principal: CurrentPrincipal, page: PageDep) -> s.ProjectPage:
     """Projects in the caller's scope."""
-    rows, total = service.list_projects(session, principal=principal, limit=page.limit, offset=page.offset)
+    rows, total = projects.list_projects(session, principal=principal, limit=page.limit, offset=page.offset)
     return s.ProjectPage(
         items=[project_read(p) for p in rows], total=total, limit=page.limit, offset=page.offset
     )
@@ -176,21 +173,23 @@ def list_projects(session: SessionDep, principal: CurrentPrincipal, page: PageDe
 @router.get("/projects/{project_id}", response_model=s.ProjectRead)
 def get_project(project_id: int, session: SessionDep, principal: CurrentPrincipal) -> s.ProjectRead:
     """One project."""
-    return project_read(service.get_project(session, principal=principal, project_id=project_id))
+    return project_read(projects.get_project(session, principal=principal, project_id=project_id))
 
 
 @router.get("/projects/{project_id}/boundary", summary="Project boundary as a GeoJSON Feature")
 def project_boundary(project_id: int, session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     """The boundary polygon (WGS 84)."""
-    return service.project_boundary(service.get_project(session, principal=principal, project_id=project_id))
+    return projects.project_boundary(
+        projects.get_project(session, principal=principal, project_id=project_id)
+    )
 
 
 @router.get("/projects/{project_id}/reports", response_model=list[s.ReportRead])
 def list_reports(project_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[s.ReportRead]:
     """Monitoring reports of a project."""
     return [
-        report_read(r, service.report_file_names(session, r.id))
-        for r in service.list_reports(session, principal=principal, project_id=project_id)
+        report_read(r, reports.report_file_names(session, report_id=r.id))
+        for r in reports.list_reports(session, principal=principal, project_id=project_id)
     ]
 
 
@@ -200,15 +199,15 @@ def submit_report(
 ) -> s.ReportRead:
     """Submit a monitoring report (the figures and input hashes of an engine run)."""
     return report_read(
-        service.submit_report(session, actor=principal, project_id=project_id, **body.model_dump())
+        reports.submit_report(session, actor=principal, project_id=project_id, **body.model_dump())
     )
 
 
 @router.get("/projects/{project_id}/issuances", response_model=list[s.IssuanceRead])
 def list_issuances(project_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[s.IssuanceRead]:
     """Issuances of a project."""
-    service.get_project(session, principal=principal, project_id=project_id)
-    return [issuance_read(i) for i in service.project_issuances(session, project_id)]
+    projects.get_project(session, principal=principal, project_id=project_id)
+    return [issuance_read(i) for i in credits.project_issuances(session, project_id=project_id)]
 
 
 # ---------------------------------------------------------------- reports
@@ -217,8 +216,8 @@ def list_issuances(project_id: int, session: SessionDep, principal: CurrentPrinc
 @router.get("/reports/{report_id}", response_model=s.ReportRead)
 def get_report(report_id: int, session: SessionDep, principal: CurrentPrincipal) -> s.ReportRead:
     """One monitoring report with its file names."""
-    r = service.get_report(session, principal=principal, report_id=report_id)
-    return report_read(r, service.report_file_names(session, r.id))
+    r = reports.get_report(session, principal=principal, report_id=report_id)
+    return report_read(r, reports.report_file_names(session, report_id=r.id))
 
 
 @router.post("/reports/{report_id}/uploads", response_model=s.ReportRead, status_code=201)
@@ -229,15 +228,16 @@ def upload_files(
     files: Annotated[list[UploadFile], File(description="engine outputs")],
 ) -> s.ReportRead:
     """Attach engine outputs (report.html, fig_*.png, landcover_<year>.tif, result.json, report.pdf)."""
-    # A plain def: FastAPI runs it in the thread pool, so reading the spooled files never blocks the event loop.
+    # A plain def: FastAPI runs it in the thread pool, so reading the spooled files never blocks the event
+    # loop.
     for f in files:
         # one byte past the limit is enough for the service to refuse the file (413)
-        content = f.file.read(service.MAX_FILE_BYTES + 1)
-        service.add_report_file(
+        content = f.file.read(reports.MAX_FILE_BYTES + 1)
+        reports.add_report_file(
             session, actor=principal, report_id=report_id, name=f.filename or "", content=content
         )
-    r = service.get_report(session, principal=principal, report_id=report_id)
-    return report_read(r, service.report_file_names(session, r.id))
+    r = reports.get_report(session, principal=principal, report_id=report_id)
+    return report_read(r, reports.report_file_names(session, report_id=r.id))
 
 
 @router.get(
@@ -245,13 +245,15 @@ def upload_files(
 )
 def get_file(report_id: int, name: FILE, session: SessionDep, principal: CurrentPrincipal) -> Response:
     """Serve one attached file: an upload always as a download; the server's own HTML report as a page."""
-    f = service.get_report_file(session, principal=principal, report_id=report_id, name=name)
+    f = reports.get_report_file(session, principal=principal, report_id=report_id, name=name)
     if f.generated and f.media_type.startswith("text/html"):
         # written by the server's engine run: shown as a page whose figures (beside it) load, and nothing runs
         headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": GENERATED_REPORT_CSP}
     else:
         headers = attachment_headers(f.name)
-    return Response(content=f.content, media_type=f.media_type, headers={"X-Content-SHA256": f.sha256, **headers})
+    return Response(
+        content=f.content, media_type=f.media_type, headers={"X-Content-SHA256": f.sha256, **headers}
+    )
 
 
 @router.post("/reports/{report_id}/verify", response_model=s.ReportRead)
@@ -259,21 +261,21 @@ def verify_report(
     report_id: int, body: s.VerifyRequest, session: SessionDep, principal: CurrentPrincipal
 ) -> s.ReportRead:
     """A third-party verifier signs the report off (or rejects it)."""
-    r = service.verify_report(
+    r = reports.verify_report(
         session, actor=principal, report_id=report_id, approve=body.approve, statement=body.statement
     )
-    return report_read(r, service.report_file_names(session, r.id))
+    return report_read(r, reports.report_file_names(session, report_id=r.id))
 
 
 @router.post("/reports/{report_id}/landcover-check", response_model=s.AlertRead)
 def landcover_check(
     report_id: int, body: s.LandcoverCheck, session: SessionDep, principal: CurrentPrincipal
 ) -> s.AlertRead:
-    """Compare the report's two land-cover rasters inside the project; over the threshold an alert is raised."""
-    loss, alert = service.check_report_landcover(
+    """Compare the report's two land-cover rasters inside the project; over the threshold an alert is raised."""  # noqa: E501 (the OpenAPI description, unchanged)
+    loss, alert = alerts.check_report_landcover(
         session, actor=principal, report_id=report_id, threshold_ha=body.threshold_ha
     )
-    r = service.get_report(session, principal=principal, report_id=report_id)
+    r = reports.get_report(session, principal=principal, report_id=report_id)
     return s.AlertRead(
         id=alert.id if alert else None,
         project_id=r.project_id,
@@ -293,20 +295,20 @@ def landcover_check(
 def issue(body: s.IssueRequest, session: SessionDep, principal: CurrentPrincipal) -> s.IssuanceRead:
     """The registry administrator issues credits for a verified report (409 on double issuance)."""
     return issuance_read(
-        service.issue(session, actor=principal, report_id=body.report_id, quantity=body.quantity)
+        credits.issue(session, actor=principal, report_id=body.report_id, quantity=body.quantity)
     )
 
 
 @router.get("/accounts", response_model=list[s.AccountRead])
 def list_accounts(session: SessionDep, principal: CurrentPrincipal) -> list[s.AccountRead]:
     """Accounts the caller may see, with balances."""
-    return [account_read(a, bal, ret) for a, bal, ret in service.list_accounts(session, principal=principal)]
+    return [account_read(a, bal, ret) for a, bal, ret in accounts.list_accounts(session, principal=principal)]
 
 
 @router.post("/accounts", response_model=s.AccountRead, status_code=201)
 def create_account(body: s.AccountCreate, session: SessionDep, principal: CurrentPrincipal) -> s.AccountRead:
     """Open a department account (its operator/admin) or an external holder's (registry administrator)."""
-    a = service.create_account(
+    a = accounts.create_account(
         session,
         actor=principal,
         holder_name=body.holder_name,
@@ -319,19 +321,19 @@ def create_account(body: s.AccountCreate, session: SessionDep, principal: Curren
 @router.get("/accounts/{account_id}/blocks", response_model=list[s.BlockRead])
 def account_blocks(account_id: int, session: SessionDep, principal: CurrentPrincipal) -> list[s.BlockRead]:
     """Serial blocks held (and retired) by an account."""
-    return [block_read(b) for b in service.list_blocks(session, principal=principal, account_id=account_id)]
+    return [block_read(b) for b in accounts.list_blocks(session, principal=principal, account_id=account_id)]
 
 
 @router.post("/transfers", response_model=list[s.BlockRead], status_code=201)
 def transfer(body: s.TransferRequest, session: SessionDep, principal: CurrentPrincipal) -> list[s.BlockRead]:
     """Transfer credits to another account (the holder acts)."""
-    return [block_read(b) for b in service.transfer(session, actor=principal, **body.model_dump())]
+    return [block_read(b) for b in credits.transfer(session, actor=principal, **body.model_dump())]
 
 
 @router.post("/retirements", response_model=list[s.BlockRead], status_code=201)
 def retire(body: s.RetireRequest, session: SessionDep, principal: CurrentPrincipal) -> list[s.BlockRead]:
     """Retire credits for a beneficiary (published in the public registry)."""
-    return [block_read(b) for b in service.retire(session, actor=principal, **body.model_dump())]
+    return [block_read(b) for b in credits.retire(session, actor=principal, **body.model_dump())]
 
 
 # ---------------------------------------------------------------- alerts
@@ -349,7 +351,7 @@ def alert_inbox(
     status: Annotated[str | None, Query(pattern="^(open|done)$")] = None,
 ) -> list[s.AlertTaskRead]:
     """Alert tasks of departments in the caller's scope."""
-    rows, _ = service.list_alert_tasks(
+    rows, _ = alerts.list_alert_tasks(
         session, principal=principal, status=status, limit=page.limit, offset=page.offset
     )
     return [task_read(t) for t in rows]
@@ -361,7 +363,7 @@ def update_task(
 ) -> s.AlertTaskRead:
     """Close (or reopen) an alert task with a note."""
     return task_read(
-        service.update_alert_task(
+        alerts.update_alert_task(
             session, actor=principal, task_id=task_id, status=body.status, note=body.note
         )
     )
@@ -378,4 +380,4 @@ def update_task(
 )
 def public_registry(session: SessionDep) -> dict[str, Any]:
     """Open to everyone: no accounts, holders or personal data."""
-    return service.public_registry(session)
+    return public.public_registry(session)

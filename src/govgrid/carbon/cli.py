@@ -1,21 +1,27 @@
-"""``govgrid carbon ...``: stock accounting, whole assessments and demo inputs (湿地碳汇命令行)."""
+"""``govgrid carbon ...``: stock accounting, whole assessments and demo inputs (湿地碳汇命令行).
+
+These commands run the pure engine on files: they read no settings and open no database, so they need no
+``govgrid.core.bootstrap``. A registry command added here must start with ``bootstrap()`` like every other
+module CLI.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated, NoReturn
 
 import typer
 
 from govgrid.carbon.engine.assessment import run_assessment
 from govgrid.carbon.engine.demo import generate_demo_inputs
-from govgrid.carbon.engine.spec import ApplicabilityError, ValidationError
+from govgrid.carbon.engine.spec import ApplicabilityError, Problem, ValidationError
 from govgrid.carbon.engine.stock import CarbonStockModel
 
 app = typer.Typer(help="Wetland carbon sink accounting (湿地碳汇核算).", no_args_is_help=True)
 
 
-def _fail(problems: list) -> None:
+def _fail(problems: list[Problem]) -> NoReturn:
     typer.echo("invalid inputs:", err=True)
     for p in problems:
         typer.echo(f"  {p.key}: {p.message}", err=True)
@@ -24,18 +30,20 @@ def _fail(problems: list) -> None:
 
 @app.command()
 def stock(
-    lulc_bas: Path = typer.Option(..., "--lulc-bas", help="baseline land-cover raster"),
-    pools: Path = typer.Option(..., "--pools", help="carbon pool CSV (Mg C/ha)"),
-    out: Path = typer.Option(..., "--out", help="output folder"),
-    lulc_alt: Path | None = typer.Option(None, "--lulc-alt", help="alternate land-cover raster"),
-    bas_year: int | None = typer.Option(None, "--bas-year"),
-    alt_year: int | None = typer.Option(None, "--alt-year"),
-    price: float | None = typer.Option(None, "--price", help="price per Mg C (enables valuation)"),
-    discount_rate: float | None = typer.Option(None, "--discount-rate", help="%/yr"),
-    rate_change: float | None = typer.Option(None, "--rate-change", help="%/yr"),
-    totals_only: bool = typer.Option(False, "--totals-only", help="only summary.json, no rasters"),
-    scheduler: str | None = typer.Option(None, "--scheduler", help="dask.distributed scheduler address"),
-    compress: str = typer.Option("lzw", "--compress", help="GeoTIFF compression of outputs"),
+    lulc_bas: Annotated[Path, typer.Option("--lulc-bas", help="baseline land-cover raster")],
+    pools: Annotated[Path, typer.Option("--pools", help="carbon pool CSV (Mg C/ha)")],
+    out: Annotated[Path, typer.Option("--out", help="output folder")],
+    lulc_alt: Annotated[Path | None, typer.Option("--lulc-alt", help="alternate land-cover raster")] = None,
+    bas_year: Annotated[int | None, typer.Option("--bas-year")] = None,
+    alt_year: Annotated[int | None, typer.Option("--alt-year")] = None,
+    price: Annotated[float | None, typer.Option("--price", help="price per Mg C (enables valuation)")] = None,
+    discount_rate: Annotated[float | None, typer.Option("--discount-rate", help="%/yr")] = None,
+    rate_change: Annotated[float | None, typer.Option("--rate-change", help="%/yr")] = None,
+    totals_only: Annotated[bool, typer.Option("--totals-only", help="only summary.json, no rasters")] = False,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="dask.distributed scheduler address")
+    ] = None,
+    compress: Annotated[str, typer.Option("--compress", help="GeoTIFF compression of outputs")] = "lzw",
 ) -> None:
     """InVEST-compatible storage, sequestration and valuation: four rasters and summary.json."""
     args = {
@@ -62,7 +70,7 @@ def stock(
 
 
 @app.command()
-def run(config: Path = typer.Argument(..., help="assessment config (.toml or .yaml)")) -> None:
+def run(config: Annotated[Path, typer.Argument(help="assessment config (.toml or .yaml)")]) -> None:
     """Run a whole assessment and write the MRV report (HTML + PDF) and rasters."""
     try:
         res = run_assessment(config, progress=True)
@@ -78,7 +86,7 @@ def run(config: Path = typer.Argument(..., help="assessment config (.toml or .ya
 
 
 @app.command("demo-data")
-def demo_data(out: Path = typer.Argument(..., help="folder for the Junshan demo inputs")) -> None:
+def demo_data(out: Annotated[Path, typer.Argument(help="folder for the Junshan demo inputs")]) -> None:
     """Generate the seeded Junshan demo inputs and a config for ``carbon run``."""
     cfg = generate_demo_inputs(out)
     typer.echo(f"demo inputs written (DEMO DATA); config: {cfg}")

@@ -1,5 +1,5 @@
-"""Junshan wetland registry demo (君山湿地碳汇示例): engine run -> project -> report -> verification -> issuance
--> transfer -> retirement, and a refused second issuance over the same area and vintage.
+"""Junshan wetland registry demo (君山湿地碳汇示例): engine run -> project -> report -> verification
+-> issuance -> transfer -> retirement, and a refused second issuance over the same area and vintage.
 
 Every input is the engine's seeded synthetic demo data (labelled DEMO); the loader is idempotent.
 """
@@ -19,11 +19,14 @@ from shapely.geometry import box, mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govgrid.carbon import service
-from govgrid.carbon.models import CarbonAccount, CarbonProject
-from govgrid.core.audit.service import SystemActor
+from govgrid.carbon.models import CarbonProject, MonitoringReport
+from govgrid.carbon.serials import serial_label
+from govgrid.carbon.services import accounts, alerts, credits, projects, reports
+from govgrid.core.audit.service import Actor, SystemActor
+from govgrid.core.authz.principal import Principal
 from govgrid.core.errors import AppError, Conflict
 from govgrid.core.identity import service as identity
+from govgrid.core.identity.models import User
 from govgrid.core.modules import DemoContext
 
 log = logging.getLogger(__name__)
@@ -40,18 +43,18 @@ USERS = [
 ATTACH = ("report.html", "report.pdf", "result.json", "fig_landcover.png", "fig_maps.png", "fig_charts.png")
 
 
-def _principal(session: Session, username: str) -> Any:
-    from govgrid.core.identity.models import User
-
-    user = session.scalar(select(User).where(User.username == username))
-    assert user is not None
-    principal = identity.load_user_principal(session, user.id)
-    assert principal is not None
+def _principal(session: Session, username: str) -> Principal:
+    """The principal of a demo user the loader has just ensured."""
+    user_id = session.scalar(select(User.id).where(User.username == username))
+    principal = identity.load_user_principal(session, user_id) if user_id is not None else None
+    if principal is None:
+        raise RuntimeError(f"carbon demo: user {username} is missing")
     return principal
 
 
 def scene_boundary(landcover_tif: Path) -> dict[str, Any]:
-    """The WGS 84 footprint of the engine's demo scene (the project covers the whole scene the engine accounts)."""
+    """The WGS 84 footprint of the engine's demo scene (the project covers the whole scene the engine
+    accounts)."""
     import rasterio
 
     with rasterio.open(landcover_tif) as src:
@@ -77,9 +80,9 @@ def report_summary(result: Any) -> dict[str, Any]:
     }
 
 
-def record_run(session: Session, *, actor: Any, project: CarbonProject, result: Any) -> Any:
+def record_run(session: Session, *, actor: Actor, project: CarbonProject, result: Any) -> MonitoringReport:
     """Submit an engine result as a monitoring report and attach its outputs (report, figures, land cover)."""
-    report = service.submit_report(
+    report = reports.submit_report(
         session,
         actor=actor,
         project_id=project.id,
@@ -97,8 +100,13 @@ def record_run(session: Session, *, actor: Any, project: CarbonProject, result: 
         path = out / name
         if path.exists():
             # the server ran the engine itself: its HTML report may be shown as a page (uploads never are)
-            service.add_report_file(
-                session, actor=actor, report_id=report.id, name=name, content=path.read_bytes(), generated=True
+            reports.add_report_file(
+                session,
+                actor=actor,
+                report_id=report.id,
+                name=name,
+                content=path.read_bytes(),
+                generated=True,
             )
     return report
 
@@ -110,7 +118,7 @@ def load_demo(session: Session, ctx: DemoContext) -> None:
             session,
             actor=ACTOR,
             username=username,
-            password=ctx.password or "govgrid-demo",
+            password=ctx.password,
             display_name=display,
             department_code=dept,
             role=role,
@@ -133,7 +141,7 @@ def load_demo(session: Session, ctx: DemoContext) -> None:
         config = generate_demo_inputs(Path(tmp) / "inputs")
         result = run_assessment(config, out_dir=Path(tmp) / "output")
         boundary = scene_boundary(Path(result.rasters[f"landcover_{result.vintage_end}"]))
-        project = service.create_project(
+        project = projects.create_project(
             session,
             actor=proponent,
             name=PROJECT_NAME,
@@ -145,18 +153,20 @@ def load_demo(session: Session, ctx: DemoContext) -> None:
             boundary=boundary,
             crediting_start=date(result.vintage_start, 1, 1),
             crediting_end=date(result.vintage_start + 20, 12, 31),
-            description="东洞庭湖君山湿地：遥感影像、无人机 LiDAR、土壤采样支撑的碳汇核算。示例数据，非真实调查。",
+            description=(
+                "东洞庭湖君山湿地：遥感影像、无人机 LiDAR、土壤采样支撑的碳汇核算。示例数据，非真实调查。"
+            ),
             is_demo=True,
         )
         report = record_run(session, actor=proponent, project=project, result=result)
-    service.verify_report(
+    reports.verify_report(
         session,
         actor=verifier,
         report_id=report.id,
         approve=True,
         statement="示例核查：输入文件哈希与报告一致，方法学适用（内陆矿质土湿地），数据可复现。",
     )
-    loss, alert = service.check_report_landcover(session, actor=ACTOR, report_id=report.id)
+    loss, alert = alerts.check_report_landcover(session, actor=ACTOR, report_id=report.id)
     ctx.printed.append(
         f"碳汇: 项目 {project.code} 湿地流失 {loss.lost_ha:.2f} ha"
         + (f"，已生成保护预警 #{alert.id}" if alert else "（未超过阈值）")
@@ -167,17 +177,15 @@ def load_demo(session: Session, ctx: DemoContext) -> None:
             "(engine returned no creditable tonnes: issuance skipped)"
         )
         return
-    iss = service.issue(session, actor=registrar, report_id=report.id)
-    forestry_acc = session.get(CarbonAccount, iss.account_id)
-    assert forestry_acc is not None
-    enterprise = service.create_account(
+    iss = credits.issue(session, actor=registrar, report_id=report.id)
+    enterprise = accounts.create_account(
         session, actor=registrar, holder_name=ENTERPRISE, department_code=None, division_code="430600"
     )
     moved = max(1, iss.quantity * 4 // 10)
-    service.transfer(
-        session, actor=proponent, from_account_id=forestry_acc.id, to_account_id=enterprise.id, quantity=moved
+    credits.transfer(
+        session, actor=proponent, from_account_id=iss.account_id, to_account_id=enterprise.id, quantity=moved
     )
-    service.retire(
+    credits.retire(
         session,
         actor=registrar,
         account_id=enterprise.id,
@@ -185,34 +193,32 @@ def load_demo(session: Session, ctx: DemoContext) -> None:
         beneficiary=ENTERPRISE,
         reason="2024 年度企业碳中和声明（示例）",
     )
-    service.retire(
+    credits.retire(
         session,
         actor=proponent,
-        account_id=forestry_acc.id,
+        account_id=iss.account_id,
         quantity=max(1, iss.quantity // 10),
         beneficiary="君山区人民政府",
         reason="君山区公共机构 2024 年度碳中和（示例）",
     )
-    ctx.printed.append(
-        f"碳汇: 签发 {service.serial_label(project.code, iss.vintage_start, iss.vintage_end, iss.serial_start, iss.serial_end)}"
-        f"（{iss.quantity} tCO2e），转让 {moved} 给 {ENTERPRISE}，部分注销"
-    )
+    label = serial_label(project.code, iss.vintage_start, iss.vintage_end, iss.serial_start, iss.serial_end)
+    ctx.printed.append(f"碳汇: 签发 {label}（{iss.quantity} tCO2e），转让 {moved} 给 {ENTERPRISE}，部分注销")
     _show_double_issuance_refused(session, ctx, proponent, verifier, registrar, project, report)
 
 
 def _show_double_issuance_refused(
     session: Session,
     ctx: DemoContext,
-    proponent: Any,
-    verifier: Any,
-    registrar: Any,
+    proponent: Principal,
+    verifier: Principal,
+    registrar: Principal,
     project: CarbonProject,
-    report: Any,
+    report: MonitoringReport,
 ) -> None:
     """A second project over the same area and vintage is refused at issuance; nothing of it is kept."""
     nested = session.begin_nested()
     try:
-        dup = service.create_project(
+        dup = projects.create_project(
             session,
             actor=proponent,
             name="重复申报测试（示例，将被回滚）",
@@ -225,7 +231,7 @@ def _show_double_issuance_refused(
             crediting_start=project.crediting_start,
             crediting_end=project.crediting_end,
         )
-        dup_report = service.submit_report(
+        dup_report = reports.submit_report(
             session,
             actor=proponent,
             project_id=dup.id,
@@ -236,10 +242,10 @@ def _show_double_issuance_refused(
             area_ha=report.area_ha,
             input_hashes=report.input_hashes,
         )
-        service.verify_report(
+        reports.verify_report(
             session, actor=verifier, report_id=dup_report.id, approve=True, statement="示例"
         )
-        service.issue(session, actor=registrar, report_id=dup_report.id)
+        credits.issue(session, actor=registrar, report_id=dup_report.id)
         ctx.printed.append("碳汇: 警告——重复签发未被拒绝 (WARNING: double issuance was not refused)")
     except Conflict as exc:
         ctx.printed.append(

@@ -1,4 +1,4 @@
-"""Carbon registry tables (碳汇登记簿): projects, monitoring reports, accounts, issuances, credit blocks, alerts.
+"""Carbon registry tables (碳汇登记簿): projects, reports, accounts, issuances, credit blocks, alerts.
 
 Serial numbers come from one registry-wide counter row (``carbon_serial_counter``) taken under a row lock, and
 every block's first serial is unique, so two issuances can never hand out the same tonne.
@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from govgrid.carbon.enums import AlertStatus, AlertTaskStatus, CreditStatus, ReportStatus
 from govgrid.core.db import Base, utcnow
 from govgrid.core.departments.models import Department
 
@@ -75,7 +76,7 @@ class MonitoringReport(Base):
     area_ha: Mapped[float] = mapped_column(Float)
     input_hashes: Mapped[dict[str, Any]] = mapped_column(default=dict)
     summary: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.submitted, index=True)
     submitted_by: Mapped[str] = mapped_column(String(64))
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     verifier_name: Mapped[str | None] = mapped_column(String(100))
@@ -102,8 +103,8 @@ class ReportFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
-    # True only for files the server's own engine run wrote (the demo loader): only those HTML reports are shown
-    # as pages; everything uploaded is served as a download.
+    # True only for files the server's own engine run wrote (the demo loader): only those HTML reports are
+    # shown as pages; everything uploaded is served as a download.
     generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -118,7 +119,7 @@ class CarbonAccount(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
     holder_name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))  # department | external
+    kind: Mapped[str] = mapped_column(String(16))  # AccountKind
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True, unique=True)
     division_code: Mapped[str] = mapped_column(ForeignKey("divisions.code"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -161,8 +162,8 @@ class Issuance(Base):
 class CreditBlock(Base):
     """A contiguous range of serial numbers held by one account, active or retired.
 
-    Partial transfers and retirements split a block: the block keeps the head of its range and a new block takes
-    the tail, so the blocks of an issuance always partition its range exactly.
+    Partial transfers and retirements split a block: the block keeps the head of its range and a new block
+    takes the tail, so the blocks of an issuance always partition its range exactly.
     """
 
     __tablename__ = "carbon_credit_blocks"
@@ -176,7 +177,7 @@ class CreditBlock(Base):
     serial_end: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(BigInteger)
     account_id: Mapped[int] = mapped_column(ForeignKey("carbon_accounts.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="active", index=True)  # active | retired
+    status: Mapped[str] = mapped_column(String(16), default=CreditStatus.active, index=True)
     beneficiary: Mapped[str | None] = mapped_column(String(200))
     retirement_reason: Mapped[str | None] = mapped_column(String(500))
     retired_at: Mapped[datetime | None] = mapped_column()
@@ -196,7 +197,7 @@ class CreditMovement(Base):
     __tablename__ = "carbon_movements"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16), index=True)  # issue | transfer | retire
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # MovementKind
     project_id: Mapped[int] = mapped_column(ForeignKey("carbon_projects.id"), index=True)
     block_id: Mapped[int] = mapped_column(ForeignKey("carbon_credit_blocks.id"), index=True)
     from_account_id: Mapped[int | None] = mapped_column(ForeignKey("carbon_accounts.id"))
@@ -224,7 +225,7 @@ class ProtectionAlert(Base):
     lost_ha: Mapped[float] = mapped_column(Float)
     threshold_ha: Mapped[float] = mapped_column(Float)
     transitions: Mapped[dict[str, Any]] = mapped_column(default=dict)  # "3->6": hectares
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=AlertStatus.open, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     project: Mapped[CarbonProject] = relationship(lazy="joined", innerjoin=True)
@@ -238,7 +239,7 @@ class AlertTask(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     alert_id: Mapped[int] = mapped_column(ForeignKey("carbon_protection_alerts.id"), index=True)
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | done
+    status: Mapped[str] = mapped_column(String(16), default=AlertTaskStatus.open, index=True)
     note: Mapped[str | None] = mapped_column(Text)
     done_by: Mapped[str | None] = mapped_column(String(64))
     done_at: Mapped[datetime | None] = mapped_column()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from govgrid.carbon.api import router as api_router
 from govgrid.carbon.demo import load_demo
@@ -10,7 +11,8 @@ from govgrid.carbon.pages import router as pages_router
 from govgrid.core.modules import ModuleSpec, NavItem
 
 
-def _cli():
+def _cli() -> Any:
+    """The engine's Typer app, or None where the engine's dependencies are not installed."""
     try:
         from govgrid.carbon.cli import app
     except ImportError:  # the engine CLI is optional for the registry

@@ -1,4 +1,4 @@
-"""Carbon registry pages: project map, monitoring results with maps and charts, public registry, alert inbox."""
+"""Carbon registry pages: project map, monitoring results with maps and charts, public registry, alerts."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
-from govgrid.carbon import service
+from govgrid.carbon.models import MonitoringReport
+from govgrid.carbon.serials import serial_label
+from govgrid.carbon.services import alerts, credits, projects, public, reports
 from govgrid.core.deps import SessionDep
 from govgrid.core.pages import PagePrincipal, register_messages, render
 
@@ -56,7 +58,10 @@ register_messages(
             "carbon.division": "行政区划边界",
             "carbon.blocks": "序列号区块",
             "carbon.epochs": "时相",
-            "carbon.alert_help": "项目范围内湿地（水面、泥滩、沼泽、草甸）转为耕地或建设用地超过阈值时生成，派给县林业局和生态环境局。",
+            "carbon.alert_help": (
+                "项目范围内湿地（水面、泥滩、沼泽、草甸）转为耕地或建设用地超过阈值时生成，"
+                "派给县林业局和生态环境局。"
+            ),
             "carbon.stock_chart": "各时相碳储量 (t C)",
             "carbon.credit_chart": "减排量核算步骤 (tCO2e)",
             "carbon.registry_chart": "各项目签发与注销 (tCO2e)",
@@ -96,12 +101,19 @@ register_messages(
             "carbon.lost": "Wetland lost (ha)",
             "carbon.transitions": "Transitions",
             "carbon.department": "Department",
-            "carbon.public_note": "Public registry: projects, issuances and retirements with beneficiaries; no accounts or personal data.",
+            "carbon.public_note": (
+                "Public registry: projects, issuances and retirements with beneficiaries; "
+                "no accounts or personal data."
+            ),
             "carbon.demo_note": "Demo data (synthetic, not a survey)",
             "carbon.division": "Division boundary",
             "carbon.blocks": "Serial blocks",
             "carbon.epochs": "Epochs",
-            "carbon.alert_help": "Raised when wetland (water, mudflat, marsh, meadow) inside a project turns to cropland or built-up land beyond the threshold; assigned to the county forestry and ecology-environment departments.",
+            "carbon.alert_help": (
+                "Raised when wetland (water, mudflat, marsh, meadow) inside a project turns to cropland or "
+                "built-up land beyond the threshold; assigned to the county forestry and ecology-environment "
+                "departments."
+            ),
             "carbon.stock_chart": "Carbon stock by epoch (t C)",
             "carbon.credit_chart": "Credit arithmetic (tCO2e)",
             "carbon.registry_chart": "Issued and retired per project (tCO2e)",
@@ -129,38 +141,42 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
-def report_chart(report: Any) -> dict[str, Any]:
+def report_chart(report: MonitoringReport) -> dict[str, Any]:
     """The chart data of one report: epochs (four-digit years) with numeric stocks, the known credit steps."""
     summary = report.summary if isinstance(report.summary, dict) else {}
     stocks = summary.get("stocks_tc")
     credit = summary.get("credit")
+    stock_points: dict[str, float] = {}
+    if isinstance(stocks, dict):
+        for key, value in stocks.items():
+            number = _number(value)
+            if EPOCH.match(str(key)) and number is not None:
+                stock_points[str(key)] = number
+    credit_steps: dict[str, float] = {}
+    if isinstance(credit, dict):
+        for step in CREDIT_STEPS:
+            number = _number(credit.get(step))
+            if number is not None:
+                credit_steps[step] = number
     return {
         "id": report.id,
         "vintage": [report.vintage_start, report.vintage_end],
-        "stocks": {
-            str(k): v
-            for k, v in ((k, _number(v)) for k, v in (stocks.items() if isinstance(stocks, dict) else []))
-            if EPOCH.match(str(k)) and v is not None
-        },
-        "credit": {
-            k: v
-            for k, v in ((k, _number(credit.get(k))) for k in (CREDIT_STEPS if isinstance(credit, dict) else []))
-            if v is not None
-        },
+        "stocks": stock_points,
+        "credit": credit_steps,
     }
 
 
 @router.get("/carbon")
-def carbon_home():
+def carbon_home() -> RedirectResponse:
     """The module's entry point: the project list."""
     return RedirectResponse("/carbon/projects", status_code=303)
 
 
 @router.get("/carbon/projects")
-def projects_page(request: Request, session: SessionDep, principal: PagePrincipal):
+def projects_page(request: Request, session: SessionDep, principal: PagePrincipal) -> HTMLResponse:
     """Projects in scope on a map with their division boundaries."""
-    rows, total = service.list_projects(session, principal=principal, limit=200, offset=0)
-    features = [service.project_boundary(p) | {"id": p.id} for p in rows]
+    rows, total = projects.list_projects(session, principal=principal, limit=200, offset=0)
+    features = [projects.project_boundary(p) | {"id": p.id} for p in rows]
     divisions = sorted({p.division_code[:6] for p in rows})
     return render(
         request,
@@ -176,45 +192,42 @@ def projects_page(request: Request, session: SessionDep, principal: PagePrincipa
 
 
 @router.get("/carbon/projects/{project_id}")
-def project_page(project_id: int, request: Request, session: SessionDep, principal: PagePrincipal):
-    """One project: map, monitoring results with the engine's figures and charts, issuances, blocks, alerts."""
-    project = service.get_project(session, principal=principal, project_id=project_id)
-    reports = service.list_reports(session, principal=principal, project_id=project_id)
-    files = {r.id: service.report_file_names(session, r.id) for r in reports}
-    issuances = service.project_issuances(session, project_id)
-    blocks = service.project_blocks(session, project_id)
-    charts = [report_chart(r) for r in reports]
+def project_page(
+    project_id: int, request: Request, session: SessionDep, principal: PagePrincipal
+) -> HTMLResponse:
+    """One project: map, monitoring results with the engine's figures and charts, issuances, blocks,
+    alerts."""
+    project = projects.get_project(session, principal=principal, project_id=project_id)
+    report_rows = reports.list_reports(session, principal=principal, project_id=project_id)
+    files = {r.id: reports.report_file_names(session, report_id=r.id) for r in report_rows}
     return render(
         request,
         "carbon/project.html",
         {
             "project": project,
-            "reports": reports,
+            "reports": report_rows,
             "files": files,
-            "issuances": issuances,
-            "blocks": blocks,
-            "alerts": service.project_alerts(session, project_id),
-            "serial": service.serial_label,
-            "feature": service.project_boundary(project),
-            "charts": charts,
+            "issuances": credits.project_issuances(session, project_id=project_id),
+            "blocks": credits.project_blocks(session, project_id=project_id),
+            "alerts": alerts.project_alerts(session, project_id=project_id),
+            "serial": serial_label,
+            "feature": projects.project_boundary(project),
+            "charts": [report_chart(r) for r in report_rows],
         },
     )
 
 
 @router.get("/carbon/registry")
-def registry_page(request: Request, session: SessionDep):
+def registry_page(request: Request, session: SessionDep) -> HTMLResponse:
     """The public registry of issued and retired credits (no login)."""
-    reg = service.public_registry(session)
-    per_project: dict[str, dict[str, int]] = {}
-    for i in reg["issuances"]:
-        per_project.setdefault(i["project_code"], {"issued": 0, "retired": 0})["issued"] += i["quantity"]
-    for r in reg["retirements"]:
-        per_project.setdefault(r["project_code"], {"issued": 0, "retired": 0})["retired"] += r["quantity"]
-    return render(request, "carbon/registry.html", {"reg": reg, "per_project": per_project})
+    reg = public.public_registry(session)
+    return render(
+        request, "carbon/registry.html", {"reg": reg, "per_project": public.totals_per_project(reg)}
+    )
 
 
 @router.get("/carbon/alerts")
-def alerts_page(request: Request, session: SessionDep, principal: PagePrincipal):
+def alerts_page(request: Request, session: SessionDep, principal: PagePrincipal) -> HTMLResponse:
     """Protection-alert inbox of the caller's departments."""
-    tasks, total = service.list_alert_tasks(session, principal=principal, status=None, limit=200, offset=0)
+    tasks, total = alerts.list_alert_tasks(session, principal=principal, status=None, limit=200, offset=0)
     return render(request, "carbon/alerts.html", {"tasks": tasks, "total": total})

@@ -101,7 +101,7 @@ class ReportRead(ORM):
     verifier_name: str | None
     verification_statement: str | None
     verified_at: datetime | None
-    files: list[str] = []
+    files: list[str] = []  # noqa: RUF012 (pydantic copies a mutable default for every instance)
 
 
 class VerifyRequest(BaseModel):

@@ -84,6 +84,7 @@ for _kind, _rows in (("part", _PARTS), ("event", _EVENTS)):
         CLASSES[(_kind, _code)] = CaseClass(_kind, _code, _zh, _en, float(_hours), _line, _skill)
 
 SKILLS = ("sanitation", "enforcement", "repair", "greening")
+OTHER_EVENT = ("event", "0699")  # 其他事件: the class of last resort
 
 # Source categories of other modules (appeals ticket categories) -> event class. Unknown ones fall back to
 # keyword matching on the category and description, then to 0699 其他事件.
@@ -128,12 +129,17 @@ def get_class(kind: str, code: str) -> CaseClass | None:
     return CLASSES.get((kind, code))
 
 
+def class_or_other(kind: str, code: str) -> CaseClass:
+    """The class of a part or event, or 0699 其他事件 for an unknown code (a case's deadline, line, skill)."""
+    return CLASSES.get((kind, code)) or CLASSES[OTHER_EVENT]
+
+
 def map_source_category(category: str, description: str = "") -> CaseClass:
     """The GB/T 30428 class for another module's category (e.g. an appeals ticket category)."""
     key = SOURCE_CATEGORY_MAP.get((category or "").strip().lower())
     if key is None:
         text = f"{category} {description}"
-        key = next((k for word, k in _KEYWORDS if word in text), ("event", "0699"))
+        key = next((k for word, k in _KEYWORDS if word in text), OTHER_EVENT)
     return CLASSES[key]
 
 

@@ -14,24 +14,24 @@ console = Console()
 @cli.command("simulate")
 def simulate(county: str = "140321", seconds: float = 60.0, interval: float = 3.0, seed: int = 7) -> None:
     """Move the county's field units (and let cameras report now and then) against GOVGRID_DATABASE_URL."""
-    from govgrid.citymap.simulate import run
+    from govgrid.citymap.services import simulation
 
     bootstrap()
-    ticks = run(county, seconds=seconds, interval=interval, seed=seed)
+    ticks = simulation.run(county, seconds=seconds, interval=interval, seed=seed)
     console.print(f"[green]simulated {ticks} ticks for county {county}[/green]")
 
 
 @cli.command("validate-grid")
 def validate_grid(division: str) -> None:
     """Report overlaps, gaps and cells outside the division for a township's or village's grid."""
-    from govgrid.citymap import service
+    from govgrid.citymap.services import grid
     from govgrid.core.db import session_scope
     from govgrid.core.errors import AppError
 
     bootstrap()
     try:
         with session_scope() as session:
-            p = service.validate_stored_grid(session, division_code=division)
+            p = grid.validate_stored_grid(session, division_code=division)
     except AppError as exc:
         console.print(f"[red]{exc.message}[/red]")
         raise typer.Exit(2) from None

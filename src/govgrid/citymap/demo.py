@@ -18,13 +18,17 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from govgrid.citymap import catalog, spatial
-from govgrid.citymap import service as svc
-from govgrid.citymap.enums import SHANGHAI, CaseState, UnitStatus
+from govgrid.citymap.enums import SHANGHAI, CaseAction, CaseKind, CaseState, UnitStatus
 from govgrid.citymap.models import Camera, Case, CaseReport, CaseStep, FieldUnit, GridCell, UnitPosition
+from govgrid.citymap.services import cameras as camera_service
+from govgrid.citymap.services import grid as grid_service
+from govgrid.citymap.services import parts as part_service
+from govgrid.citymap.services import units as unit_service
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import SystemActor
 from govgrid.core.db import utcnow
 from govgrid.core.departments.models import Department
+from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
 from govgrid.core.identity import service as identity
 from govgrid.core.identity.models import ApiKey, User
@@ -82,8 +86,12 @@ UNITS = [
 ]
 
 
+Person = tuple[int, str | None]  # user id (0: a machine or the public), name
+Step = tuple[str, str, datetime, Person, str | None]  # action, state after, time, who, role
+
+
 def _built_up_area(session: Session) -> Any:
-    town = session.get(Division, TOWN)
+    town = divisions.get(session, TOWN)
     boundary = shape(json.loads(session.scalar(select(Division.boundary).where(Division.code == TOWN))))
     proj = spatial.Projector.around(boundary)
     c = proj.to_metres(shapely.Point(town.center_lon, town.center_lat))
@@ -134,9 +142,11 @@ def load_demo(session: Session, ctx: DemoContext) -> None:
     _users(session, ctx)
     if session.scalar(select(func.count()).select_from(GridCell).where(GridCell.county_code == COUNTY)):
         return
-    rng = random.Random(140321)
+    rng = random.Random(140321)  # noqa: S311  (seeded demo data, not a secret)
     area = _built_up_area(session)
-    cells = svc.generate_grid(session, actor=ACTOR, division_code=TOWN, cell_m=100.0, within=mapping(area))
+    cells = grid_service.generate_grid(
+        session, actor=ACTOR, division_code=TOWN, cell_m=100.0, within=mapping(area)
+    )
     centres = [(c.center_lon, c.center_lat) for c in cells]
     _parts(session, rng, centres)
     units = _units(session, rng, centres)
@@ -164,7 +174,7 @@ def _jitter(rng: random.Random, lon: float, lat: float, metres: float) -> tuple[
 def _parts(session: Session, rng: random.Random, centres: list[tuple[float, float]]) -> None:
     feats = []
     for cc, n in PART_COUNTS.items():
-        name = catalog.get_class("part", cc).name_zh
+        name = catalog.class_or_other(CaseKind.part, cc).name_zh
         for _ in range(n):
             lon, lat = _jitter(rng, *rng.choice(centres), 40)
             feats.append(
@@ -178,7 +188,7 @@ def _parts(session: Session, rng: random.Random, centres: list[tuple[float, floa
                     },
                 }
             )
-    svc.import_parts(session, actor=ACTOR, county_code=COUNTY, features=feats)
+    part_service.import_parts(session, actor=ACTOR, county_code=COUNTY, features=feats)
 
 
 def _units(session: Session, rng: random.Random, centres: list[tuple[float, float]]) -> list[FieldUnit]:
@@ -190,7 +200,7 @@ def _units(session: Session, rng: random.Random, centres: list[tuple[float, floa
         for i in range(count):
             serial += 1
             lon, lat = rng.choice(centres)
-            unit = svc.create_unit(
+            unit = unit_service.create_unit(
                 session,
                 actor=ACTOR,
                 code=f"PD-{kind[:3].upper()}-{i + 1:02d}",
@@ -207,7 +217,7 @@ def _units(session: Session, rng: random.Random, centres: list[tuple[float, floa
             units.append(unit)
     rows = []
     for unit in units:  # a 30-minute track of each unit
-        lon, lat = unit.lon, unit.lat
+        lon, lat = unit.lon or 0.0, unit.lat or 0.0
         heading = rng.uniform(0, 360)
         for k in range(30, 0, -1):
             heading += rng.uniform(-35, 35)
@@ -233,7 +243,7 @@ def _cameras(session: Session, rng: random.Random, centres: list[tuple[float, fl
     for i in range(16):
         lon, lat = rng.choice(centres)
         cams.append(
-            svc.create_camera(
+            camera_service.create_camera(
                 session,
                 actor=ACTOR,
                 code=f"PD-CAM-{i + 1:03d}",
@@ -282,7 +292,7 @@ def _cases(
     pt_codes, pt_w = list(PART_CASE_WEIGHTS), list(PART_CASE_WEIGHTS.values())
     day_serial: dict[str, int] = {}
     cases: list[Case] = []
-    timelines: list[list[tuple[str, str, datetime, tuple[int, str], str | None]]] = []
+    timelines: list[list[Step]] = []
     busy_units: set[int] = set()
     for d in range(DAYS, -1, -1):
         day = now - timedelta(days=d)
@@ -300,9 +310,9 @@ def _cases(
             cell = index.assign_codes([lon], [lat])[0]
             if cell is None:
                 continue
-            kind = "part" if rng.random() < 0.18 else "event"
-            cc = rng.choices(pt_codes, pt_w)[0] if kind == "part" else rng.choices(ev_codes, ev_w)[0]
-            klass = catalog.get_class(kind, cc)
+            kind = CaseKind.part if rng.random() < 0.18 else CaseKind.event
+            cc = rng.choices(pt_codes, pt_w)[0] if kind == CaseKind.part else rng.choices(ev_codes, ev_w)[0]
+            klass = catalog.class_or_other(kind, cc)
             source = rng.choices(["inspector", "video", "iot", "citizen"], [60, 15, 5, 20])[0]
             cam = rng.choice(cams) if source == "video" else None
             if cam is not None:
@@ -315,7 +325,7 @@ def _cases(
                 code=f"{COUNTY}{key}{day_serial[key]:05d}",
                 source=source,
                 external_ref=None,
-                kind=kind,
+                kind=kind.value,
                 class_code=cc,
                 description=f"{klass.name_zh}（演示数据）",
                 lon=lon,
@@ -335,22 +345,16 @@ def _cases(
                 rework_count=0,
                 report_count=1 + (rng.random() < 0.12) + (rng.random() < 0.04),
             )
-            steps = [
-                (
-                    "collect",
-                    CaseState.collected.value,
-                    t0,
-                    reporter or (0, case.reporter_name),
-                    "inspector" if reporter else None,
-                )
-            ]
+            first: Person = (reporter[0], reporter[1]) if reporter else (0, case.reporter_name)
+            role = "inspector" if reporter else None
+            steps: list[Step] = [(CaseAction.collect.value, CaseState.collected.value, t0, first, role)]
             _life(rng, cal, case, klass, steps, now, dispatcher, handler, supervisor, inspectors, dept_ids)
             cases.append(case)
             timelines.append(steps)
     # field units on open dispatched/handling cases: the simulator drives them there
     for case in cases:
         if case.state in (CaseState.dispatched.value, CaseState.handling.value) and case.arrived_at is None:
-            klass = catalog.get_class(case.kind, case.class_code)
+            klass = catalog.class_or_other(case.kind, case.class_code)
             free = [
                 u
                 for u in units
@@ -359,7 +363,9 @@ def _cases(
                 and klass.skill in u.skills
             ]
             if free:
-                unit = min(free, key=lambda u: (u.lon - case.lon) ** 2 + (u.lat - case.lat) ** 2)
+                unit = min(
+                    free, key=lambda u: ((u.lon or 0.0) - case.lon) ** 2 + ((u.lat or 0.0) - case.lat) ** 2
+                )
                 case.unit_id = unit.id
                 case.department_id = unit.department_id
                 busy_units.add(unit.id)
@@ -413,7 +419,7 @@ def _life(
     cal: Any,
     case: Case,
     klass: catalog.CaseClass,
-    steps: list,
+    steps: list[Step],
     now: datetime,
     dispatcher: Any,
     handler: Any,
@@ -433,11 +439,11 @@ def _life(
     if rng.random() < 0.05:
         case.state = CaseState.rejected.value
         case.result = "非城市管理事项，不予立案（演示）"
-        steps.append(("reject", case.state, t, dispatcher, "dispatcher"))
+        steps.append((CaseAction.reject.value, case.state, t, dispatcher, "dispatcher"))
         return
     case.state, case.filed_at = CaseState.filed.value, t
     case.deadline_at = cal.add_working_hours(t, klass.deadline_hours)
-    steps.append(("file", case.state, t, dispatcher, "dispatcher"))
+    steps.append((CaseAction.file.value, case.state, t, dispatcher, "dispatcher"))
     t += timedelta(minutes=rng.randint(3, 40))
     if not at_or_stop(t):
         return
@@ -445,17 +451,17 @@ def _life(
         return  # left waiting for dispatch (超期 once its deadline passes)
     case.state, case.dispatched_at = CaseState.dispatched.value, t
     case.department_id = dept_ids.get(f"{COUNTY}-{klass.line}") or dept_ids[f"{COUNTY}-urban_management"]
-    steps.append(("dispatch", case.state, t, dispatcher, "dispatcher"))
+    steps.append((CaseAction.dispatch.value, case.state, t, dispatcher, "dispatcher"))
     t += timedelta(minutes=rng.randint(3, 30))
     if not at_or_stop(t) or (recent and rng.random() < 0.015):
         return  # not yet signed for by the department
     case.state, case.acknowledged_at = CaseState.handling.value, t
-    steps.append(("acknowledge", case.state, t, handler, "handler"))
+    steps.append((CaseAction.acknowledge.value, case.state, t, handler, "handler"))
     arrive = t + timedelta(minutes=rng.randint(8, 45))
     if not at_or_stop(arrive):
         return
     case.arrived_at = arrive
-    steps.append(("arrive", case.state, arrive, handler, "handler"))
+    steps.append((CaseAction.arrive.value, case.state, arrive, handler, "handler"))
     if recent and rng.random() < 0.06:
         return  # still being handled: a backlog, overdue where the deadline has passed
     budget = max(0.5, (case.deadline_at - case.filed_at).total_seconds() / 3600)
@@ -467,19 +473,19 @@ def _life(
             return
         case.state, case.handled_at = CaseState.handled.value, t
         case.result = "已处置完毕，现场恢复（演示）"
-        steps.append(("feedback", case.state, t, handler, "handler"))
+        steps.append((CaseAction.feedback.value, case.state, t, handler, "handler"))
         t += timedelta(minutes=rng.randint(20, 240))
         if not at_or_stop(t) or (recent and rng.random() < 0.015):
             return  # waiting for the supervision centre's check
         if attempt == 0 and rng.random() < 0.07:
             case.state, case.handled_at = CaseState.handling.value, None
             case.rework_count += 1
-            steps.append(("verify_fail", case.state, t, inspector, "inspector"))
+            steps.append((CaseAction.verify_fail.value, case.state, t, inspector, "inspector"))
             continue
         case.state, case.closed_at = CaseState.closed.value, t
         case.closed_on_time = t <= case.deadline_at
         case.verifier_id = str(inspector[0])
-        steps.append(("verify_pass", case.state, t, inspector, "inspector"))
+        steps.append((CaseAction.verify_pass.value, case.state, t, inspector, "inspector"))
         break
     else:
         return
@@ -487,4 +493,4 @@ def _life(
     if at_or_stop(t) and rng.random() < 0.8:
         case.state, case.evaluated_at = CaseState.evaluated.value, t
         case.evaluation_score = rng.choices([5, 4, 3, 2], [55, 30, 10, 5])[0]
-        steps.append(("evaluate", case.state, t, supervisor, "supervisor"))
+        steps.append((CaseAction.evaluate.value, case.state, t, supervisor, "supervisor"))

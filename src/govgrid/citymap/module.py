@@ -1,16 +1,17 @@
-"""The city map module's plug: routers, pages, navigation, demo, CLI, background simulator."""
+"""The city map module's plug: routers, pages, navigation, demo, CLI, background simulator, work counter."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from govgrid.citymap import live, port, service  # noqa: F401  (live and port subscribe at import)
+from govgrid.citymap import port  # noqa: F401  (subscribes to the citizens' port at import)
 from govgrid.citymap.api import router as api_router
 from govgrid.citymap.cli import cli
 from govgrid.citymap.demo import load_demo
+from govgrid.citymap.jobs import background_simulator
 from govgrid.citymap.ogcapi import router as ogc_router
 from govgrid.citymap.pages import router as pages_router
-from govgrid.citymap.simulate import background_simulator
+from govgrid.citymap.services import cases, feed  # noqa: F401  (feed subscribes to the live events at import)
 from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
 
 MODULE = ModuleSpec(
@@ -25,5 +26,5 @@ MODULE = ModuleSpec(
     cli=cli,
     migrations_dir=Path(__file__).parent / "migrations",
     background=[background_simulator],
-    work_counters=[WorkCounter("在办案卷", "open cases", service.open_work)],
+    work_counters=[WorkCounter("在办案卷", "open cases", cases.open_work)],
 )

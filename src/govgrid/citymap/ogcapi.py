@@ -1,15 +1,21 @@
 """OGC API - Features Part 1 (Core, GeoJSON, OpenAPI 3.0) at /ogcapi/, plus queryables (Part 3) as property
 filters. An own implementation inside the FastAPI app (pygeoapi's configuration is process-wide), tested with
-OWSLib's `Features` client."""
+OWSLib's `Features` client.
+
+Routes raise `ogc.OgcError` (an `AppError`); the renderer registered for /ogcapi writes every error, ours and
+the core's, in OGC's `{code, description}` format."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
-from govgrid.citymap import ogc_service as ogc
+from govgrid.citymap.services import ogc
+from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.deps import OptionalPrincipal, SessionDep
 from govgrid.core.http import register_error_renderer, site_url
@@ -54,17 +60,9 @@ def _json(body: Any, media: str = "application/json", status: int = 200) -> JSON
     return JSONResponse(body, media_type=media, status_code=status)
 
 
-def _fail(exc: ogc.OgcError) -> JSONResponse:
-    return JSONResponse(
-        {"code": exc.code, "description": exc.description},
-        status_code=exc.status,
-        headers={"WWW-Authenticate": "Bearer"} if exc.status == 401 else None,
-    )
-
-
 @router.get("")
 @router.get("/")
-def landing(request: Request):
+def landing(request: Request) -> JSONResponse:
     """Landing page."""
     base = _base(request)
     return _json(
@@ -97,12 +95,14 @@ def landing(request: Request):
 
 
 @router.get("/conformance")
-def conformance():
+def conformance() -> JSONResponse:
     """Conformance classes."""
     return _json({"conformsTo": CONFORMANCE})
 
 
-def _collection_doc(request: Request, session, coll: ogc.Collection, principal) -> dict[str, Any]:
+def _collection_doc(
+    request: Request, session: Session, coll: ogc.Collection, principal: Principal | None
+) -> dict[str, Any]:
     base = _base(request)
     return {
         "id": coll.id,
@@ -124,7 +124,7 @@ def _collection_doc(request: Request, session, coll: ogc.Collection, principal) 
 
 
 @router.get("/collections")
-def collections(request: Request, session: SessionDep, principal: OptionalPrincipal):
+def collections(request: Request, session: SessionDep, principal: OptionalPrincipal) -> JSONResponse:
     """The collections the caller can read (anonymous: the public ones); a client such as GDAL's OAPIF driver
     opens every listed collection, so none is listed whose items would answer 401."""
     base = _base(request)
@@ -138,22 +138,18 @@ def collections(request: Request, session: SessionDep, principal: OptionalPrinci
 
 
 @router.get("/collections/{collection_id}")
-def collection(collection_id: str, request: Request, session: SessionDep, principal: OptionalPrincipal):
+def collection(
+    collection_id: str, request: Request, session: SessionDep, principal: OptionalPrincipal
+) -> JSONResponse:
     """One collection."""
-    try:
-        coll = ogc.get_collection(collection_id, principal)
-    except ogc.OgcError as exc:
-        return _fail(exc)
+    coll = ogc.get_collection(collection_id, principal)
     return _json(_collection_doc(request, session, coll, principal))
 
 
 @router.get("/collections/{collection_id}/queryables")
-def queryables(collection_id: str, request: Request, principal: OptionalPrincipal):
+def queryables(collection_id: str, request: Request, principal: OptionalPrincipal) -> JSONResponse:
     """The properties one may filter items on."""
-    try:
-        coll = ogc.get_collection(collection_id, principal)
-    except ogc.OgcError as exc:
-        return _fail(exc)
+    coll = ogc.get_collection(collection_id, principal)
     return _json(ogc.queryables(coll, _base(request)), media="application/schema+json")
 
 
@@ -170,7 +166,7 @@ def _bbox(raw: str) -> tuple[float, float, float, float]:
         len(vals) != 4
         or vals[0] > vals[2]
         or vals[1] > vals[3]
-        or not (-180 <= vals[0] and vals[2] <= 180 and -90 <= vals[1] and vals[3] <= 90)
+        or not (vals[0] >= -180 and vals[2] <= 180 and vals[1] >= -90 and vals[3] <= 90)
     ):
         raise ogc.OgcError(
             400,
@@ -193,37 +189,35 @@ def _int(raw: str | None, name: str, default: int, lo: int, hi: int | None) -> i
 
 
 @router.get("/collections/{collection_id}/items")
-def items(collection_id: str, request: Request, session: SessionDep, principal: OptionalPrincipal):
+def items(
+    collection_id: str, request: Request, session: SessionDep, principal: OptionalPrincipal
+) -> JSONResponse:
     """Features with bbox, datetime, limit/offset and property filters."""
-    try:
-        coll = ogc.get_collection(collection_id, principal)
-        params = request.query_params
-        names = {p.name for p in coll.props}
-        unknown = [k for k in params if k not in ITEM_PARAMS and k not in names]
-        if unknown:
-            raise ogc.OgcError(
-                400,
-                "InvalidParameterValue",
-                f"未知参数 {', '.join(unknown)}；可用的筛选属性见 queryables (unknown parameter; see /queryables)",
-            )
-        if params.get("f") not in (None, "json", "geojson"):
-            raise ogc.OgcError(400, "InvalidParameterValue", "f 只支持 json (only f=json is offered)")
-        limit = _int(params.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-        offset = _int(params.get("offset"), "offset", 0, 0, None)
-        bbox = _bbox(params["bbox"]) if params.get("bbox") else None
-        dt = ogc.parse_datetime(params["datetime"]) if params.get("datetime") else None
-        filters = {k: v for k, v in params.items() if k in names}
-        feats, matched = ogc.query_items(
-            session, coll, principal, bbox=bbox, dt=dt, filters=filters, limit=limit, offset=offset
+    coll = ogc.get_collection(collection_id, principal)
+    params = request.query_params
+    names = {p.name for p in coll.props}
+    unknown = [k for k in params if k not in ITEM_PARAMS and k not in names]
+    if unknown:
+        raise ogc.OgcError(
+            400,
+            "InvalidParameterValue",
+            f"未知参数 {', '.join(unknown)}；可用的筛选属性见 queryables "
+            "(unknown parameter; see /queryables)",
         )
-    except ogc.OgcError as exc:
-        return _fail(exc)
+    if params.get("f") not in (None, "json", "geojson"):
+        raise ogc.OgcError(400, "InvalidParameterValue", "f 只支持 json (only f=json is offered)")
+    limit = _int(params.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = _int(params.get("offset"), "offset", 0, 0, None)
+    bbox = _bbox(params["bbox"]) if params.get("bbox") else None
+    dt = ogc.parse_datetime(params["datetime"]) if params.get("datetime") else None
+    filters = {k: v for k, v in params.items() if k in names}
+    feats, matched = ogc.query_items(
+        session, coll, principal, bbox=bbox, dt=dt, filters=filters, limit=limit, offset=offset
+    )
     base = f"{_base(request)}/collections/{coll.id}/items"
     keep = [(k, v) for k, v in params.multi_items() if k not in ("offset", "limit")]
 
     def link(rel: str, off: int) -> dict[str, Any]:
-        from urllib.parse import urlencode
-
         return {
             "href": f"{base}?{urlencode([*keep, ('limit', limit), ('offset', off)])}",
             "rel": rel,
@@ -252,13 +246,12 @@ def items(collection_id: str, request: Request, session: SessionDep, principal: 
 
 
 @router.get("/collections/{collection_id}/items/{fid}")
-def item(collection_id: str, fid: str, request: Request, session: SessionDep, principal: OptionalPrincipal):
+def item(
+    collection_id: str, fid: str, request: Request, session: SessionDep, principal: OptionalPrincipal
+) -> JSONResponse:
     """One feature."""
-    try:
-        coll = ogc.get_collection(collection_id, principal)
-        feat = ogc.get_item(session, coll, principal, fid)
-    except ogc.OgcError as exc:
-        return _fail(exc)
+    coll = ogc.get_collection(collection_id, principal)
+    feat = ogc.get_item(session, coll, principal, fid)
     base = _base(request)
     feat["links"] = [
         {"href": f"{base}/collections/{coll.id}/items/{fid}", "rel": "self", "type": GEOJSON},
@@ -274,7 +267,7 @@ def _param(
 
 
 @router.get("/api")
-def openapi(request: Request):
+def openapi(request: Request) -> JSONResponse:
     """The OpenAPI 3.0 definition of this service."""
     base = _base(request)
     fc = {"content": {GEOJSON: {"schema": {"type": "object"}}}, "description": "GeoJSON"}
@@ -313,7 +306,7 @@ def openapi(request: Request):
         },
     }
     for coll in ogc.COLLECTIONS.values():
-        security = [] if coll.public else [{"bearer": []}, {"apiKey": []}]
+        security: list[dict[str, list[str]]] = [] if coll.public else [{"bearer": []}, {"apiKey": []}]
         types = {
             "string": {"type": "string"},
             "integer": {"type": "integer"},
@@ -374,7 +367,8 @@ def openapi(request: Request):
         "info": {
             "title": "govgrid OGC API - Features",
             "version": "1.0.0",
-            "description": "City map collections: grid-cells and cases are public; parts, units and cameras need authentication.",
+            "description": "City map collections: grid-cells and cases are public; "
+            "parts, units and cameras need authentication.",
         },
         "servers": [{"url": base}],
         "components": {

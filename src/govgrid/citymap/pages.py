@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
 
-from govgrid.citymap import api as citymap_api
 from govgrid.citymap import catalog
-from govgrid.citymap import service as svc
-from govgrid.citymap.enums import SHANGHAI, STATE_ZH
+from govgrid.citymap.enums import SHANGHAI, STATE_ZH, CaseAction
+from govgrid.citymap.services import cases
+from govgrid.core.authz.principal import Principal
 from govgrid.core.deps import SessionDep, get_locale
 from govgrid.core.pages import PagePrincipal, register_messages, render, translate
 
@@ -159,20 +160,21 @@ register_messages(MESSAGES)
 
 
 ACTION_ZH = {
-    "collect": "信息收集",
-    "file": "案卷建立",
-    "reject": "不予立案",
-    "dispatch": "任务派遣",
-    "acknowledge": "签收任务",
-    "arrive": "到达现场",
-    "feedback": "处理反馈",
-    "verify_pass": "核查通过·结案",
-    "verify_fail": "核查未通过·返工",
-    "evaluate": "综合评价",
+    CaseAction.collect.value: "信息收集",
+    CaseAction.file.value: "案卷建立",
+    CaseAction.reject.value: "不予立案",
+    CaseAction.dispatch.value: "任务派遣",
+    CaseAction.acknowledge.value: "签收任务",
+    CaseAction.arrive.value: "到达现场",
+    CaseAction.feedback.value: "处理反馈",
+    CaseAction.verify_pass.value: "核查通过·结案",
+    CaseAction.verify_fail.value: "核查未通过·返工",
+    CaseAction.evaluate.value: "综合评价",
 }
+DEFAULT_COUNTY = "140321"  # the demo county, when the caller's assignments name none
 
 
-def _county(principal, requested: str | None) -> str:
+def _county(principal: Principal, requested: str | None) -> str:
     if requested and requested.isdigit() and len(requested) == 6:
         return requested
     for a in principal.assignments:
@@ -182,10 +184,10 @@ def _county(principal, requested: str | None) -> str:
             and not a.division_code.endswith("0000")
         ):
             return a.division_code[:6]
-    return "140321"
+    return DEFAULT_COUNTY
 
 
-def _classes(locale: str) -> list[dict]:
+def _classes(locale: str) -> list[dict[str, str]]:
     return [
         {"kind": c.kind, "code": c.code, "name": c.name_zh if locale == "zh-CN" else c.name_en}
         for c in catalog.catalogue()
@@ -193,7 +195,9 @@ def _classes(locale: str) -> list[dict]:
 
 
 @router.get("/citymap")
-def map_page(request: Request, principal: PagePrincipal, county: str | None = None, town: str | None = None):
+def map_page(
+    request: Request, principal: PagePrincipal, county: str | None = None, town: str | None = None
+) -> HTMLResponse:
     """The one map: grid, cases, parts, units, cameras, boundaries, heat, indicators, live feed."""
     code = _county(principal, county)
     locale = get_locale(request)
@@ -212,7 +216,7 @@ def map_page(request: Request, principal: PagePrincipal, county: str | None = No
 
 
 @router.get("/citymap/report")
-def report_page(request: Request, principal: PagePrincipal):
+def report_page(request: Request, principal: PagePrincipal) -> HTMLResponse:
     """The grid inspector's mobile page: class, point, description, photo."""
     return render(
         request,
@@ -225,10 +229,10 @@ def report_page(request: Request, principal: PagePrincipal):
 
 
 @router.get("/citymap/cases/{case_id}")
-def case_page(case_id: int, request: Request, session: SessionDep, principal: PagePrincipal):
+def case_page(case_id: int, request: Request, session: SessionDep, principal: PagePrincipal) -> HTMLResponse:
     """One case with its steps."""
-    case = citymap_api.case_read(svc.read_case(session, principal=principal, case_id=case_id))
-    steps = svc.case_steps(session, principal=principal, case_id=case_id)
+    case = cases.case_read(cases.read_case(session, principal=principal, case_id=case_id))
+    steps = cases.case_steps(session, principal=principal, case_id=case_id)
     return render(
         request,
         "citymap_case.html",

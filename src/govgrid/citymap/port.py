@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from govgrid.citymap import service
+from govgrid.citymap.services import ingest
 from govgrid.core.audit.service import SystemActor
 from govgrid.core.db import session_scope
 from govgrid.core.errors import AppError
@@ -25,7 +25,7 @@ def file_event(payload: dict[str, Any]) -> int | None:
     p = payload
     try:
         with session_scope() as session:
-            out = service.file_from_port(
+            out = ingest.file_from_port(
                 session,
                 actor=ACTOR,
                 source=str(p["source"]),
@@ -38,20 +38,24 @@ def file_event(payload: dict[str, Any]) -> int | None:
             )
             case_id = out.case.id
         log.info(
-            "city event %s/%s -> case %s (duplicate=%s)",
-            p["source"],
-            p["external_ref"],
-            case_id,
-            out.duplicate,
+            "city event filed",
+            extra={
+                "source": p["source"],
+                "external_ref": p["external_ref"],
+                "case_id": case_id,
+                "duplicate": out.duplicate,
+            },
         )
         return case_id
     except (AppError, KeyError, TypeError, ValueError) as exc:
         # The source keeps its ticket; nothing comes back, and it can handle the matter itself.
         log.warning(
-            "city event %s/%s refused: %s",
-            p.get("source"),
-            p.get("external_ref"),
-            getattr(exc, "message", exc),
+            "city event refused",
+            extra={
+                "source": p.get("source"),
+                "external_ref": p.get("external_ref"),
+                "error": exc.code if isinstance(exc, AppError) else type(exc).__name__,
+            },
         )
         return None
 

@@ -52,14 +52,15 @@ class Projector:
 def square_grid(region: BaseGeometry, cell_m: float) -> list[BaseGeometry]:
     """Square cells of `cell_m` metres covering a WGS 84 region, clipped to it (WGS 84 out).
 
-    Cells are laid out in the region's UTM zone so they really are ~cell_m x cell_m; clipping leaves edge cells
-    smaller. Pieces of a clipped cell that fall apart stay one (multi)polygon so the cells tile the region exactly.
+    Cells are laid out in the region's UTM zone so they really are ~cell_m x cell_m; clipping leaves edge
+    cells smaller. Pieces of a clipped cell that fall apart stay one (multi)polygon so the cells tile the
+    region exactly.
     """
     proj = Projector.around(region)
     metric = proj.to_metres(region)
     minx, miny, maxx, maxy = metric.bounds
     x0, y0 = math.floor(minx / cell_m) * cell_m, math.floor(miny / cell_m) * cell_m
-    nx, ny = int(math.ceil((maxx - x0) / cell_m)), int(math.ceil((maxy - y0) / cell_m))
+    nx, ny = math.ceil((maxx - x0) / cell_m), math.ceil((maxy - y0) / cell_m)
     xs = x0 + np.arange(nx) * cell_m
     ys = y0 + np.arange(ny) * cell_m
     gx, gy = np.meshgrid(xs, ys)
@@ -146,9 +147,9 @@ def validate_grid(
 class CellIndex:
     """Point -> grid cell, vectorised without building point geometries.
 
-    Candidates come from a uniform bin grid over the cells' bounding boxes (CSR arrays, pure numpy), a bbox test
-    drops most of them, and `shapely.intersects_xy` on the prepared cells decides exactly. A point on a shared edge
-    belongs to both cells; it goes to the smallest code, so every point gets exactly one answer.
+    Candidates come from a uniform bin grid over the cells' bounding boxes (CSR arrays, pure numpy), a bbox
+    test drops most of them, and `shapely.intersects_xy` on the prepared cells decides exactly. A point on a
+    shared edge belongs to both cells; it goes to the smallest code, so every point gets exactly one answer.
     """
 
     def __init__(self, codes: list[str], geoms: list[BaseGeometry]):
@@ -246,7 +247,7 @@ class UnitIndex:
             self.by_skill[skill] = (members, BallTree(coords, metric="haversine"))
 
     def nearest(self, lons: Any, lats: Any, skills: list[str], k: int = 3) -> tuple[np.ndarray, np.ndarray]:
-        """For each case: the k nearest units having its skill (unit ids, metres); -1 / inf where fewer exist."""
+        """Per case: the k nearest units with its skill (unit ids, metres); -1 / inf where fewer exist."""
         lons, lats = np.asarray(lons, float), np.asarray(lats, float)
         n = len(lons)
         ids = np.full((n, k), -1, dtype=np.int64)
@@ -272,7 +273,7 @@ def batch_assign(
     unit_lats: Any,
     unit_skills: list[list[str]],
 ) -> list[tuple[int, int, float]]:
-    """Minimum total distance assignment of cases to units (one case per unit): (case index, unit index, metres).
+    """Least total distance assignment, one case per unit: (case index, unit index, metres).
 
     Cases that no qualified unit can take (or beyond the number of units) are left out of the answer.
     """

@@ -8,10 +8,10 @@ verify tokens on a demo database call `use_database_secret(settings)` after the 
 from __future__ import annotations
 
 import typer
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from rich.console import Console
 
-from govgrid.config import Settings, get_settings, set_settings
+from govgrid.config import DEMO_SECRET_PREFIX, Settings, get_settings, set_settings
 
 _err = Console(stderr=True)
 
@@ -39,13 +39,13 @@ def bootstrap(settings: Settings | None = None) -> Settings:
 def use_database_secret(settings: Settings) -> Settings:
     """In demo mode without GOVGRID_SECRET_KEY, sign with the demo database's own random secret (every worker
     and every restart agree on it; nothing in the source can forge a token)."""
-    if not settings.demo_mode or "secret_key" in settings.model_fields_set:
-        return settings
+    if not settings.demo_mode or not settings.secret_key.get_secret_value().startswith(DEMO_SECRET_PREFIX):
+        return settings  # a configured secret always wins; only the per-process placeholder is replaced
     from govgrid.core.db import session_scope
     from govgrid.core.identity.instance import demo_secret
 
     with session_scope() as session:
         secret = demo_secret(session)
-    settings = settings.model_copy(update={"secret_key": secret})
+    settings = settings.model_copy(update={"secret_key": SecretStr(secret)})
     set_settings(settings)
     return settings

@@ -38,6 +38,9 @@ class WorkCounter:
     count: Callable[[Session, list[int]], dict[int, int]]  # department ids -> open items per department
 
 
+DEMO_PASSWORD = "govgrid-demo"  # noqa: S105  (the one shared password of the demo accounts; demo mode only)
+
+
 @dataclass
 class DemoContext:
     """What the core demo loader made, for modules to build on (department ids by code, user names)."""
@@ -45,7 +48,7 @@ class DemoContext:
     departments: dict[str, int] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict)  # username -> role description (for printing)
     printed: list[str] = field(default_factory=list)  # extra lines `govgrid demo` prints (channel secrets, keys)
-    password: str = ""
+    password: str = DEMO_PASSWORD
     base_url: str = "http://127.0.0.1:8000"  # where the demo is served (printed links use it)
 
 

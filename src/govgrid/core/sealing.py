@@ -26,7 +26,7 @@ class SealError(AppError):
 
 
 def _fernet() -> Fernet:
-    digest = hashlib.sha256(b"govgrid-seal\x00" + get_settings().secret_key.encode()).digest()
+    digest = hashlib.sha256(b"govgrid-seal\x00" + get_settings().secret_key.get_secret_value().encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 

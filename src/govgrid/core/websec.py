@@ -59,7 +59,7 @@ def _anchor(request: Request) -> str:
 
 def csrf_token(request: Request) -> str:
     """The CSRF token for this browser (the same on every page until it logs in or out)."""
-    key = get_settings().secret_key.encode()
+    key = get_settings().secret_key.get_secret_value().encode()
     mac = hmac.new(key, b"csrf|" + _anchor(request).encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 

@@ -7,12 +7,23 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
 from govgrid.core.errors import ValidationFailed
 from govgrid.exchange import schemas as s
-from govgrid.exchange import service
 from govgrid.exchange.models import Grant, Resource, SharingRequest
+from govgrid.exchange.services import (
+    access,
+    catalog,
+    deadlines,
+    gateway,
+    grants,
+    metrics,
+    search,
+    sharing,
+    uploads,
+)
 
 router = APIRouter(prefix="/exchange", tags=["exchange"])
 RESERVED_PARAMS = {"limit", "offset", "after", "count", "purpose", "fields", "lang"}
@@ -50,9 +61,9 @@ def resource_read(res: Resource, *, score: float | None = None, upload: Any = No
     )
 
 
-def request_read(session: Any, req: SharingRequest) -> s.RequestRead:
+def request_read(session: Session, req: SharingRequest) -> s.RequestRead:
     """API view of a sharing request."""
-    grant = service.grant_for_request(session, req.id)
+    grant = grants.grant_for_request(session, request_id=req.id)
     return s.RequestRead(
         id=req.id,
         resource_code=req.resource.code,
@@ -70,7 +81,7 @@ def request_read(session: Any, req: SharingRequest) -> s.RequestRead:
         days=req.days,
         route=req.route,
         status=req.status,
-        overdue=service.is_overdue(req),
+        overdue=deadlines.is_overdue(req),
         compliance=req.compliance or {},
         submitted_at=req.submitted_at,
         check_due_at=req.check_due_at,
@@ -100,7 +111,7 @@ def grant_read(g: Grant) -> s.GrantRead:
         expires_at=g.expires_at,
         revoked_at=g.revoked_at,
         revoke_reason=g.revoke_reason,
-        status=service.grant_status(g),
+        status=grants.grant_status(g),
     )
 
 
@@ -121,8 +132,8 @@ def list_resources(
         bool, Query(description="my catalog: entries of departments in my scope (roll-up)")
     ] = False,
     sort: Annotated[str, Query(pattern="^(score|name|modified)$")] = "score",
-):
-    rows, total = service.search_resources(
+) -> s.ResourcePage:
+    rows, total = search.search_resources(
         session,
         actor=principal,
         q=q,
@@ -145,26 +156,30 @@ def list_resources(
 
 
 @router.post("/resources", response_model=s.ResourceRead, status_code=201, summary="Add a catalog entry")
-def create_resource(session: SessionDep, principal: CurrentPrincipal, body: s.ResourceCreate):
-    res = service.create_resource(session, actor=principal, principal=principal, data=body)
+def create_resource(
+    session: SessionDep, principal: CurrentPrincipal, body: s.ResourceCreate
+) -> s.ResourceRead:
+    res = catalog.create_resource(session, actor=principal, principal=principal, data=body)
     return resource_read(res)
 
 
 @router.get("/resources/{code}", response_model=s.ResourceRead)
-def get_resource(session: SessionDep, principal: CurrentPrincipal, code: str):
-    res = service.get_resource(session, actor=principal, code=code)
-    return resource_read(res, upload=service.active_upload(session, res))
+def get_resource(session: SessionDep, principal: CurrentPrincipal, code: str) -> s.ResourceRead:
+    res = access.get_resource(session, actor=principal, code=code)
+    return resource_read(res, upload=uploads.active_upload(session, resource=res))
 
 
 @router.patch("/resources/{code}", response_model=s.ResourceRead, summary="Change an entry (new version)")
-def update_resource(session: SessionDep, principal: CurrentPrincipal, code: str, body: s.ResourceUpdate):
-    res = service.update_resource(session, actor=principal, code=code, data=body)
-    return resource_read(res, upload=service.active_upload(session, res))
+def update_resource(
+    session: SessionDep, principal: CurrentPrincipal, code: str, body: s.ResourceUpdate
+) -> s.ResourceRead:
+    res = catalog.update_resource(session, actor=principal, code=code, data=body)
+    return resource_read(res, upload=uploads.active_upload(session, resource=res))
 
 
 @router.get("/resources/{code}/versions", response_model=list[s.VersionRead])
-def resource_versions(session: SessionDep, principal: CurrentPrincipal, code: str):
-    return [s.VersionRead.model_validate(v) for v in service.versions(session, actor=principal, code=code)]
+def resource_versions(session: SessionDep, principal: CurrentPrincipal, code: str) -> list[s.VersionRead]:
+    return [s.VersionRead.model_validate(v) for v in catalog.versions(session, actor=principal, code=code)]
 
 
 @router.post(
@@ -179,11 +194,12 @@ def upload_records(
     code: str,
     file: Annotated[UploadFile, File(description="CSV with a header of item names, or JSON array")],
     format: Annotated[str | None, Form(pattern="^(csv|json)$")] = None,
-):
-    # A plain `def`: reading, parsing and validating the file and storing its rows run in a worker thread, so a big
-    # upload never stalls the event loop (the body size is capped by GOVGRID_UPLOAD_MAX_BYTES, rows by the service).
+) -> s.UploadRead:
+    # A plain `def`: reading, parsing and validating the file and storing its rows run in a worker thread, so
+    # a big upload never stalls the event loop (the body size is capped by GOVGRID_UPLOAD_MAX_BYTES, rows by
+    # the service).
     content = file.file.read()
-    up = service.upload_records(
+    up = uploads.upload_records(
         session,
         actor=principal,
         principal=principal,
@@ -196,8 +212,8 @@ def upload_records(
 
 
 @router.get("/resources/{code}/uploads", response_model=list[s.UploadRead])
-def list_uploads(session: SessionDep, principal: CurrentPrincipal, code: str):
-    return [s.UploadRead.model_validate(u) for u in service.uploads(session, actor=principal, code=code)]
+def list_uploads(session: SessionDep, principal: CurrentPrincipal, code: str) -> list[s.UploadRead]:
+    return [s.UploadRead.model_validate(u) for u in uploads.uploads(session, actor=principal, code=code)]
 
 
 @router.get(
@@ -217,10 +233,10 @@ def read_records(
     count: Annotated[bool, Query(description="also count matching rows")] = False,
     purpose: Annotated[str, Query(max_length=200)] = "",
     fields: Annotated[str | None, Query(max_length=2000, description="comma-separated subset")] = None,
-):
+) -> Response:
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED_PARAMS}
     wanted = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
-    page_data = service.read_records(
+    page_data = gateway.read_records(
         session,
         actor=principal,
         code=code,
@@ -232,7 +248,7 @@ def read_records(
         purpose=purpose,
         fields=wanted,
     )
-    return Response(service.page_body(page_data), media_type="application/json")
+    return Response(gateway.page_body(page_data), media_type="application/json")
 
 
 @router.post(
@@ -240,15 +256,15 @@ def read_records(
     response_model=s.VerifyRead,
     summary="Verify-only: consistent / not consistent, without returning data",
 )
-def verify(session: SessionDep, principal: CurrentPrincipal, code: str, body: s.VerifyIn):
-    return service.verify(session, actor=principal, code=code, values=body.values, purpose=body.purpose)
+def verify(session: SessionDep, principal: CurrentPrincipal, code: str, body: s.VerifyIn) -> dict[str, Any]:
+    return gateway.verify(session, actor=principal, code=code, values=body.values, purpose=body.purpose)
 
 
 @router.post(
     "/requests", response_model=s.RequestRead, status_code=201, summary="Request another department's data"
 )
-def submit_request(session: SessionDep, principal: CurrentPrincipal, body: s.RequestCreate):
-    return request_read(session, service.submit_request(session, actor=principal, data=body))
+def submit_request(session: SessionDep, principal: CurrentPrincipal, body: s.RequestCreate) -> s.RequestRead:
+    return request_read(session, sharing.submit_request(session, actor=principal, data=body))
 
 
 @router.get("/requests", response_model=s.RequestPage)
@@ -258,8 +274,8 @@ def list_requests(
     page: PageDep,
     box: Annotated[str, Query(pattern="^(mine|inbox|overdue|all)$")] = "mine",
     status: Annotated[str | None, Query(max_length=20)] = None,
-):
-    items, total = service.list_requests(
+) -> s.RequestPage:
+    items, total = sharing.list_requests(
         session, actor=principal, box=box, status=status, limit=page.limit, offset=page.offset
     )
     return s.RequestPage(
@@ -268,8 +284,8 @@ def list_requests(
 
 
 @router.get("/requests/{request_id}", response_model=s.RequestRead)
-def get_request(session: SessionDep, principal: CurrentPrincipal, request_id: int):
-    return request_read(session, service.get_request(session, actor=principal, request_id=request_id))
+def get_request(session: SessionDep, principal: CurrentPrincipal, request_id: int) -> s.RequestRead:
+    return request_read(session, sharing.get_request(session, actor=principal, request_id=request_id))
 
 
 @router.post(
@@ -277,8 +293,10 @@ def get_request(session: SessionDep, principal: CurrentPrincipal, request_id: in
     response_model=s.RequestRead,
     summary="Accept for review, approve (creates the grant) or refuse with reasons",
 )
-def decide(session: SessionDep, principal: CurrentPrincipal, request_id: int, body: s.DecisionIn):
-    req = service.decide(
+def decide(
+    session: SessionDep, principal: CurrentPrincipal, request_id: int, body: s.DecisionIn
+) -> s.RequestRead:
+    req = sharing.decide(
         session,
         actor=principal,
         request_id=request_id,
@@ -292,8 +310,8 @@ def decide(session: SessionDep, principal: CurrentPrincipal, request_id: int, bo
 
 
 @router.post("/requests/{request_id}/withdraw", response_model=s.RequestRead)
-def withdraw(session: SessionDep, principal: CurrentPrincipal, request_id: int):
-    return request_read(session, service.withdraw(session, actor=principal, request_id=request_id))
+def withdraw(session: SessionDep, principal: CurrentPrincipal, request_id: int) -> s.RequestRead:
+    return request_read(session, sharing.withdraw(session, actor=principal, request_id=request_id))
 
 
 @router.get("/grants", response_model=list[s.GrantRead])
@@ -302,14 +320,16 @@ def list_grants(
     principal: CurrentPrincipal,
     page: PageDep,
     side: Annotated[str, Query(pattern="^(consumer|provider)$")] = "consumer",
-):
-    items, _ = service.list_grants(session, actor=principal, side=side, limit=page.limit, offset=page.offset)
+) -> list[s.GrantRead]:
+    items, _ = grants.list_grants(session, actor=principal, side=side, limit=page.limit, offset=page.offset)
     return [grant_read(g) for g in items]
 
 
 @router.post("/grants/{grant_id}/revoke", response_model=s.GrantRead)
-def revoke_grant(session: SessionDep, principal: CurrentPrincipal, grant_id: int, body: s.RevokeIn):
-    return grant_read(service.revoke_grant(session, actor=principal, grant_id=grant_id, reason=body.reason))
+def revoke_grant(
+    session: SessionDep, principal: CurrentPrincipal, grant_id: int, body: s.RevokeIn
+) -> s.GrantRead:
+    return grant_read(grants.revoke_grant(session, actor=principal, grant_id=grant_id, reason=body.reason))
 
 
 @router.get(
@@ -321,13 +341,13 @@ def flow(
     division: Annotated[str | None, Query(max_length=12)] = None,
     start: datetime | None = None,
     end: datetime | None = None,
-):
+) -> dict[str, Any]:
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:
             raise ValidationFailed(
                 "时间须带时区 (timestamps need a timezone, e.g. 2026-01-01T00:00:00+08:00)",
                 details=[{"loc": ["query", name], "msg": "naive datetime"}],
             )
-    data = service.flow_matrix(session, actor=principal, division_code=division, start=start, end=end)
+    data = metrics.flow_matrix(session, actor=principal, division_code=division, start=start, end=end)
     data["stuck"] = [request_read(session, r) for r in data["stuck"]]
     return data

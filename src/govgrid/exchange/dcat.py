@@ -1,4 +1,5 @@
-"""DCAT-AP views of the public catalog: /catalog.jsonld and /catalog.ttl (open entries only), built with rdflib."""
+"""DCAT-AP views of the public catalog: /catalog.jsonld and /catalog.ttl (open entries only), made with
+rdflib."""
 
 from __future__ import annotations
 
@@ -6,13 +7,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govgrid.core.deps import SessionDep
 from govgrid.core.http import site_url
-from govgrid.exchange import service
-from govgrid.exchange.models import Resource
+from govgrid.exchange.enums import GRADE_ZH, ResourceKind
+from govgrid.exchange.services import search
 
 router = APIRouter(include_in_schema=False)
 FREQ = Namespace("http://publications.europa.eu/resource/authority/frequency/")
@@ -46,8 +46,7 @@ def catalog_graph(session: Session, base: str) -> Graph:
     g.add((platform, RDF.type, FOAF.Agent))
     g.add((platform, FOAF.name, Literal("govgrid 数据管理局", lang="zh")))
     g.add((cat, DCTERMS.publisher, platform))
-    stmt = select(Resource).where(Resource.open_type == "open").order_by(Resource.code)
-    for res in session.scalars(stmt):
+    for res in search.open_entries(session):
         ds = URIRef(f"{base}/exchange/resources/{res.code}")
         g.add((cat, DCAT.dataset, ds))
         g.add((ds, RDF.type, DCAT.Dataset))
@@ -63,7 +62,7 @@ def catalog_graph(session: Session, base: str) -> Graph:
         g.add((ds, DCTERMS.modified, Literal(res.updated_at.isoformat(), datatype=XSD.dateTime)))
         if res.publish_date:
             g.add((ds, DCTERMS.issued, Literal(res.publish_date.isoformat(), datatype=XSD.date)))
-        g.add((ds, DCAT.keyword, Literal(service.GRADES[res.grade], lang="zh")))
+        g.add((ds, DCAT.keyword, Literal(GRADE_ZH[res.grade], lang="zh")))
         g.add((ds, DCAT.theme, URIRef(f"{base}/ckan/group/{res.line_code}")))
         for code in res.related_codes or []:
             g.add((ds, DCTERMS.relation, URIRef(f"{base}/exchange/resources/{code}")))
@@ -72,7 +71,7 @@ def catalog_graph(session: Session, base: str) -> Graph:
         g.add((dist, RDF.type, DCAT.Distribution))
         url = (
             f"{base}/api/v1/exchange/resources/{res.code}/records"
-            if res.kind == "table"
+            if res.kind == ResourceKind.table
             else res.api_url or f"{base}/exchange/resources/{res.code}"
         )
         g.add((dist, DCAT.accessURL, URIRef(url)))
@@ -80,10 +79,13 @@ def catalog_graph(session: Session, base: str) -> Graph:
             (
                 dist,
                 DCTERMS.title,
-                Literal(f"{res.name}（{'数据接口' if res.kind == 'table' else '提供方接口'}）", lang="zh"),
+                Literal(
+                    f"{res.name}（{'数据接口' if res.kind == ResourceKind.table else '提供方接口'}）",
+                    lang="zh",
+                ),
             )
         )
-        g.add((dist, DCTERMS.format, Literal("JSON" if res.kind == "table" else "API")))
+        g.add((dist, DCTERMS.format, Literal("JSON" if res.kind == ResourceKind.table else "API")))
     return g
 
 

@@ -1,4 +1,5 @@
-"""Parsing uploaded CSV/JSON and validating every row against a resource's data items, before anything is stored."""
+"""Parsing uploaded CSV/JSON and validating every row against a resource's data items, before anything is
+stored."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from govgrid.core.privacy import valid_id_number, valid_phone
 ITEM_TYPES = ("string", "integer", "number", "date", "boolean", "division", "id_number", "phone")
 DIVISION_RE = re.compile(r"^\d{6}(\d{3}){0,2}$")
 MAX_REPORTED = 200  # row errors listed in one answer; the total is always given
-# Rows one upload may hold (the body itself is capped by GOVGRID_UPLOAD_MAX_BYTES): a bigger file is refused with
-# 413 as soon as the count is known, before any row is validated or stored.
+# Rows one upload may hold (the body itself is capped by GOVGRID_UPLOAD_MAX_BYTES): a bigger file is refused
+# with 413 as soon as the count is known, before any row is validated or stored.
 MAX_ROWS = 200_000
 
 
@@ -57,7 +58,7 @@ class ParseResult:
 
 
 def convert(spec: ItemSpec, raw: Any) -> tuple[Any, str | None]:
-    """A raw cell converted to the item's type, or an error message (Chinese first, English in parentheses)."""
+    """A raw cell converted to the item's type, or an error message (Chinese, then English)."""
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         if spec.required:
             return None, "必填项为空 (required value missing)"

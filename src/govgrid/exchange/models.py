@@ -112,7 +112,7 @@ class Upload(Base):
 
 
 class Record(Base):
-    """One row of a resource's data; division_code is copied from the item of type 'division' for row filters."""
+    """One row of a resource's data; division_code copies the item of type 'division' (row filters)."""
 
     __tablename__ = "exchange_records"
 
@@ -162,7 +162,7 @@ class SharingRequest(Base):
 
 
 class Grant(Base):
-    """The right of a consumer department to read a resource, with field scope, row filter, expiry, revocation."""
+    """A consumer department's right to read a resource: field scope, row filter, expiry, revocation."""
 
     __tablename__ = "exchange_grants"
 

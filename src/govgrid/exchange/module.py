@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
-from govgrid.exchange import api, ckan, dcat, pages, service
+from govgrid.exchange import api, ckan, dcat, pages
 from govgrid.exchange.cli import cli
 from govgrid.exchange.demo import load_demo
+from govgrid.exchange.services import metrics
 
 MODULE = ModuleSpec(
     name="exchange",
@@ -20,5 +21,5 @@ MODULE = ModuleSpec(
     load_demo=load_demo,
     cli=cli,
     migrations_dir=Path(__file__).parent / "migrations",
-    work_counters=[WorkCounter("待审批共享申请", "pending sharing requests", service.open_work)],
+    work_counters=[WorkCounter("待审批共享申请", "pending sharing requests", metrics.open_work)],
 )

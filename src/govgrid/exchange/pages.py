@@ -1,20 +1,21 @@
-"""Exchange pages: catalog browse and search, resource detail with the request form, approval inbox, my grants,
-and the 条×块 flow matrix."""
+"""Exchange pages: catalog browse and search, resource detail with the request form, approval inbox, my
+grants, and the 条×块 flow matrix."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from govgrid.core.departments import service as departments
 from govgrid.core.deps import SessionDep
 from govgrid.core.errors import ValidationFailed
 from govgrid.core.pages import PagePrincipal, register_messages, render
 from govgrid.core.workdays import SHANGHAI
-from govgrid.exchange import service
+from govgrid.exchange import enums
 from govgrid.exchange.schemas import RequestCreate
+from govgrid.exchange.services import access, deadlines, grants, metrics, search, sharing, uploads
 
 router = APIRouter(prefix="/exchange", include_in_schema=False)
 
@@ -154,13 +155,13 @@ register_messages(
 )
 
 
-def _labels() -> dict:
+def _labels() -> dict[str, dict[str, str]]:
     return {
-        "sharing": service.SHARING_TYPES,
-        "open": service.OPEN_TYPES,
-        "grade": service.GRADES,
-        "cycle": service.UPDATE_CYCLES,
-        "status": service.REQUEST_STATUSES,
+        "sharing": enums.SHARING_TYPE_ZH,
+        "open": enums.OPEN_TYPE_ZH,
+        "grade": enums.GRADE_ZH,
+        "cycle": enums.UPDATE_CYCLE_ZH,
+        "status": enums.REQUEST_STATUS_ZH,
     }
 
 
@@ -176,9 +177,9 @@ def catalog_page(
     grade: Annotated[str | None, Query(pattern="^(general|important|core)?$")] = None,
     mine: bool = False,
     offset: Annotated[int, Query(ge=0)] = 0,
-):
+) -> Response:
     """Browse and search the catalog."""
-    rows, total = service.search_resources(
+    rows, total = search.search_resources(
         session,
         actor=principal,
         q=q,
@@ -210,17 +211,17 @@ def catalog_page(
 
 
 @router.get("/resources/{code}")
-def resource_page(request: Request, session: SessionDep, principal: PagePrincipal, code: str):
+def resource_page(request: Request, session: SessionDep, principal: PagePrincipal, code: str) -> Response:
     """One entry: catalog fields, data items, current data version, request form."""
-    res = service.get_resource(session, actor=principal, code=code)
-    own = service.in_provider_scope(session, principal, res)
-    grant = None if own else service.active_grant(session, principal, res)
+    res = access.get_resource(session, actor=principal, code=code)
+    own = access.in_provider_scope(session, actor=principal, resource=res)
+    grant = None if own else grants.active_grant(session, actor=principal, resource=res)
     return render(
         request,
         "exchange_resource.html",
         {
             "res": res,
-            "upload": service.active_upload(session, res),
+            "upload": uploads.active_upload(session, resource=res),
             "own": own,
             "grant": grant,
             "labels": _labels(),
@@ -241,30 +242,32 @@ def request_submit(
     row_filter_division: Annotated[str, Form(max_length=12)] = "",
     mode: Annotated[str, Form(pattern="^(records|verify)$")] = "records",
     days: Annotated[int, Form(ge=1, le=1095)] = 365,
-):
+) -> Response:
     """The request form posts here."""
     try:
-        data = RequestCreate(
-            resource_code=code,
-            purpose=purpose,
-            legal_basis=legal_basis,
-            fields=fields or [],
-            row_filter_division=row_filter_division or None,
-            mode=mode,
-            days=days,
+        data = RequestCreate.model_validate(
+            {
+                "resource_code": code,
+                "purpose": purpose,
+                "legal_basis": legal_basis,
+                "fields": fields or [],
+                "row_filter_division": row_filter_division or None,
+                "mode": mode,
+                "days": days,
+            }
         )
     except ValueError as exc:
         raise ValidationFailed(f"申请内容无效 (invalid request): {exc}") from None
-    req = service.submit_request(session, actor=principal, data=data)
+    req = sharing.submit_request(session, actor=principal, data=data)
     return RedirectResponse(f"/exchange/requests?submitted={req.id}", status_code=303)
 
 
 @router.get("/requests")
-def requests_page(request: Request, session: SessionDep, principal: PagePrincipal):
+def requests_page(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
     """Approval inbox with deadlines, my requests, and overdue approvals in my territory."""
-    inbox, _ = service.list_requests(session, actor=principal, box="inbox", limit=100)
-    mine, _ = service.list_requests(session, actor=principal, box="mine", limit=100)
-    overdue, _ = service.list_requests(session, actor=principal, box="overdue", limit=100)
+    inbox, _ = sharing.list_requests(session, actor=principal, box="inbox", limit=100)
+    mine, _ = sharing.list_requests(session, actor=principal, box="mine", limit=100)
+    overdue, _ = sharing.list_requests(session, actor=principal, box="overdue", limit=100)
     return render(
         request,
         "exchange_requests.html",
@@ -273,7 +276,7 @@ def requests_page(request: Request, session: SessionDep, principal: PagePrincipa
             "mine": mine,
             "overdue": overdue,
             "labels": _labels(),
-            "is_overdue": service.is_overdue,
+            "is_overdue": deadlines.is_overdue,
             "submitted": request.query_params.get("submitted"),
             "tz": SHANGHAI,
         },
@@ -289,9 +292,9 @@ def decision_submit(
     action: Annotated[str, Form(pattern="^(accept|approve|refuse)$")],
     reason: Annotated[str, Form(max_length=2000)] = "",
     clear_fields: Annotated[list[str] | None, Form()] = None,
-):
+) -> Response:
     """Decision buttons of the inbox post here."""
-    service.decide(
+    sharing.decide(
         session,
         actor=principal,
         request_id=request_id,
@@ -303,12 +306,12 @@ def decision_submit(
 
 
 @router.get("/grants")
-def grants_page(request: Request, session: SessionDep, principal: PagePrincipal):
+def grants_page(request: Request, session: SessionDep, principal: PagePrincipal) -> Response:
     """Grants my departments hold and grants they gave."""
-    held, _ = service.list_grants(session, actor=principal, side="consumer", limit=200)
-    given, _ = service.list_grants(session, actor=principal, side="provider", limit=200)
+    held, _ = grants.list_grants(session, actor=principal, side="consumer", limit=200)
+    given, _ = grants.list_grants(session, actor=principal, side="provider", limit=200)
     return render(
-        request, "exchange_grants.html", {"held": held, "given": given, "status": service.grant_status}
+        request, "exchange_grants.html", {"held": held, "given": given, "status": grants.grant_status}
     )
 
 
@@ -319,9 +322,9 @@ def revoke_submit(
     principal: PagePrincipal,
     grant_id: int,
     reason: Annotated[str, Form(min_length=2, max_length=2000)],
-):
+) -> Response:
     """Revoke button of the grants page posts here."""
-    service.revoke_grant(session, actor=principal, grant_id=grant_id, reason=reason)
+    grants.revoke_grant(session, actor=principal, grant_id=grant_id, reason=reason)
     return RedirectResponse("/exchange/grants", status_code=303)
 
 
@@ -331,9 +334,9 @@ def matrix_page(
     session: SessionDep,
     principal: PagePrincipal,
     division: Annotated[str | None, Query(max_length=12)] = None,
-):
+) -> Response:
     """The 条×块 flow matrix as a heat map, levels, and where approvals are stuck."""
-    data = service.flow_matrix(session, actor=principal, division_code=division or None)
+    data = metrics.flow_matrix(session, actor=principal, division_code=division or None)
     names = {ln.code: ln.name_zh for ln in departments.lines(session)}
     plines = sorted({c["provider_line"] for c in data["cells"]})
     clines = sorted({c["consumer_line"] for c in data["cells"]})

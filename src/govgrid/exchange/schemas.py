@@ -27,7 +27,9 @@ class DataItemIn(BaseModel):
     required: bool = False
     personal: bool = False
     sensitive: bool = False
-    mask: MaskRule | None = Field(None, description="masking rule; defaults from the type for personal items")
+    mask: MaskRule | None = Field(
+        default=None, description="masking rule; defaults from the type for personal items"
+    )
 
 
 class DataItemRead(BaseModel):
@@ -46,12 +48,12 @@ class ResourceBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=2, max_length=200)
-    abstract: str = Field("", max_length=4000)
-    format: str = Field("table", max_length=32)
+    abstract: str = Field(default="", max_length=4000)
+    format: str = Field(default="table", max_length=32)
     kind: Literal["table", "api"] = "table"
-    api_url: str | None = Field(None, max_length=500)
+    api_url: str | None = Field(default=None, max_length=500)
     sharing_type: SharingType
-    sharing_conditions: str = Field("", max_length=2000)
+    sharing_conditions: str = Field(default="", max_length=2000)
     sharing_method: Literal["interface", "file", "verify"] = "interface"
     open_type: OpenType = "not_open"
     update_cycle: UpdateCycle = "monthly"
@@ -73,17 +75,17 @@ class ResourceUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=2, max_length=200)
-    abstract: str | None = Field(None, max_length=4000)
+    name: str | None = Field(default=None, min_length=2, max_length=200)
+    abstract: str | None = Field(default=None, max_length=4000)
     sharing_type: SharingType | None = None
-    sharing_conditions: str | None = Field(None, max_length=2000)
+    sharing_conditions: str | None = Field(default=None, max_length=2000)
     open_type: OpenType | None = None
     update_cycle: UpdateCycle | None = None
     publish_date: date | None = None
-    related_codes: list[str] | None = Field(None, max_length=50)
+    related_codes: list[str] | None = Field(default=None, max_length=50)
     grade: Grade | None = None
-    api_url: str | None = Field(None, max_length=500)
-    items: list[DataItemIn] | None = Field(None, min_length=1, max_length=200)
+    api_url: str | None = Field(default=None, max_length=500)
+    items: list[DataItemIn] | None = Field(default=None, min_length=1, max_length=200)
 
 
 class ResourceRead(BaseModel):
@@ -151,26 +153,26 @@ class RequestCreate(BaseModel):
 
     resource_code: str = Field(max_length=64)
     consumer_department_code: str | None = Field(
-        None, max_length=64, description="defaults to your department"
+        default=None, max_length=64, description="defaults to your department"
     )
     purpose: str = Field(min_length=1, max_length=2000)
-    legal_basis: str = Field("", max_length=2000)
+    legal_basis: str = Field(default="", max_length=2000)
     fields: list[str] = Field(default_factory=list, max_length=200, description="empty: every data item")
     row_filter_division: str | None = Field(
-        None, pattern=r"^\d{6}(\d{3}){0,2}$", description="only rows of this division"
+        default=None, pattern=r"^\d{6}(\d{3}){0,2}$", description="only rows of this division"
     )
     mode: Literal["records", "verify"] = "records"
-    days: int = Field(365, ge=1, le=1095)
+    days: int = Field(default=365, ge=1, le=1095)
 
 
 class DecisionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Literal["accept", "approve", "refuse"]
-    reason: str = Field("", max_length=2000)
+    reason: str = Field(default="", max_length=2000)
     clear_fields: list[str] = Field(default_factory=list, max_length=200)
-    days: int | None = Field(None, ge=1, le=1095)
-    rate_limit_per_minute: int | None = Field(None, ge=1, le=100000)
+    days: int | None = Field(default=None, ge=1, le=1095)
+    rate_limit_per_minute: int | None = Field(default=None, ge=1, le=100000)
 
 
 class RevokeIn(BaseModel):
@@ -254,7 +256,7 @@ class VerifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     values: dict[str, str] = Field(min_length=1, max_length=10)
-    purpose: str = Field("", max_length=500)
+    purpose: str = Field(default="", max_length=500)
 
 
 class VerifyRead(BaseModel):
@@ -291,7 +293,7 @@ class FlowLevel(BaseModel):
 class FlowMatrix(BaseModel):
     division_code: str
     scope: Literal["territory", "departments"] = Field(
-        "territory",
+        default="territory",
         description="territory: every flow touching the division (division-reach roles, the data management "
         "bureau); departments: only the flows of the caller's own departments",
     )

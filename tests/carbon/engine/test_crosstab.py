@@ -7,7 +7,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from govgrid.carbon.engine.stock import CHUNK, CHUNK16, _count_pairs, crosstab
+from govgrid.carbon.engine.crosstab import CHUNK, CHUNK16, count_pairs, crosstab
 
 
 def _reference(b: np.ndarray, a: np.ndarray | None) -> dict[tuple[int, int], int]:
@@ -44,17 +44,17 @@ def test_count_pairs_matches_reference(dtype, low, high, size):
     rng = np.random.default_rng(size)
     b = rng.integers(low, high, size, dtype=np.int64).astype(dtype)
     a = rng.integers(low, high, size, dtype=np.int64).astype(dtype)
-    assert _as_dict(*_count_pairs(b, a)) == _reference(b, a)
-    assert _as_dict(*_count_pairs(b, None)) == _reference(b, None)
+    assert _as_dict(*count_pairs(b, a)) == _reference(b, a)
+    assert _as_dict(*count_pairs(b, None)) == _reference(b, None)
 
 
 def test_count_pairs_mixed_dtypes_and_wide_ranges():
     rng = np.random.default_rng(3)
     b = rng.integers(0, 200, 5000).astype(np.uint8)
     a = rng.integers(-20000, 20000, 5000).astype(np.int16)  # too many bins: np.unique path
-    assert _as_dict(*_count_pairs(b, a)) == _reference(b, a)
+    assert _as_dict(*count_pairs(b, a)) == _reference(b, a)
     c = np.array([-32768, 32767, 0, -32768], np.int16)
-    assert _as_dict(*_count_pairs(c, c[::-1].copy())) == _reference(c, c[::-1])
+    assert _as_dict(*count_pairs(c, c[::-1].copy())) == _reference(c, c[::-1])
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3])

@@ -1,4 +1,4 @@
-"""LiDAR: a hand-made point cloud with known heights, allometry by hand, and the real autzen tile."""
+"""LiDAR: a hand-made point cloud with known heights, allometry by hand, and a generated tile in feet."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def test_allometry_by_hand(tmp_path, make_raster):
     assert res.by_class[5]["bgb_t"] == pytest.approx(agb5 * 0.25)
     assert res.by_class[3]["carbon_t"] == pytest.approx((4.0 + 4.0) * 0.47)
     assert res.carbon_t == pytest.approx(agb5 * 1.25 * 0.47 + 8 * 0.47)
-    agb, bgb, c = allometric_carbon(np.array([9.0]), np.array([5]), coef, 0.5)
+    _, _, c = allometric_carbon(np.array([9.0]), np.array([5]), coef, 0.5)
     assert c[0] == pytest.approx(2 * 27 * 1.25 * 0.5)
 
 
@@ -91,16 +91,18 @@ def test_allometry_problems(tmp_path, make_raster):
     assert {p.key for p in problems} == {"default_class", "landcover_path"}
 
 
-def test_real_autzen_tile(autzen_laz, tmp_path):
-    with laspy.open(autzen_laz) as fh:
+def test_generated_tile_in_feet(lidar_tile, tmp_path):
+    with laspy.open(lidar_tile.path) as fh:
         las = fh.read()
     n_ground = int(np.count_nonzero(las.classification == 2))
-    assert n_ground > 1000
-    res = CanopyHeightModel().execute({"las_path": autzen_laz, "out_dir": tmp_path, "resolution_m": 3.0})
-    assert res.n_ground == n_ground and res.n_points == len(las.points)
+    assert n_ground == lidar_tile.n_ground > 1000
+    res = CanopyHeightModel().execute({"las_path": lidar_tile.path, "out_dir": tmp_path, "resolution_m": 3.0})
+    assert res.n_ground == n_ground and res.n_points == len(las.points) == lidar_tile.n_points
     with rasterio.open(res.chm_path) as src:
         chm = src.read(1, masked=True)
-    # Autzen stadium and trees: real canopy and roofs reach tens of metres, most cells are low
-    assert 15 < res.max_height_m < 80
+        assert src.crs.to_epsg() == 2992
+        assert src.res[0] == pytest.approx(3.0 / 0.3048)  # 3 m cells in the file's feet
+    # heights come out in metres: the tallest apex is 26 m above the ground; trees and the roof cover little
+    assert res.max_height_m == pytest.approx(lidar_tile.tallest_m, abs=0.5)
     assert np.ma.median(chm) < 5
     assert chm.min() >= 0

@@ -42,14 +42,14 @@ def test_ipcc_by_hand():
 
 def test_vm0033_uncertainty_only_beyond_twenty_percent():
     m = get_methodology("vm0033")
-    base = dict(
-        bas_year=2020,
-        alt_year=2025,
-        project_stock_t1_tc=0,
-        project_stock_t2_tc=300,
-        buffer_fraction=0.1,
-        fire_reduction_premium_tco2e=10,
-    )
+    base = {
+        "bas_year": 2020,
+        "alt_year": 2025,
+        "project_stock_t1_tc": 0,
+        "project_stock_t2_tc": 300,
+        "buffer_fraction": 0.1,
+        "fire_reduction_premium_tco2e": 10,
+    }
     ner = 300 * 44 / 12 + 10
     within = m.account(TIDAL, AccountingInputs(**base, uncertainty_rel=0.18))
     assert within.uncertainty_deduction_tco2e == 0
@@ -81,5 +81,6 @@ def test_monte_carlo_reproducible_and_contains_deterministic():
     assert a.p05 != c.p05
     assert a.deterministic == pytest.approx(0.47 * 100 * 1.2)
     assert a.p05 < a.deterministic < a.p95
-    # the relative sd of the product is about sqrt(0.0426^2 + 0.15^2) = 0.156, so the half-width is ~1.645 x that
+    # the relative sd of the product is about sqrt(0.0426^2 + 0.15^2) = 0.156, so the half-width is ~1.645 x
+    # that
     assert a.half_width_rel == pytest.approx(1.645 * np.hypot(0.02 / 0.47, 0.15), rel=0.1)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+import rasterio
+from rasterio.transform import from_origin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,7 +43,7 @@ def carbon_users(db: Session) -> dict[str, User]:
     for username, dept_code, role, reach in USERS:
         user = db.scalar(select(User).where(User.username == username))
         if user is None:
-            user = User(username=username, display_name=username, password_hash="!", is_demo=True)
+            user = User(username=username, display_name=username, password_hash="!", is_demo=True)  # noqa: S106 (an unusable hash)
             db.add(user)
             db.flush()
             dept = departments.get_by_code(db, dept_code)
@@ -128,3 +131,22 @@ def flow(client, login, carbon_users):
             return p, rep, r.json()
 
     return Flow()
+
+
+def landcover_tif(arr: np.ndarray) -> bytes:
+    """A tiny UTM 49N land-cover GeoTIFF over the test polygon (10 m pixels)."""
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs(4326, 32649, always_xy=True).transform(112.7275, 29.4775)
+    with rasterio.MemoryFile() as mem:
+        with mem.open(
+            driver="GTiff",
+            width=arr.shape[1],
+            height=arr.shape[0],
+            count=1,
+            dtype="uint8",
+            crs="EPSG:32649",
+            transform=from_origin(x - 100, y + 100, 10, 10),
+        ) as dst:
+            dst.write(arr.astype("uint8"), 1)
+        return mem.read()

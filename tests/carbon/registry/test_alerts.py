@@ -1,4 +1,5 @@
-"""Protection alerts: wetland lost to cropland or built-up land inside a project raises tasks for two departments."""
+"""Protection alerts: wetland lost to cropland or built-up land inside a project raises tasks for two
+departments."""
 
 from __future__ import annotations
 
@@ -6,15 +7,14 @@ from datetime import date
 
 import numpy as np
 import pytest
-import rasterio
-from rasterio.transform import from_origin
 from sqlalchemy import select
 
-from govgrid.carbon import alerts, service
+from govgrid.carbon import landcover
 from govgrid.carbon.models import AlertTask, ProtectionAlert
+from govgrid.carbon.services import alerts, projects
 from govgrid.core.audit.service import SystemActor
 
-from .conftest import JUNSHAN
+from .conftest import JUNSHAN, landcover_tif
 
 P = "/api/v1/carbon"
 
@@ -28,22 +28,22 @@ def test_detect_loss_counts_only_wetland_to_cropland_or_built_up():
             [3, 7, 3, 7],
         ]
     )  # marsh->built-up; built-up stays
-    loss = alerts.detect_loss(before, after, pixel_area_ha=0.01)
+    loss = landcover.detect_loss(before, after, pixel_area_ha=0.01)
     assert loss.pixels == 4
     assert loss.lost_ha == pytest.approx(0.04)
     assert loss.transitions == {"2->6": 0.01, "3->6": 0.01, "3->7": 0.01, "4->7": 0.01}
     inside = np.zeros_like(before, dtype=bool)
     inside[0, :] = True
-    assert alerts.detect_loss(before, after, 0.01, inside).transitions == {"3->6": 0.01, "4->7": 0.01}
+    assert landcover.detect_loss(before, after, 0.01, inside).transitions == {"3->6": 0.01, "4->7": 0.01}
 
 
 def test_detect_loss_refuses_mismatched_grids():
     with pytest.raises(ValueError):
-        alerts.detect_loss(np.zeros((2, 2)), np.zeros((3, 2)), 0.01)
+        landcover.detect_loss(np.zeros((2, 2)), np.zeros((3, 2)), 0.01)
 
 
 def _project(db):
-    return service.create_project(
+    return projects.create_project(
         db,
         actor=SystemActor("test"),
         name="预警测试",
@@ -60,20 +60,20 @@ def _project(db):
 
 def test_alert_over_threshold_creates_tasks_for_forestry_and_ecology(db, client, login, carbon_users):
     project = _project(db)
-    loss = alerts.detect_loss(np.full((10, 10), 3), np.full((10, 10), 6), pixel_area_ha=0.5)
+    loss = landcover.detect_loss(np.full((10, 10), 3), np.full((10, 10), 6), pixel_area_ha=0.5)
     assert (
-        service.raise_alert(
+        alerts.raise_alert(
             db,
             actor=SystemActor("t"),
             project=project,
             epoch_from=2018,
             epoch_to=2023,
-            loss=alerts.LandCoverLoss(lost_ha=0.5),
+            loss=landcover.LandCoverLoss(lost_ha=0.5),
             threshold_ha=1.0,
         )
         is None
     )
-    alert = service.raise_alert(
+    alert = alerts.raise_alert(
         db,
         actor=SystemActor("t"),
         project=project,
@@ -114,25 +114,6 @@ def test_alert_over_threshold_creates_tasks_for_forestry_and_ecology(db, client,
     assert page.status_code == 200 and project.code in page.text
 
 
-def _tif(arr: np.ndarray) -> bytes:
-    """A tiny UTM 49N land-cover GeoTIFF over the test polygon (10 m pixels)."""
-    from pyproj import Transformer
-
-    x, y = Transformer.from_crs(4326, 32649, always_xy=True).transform(112.7275, 29.4775)
-    with rasterio.MemoryFile() as mem:
-        with mem.open(
-            driver="GTiff",
-            width=arr.shape[1],
-            height=arr.shape[0],
-            count=1,
-            dtype="uint8",
-            crs="EPSG:32649",
-            transform=from_origin(x - 100, y + 100, 10, 10),
-        ) as dst:
-            dst.write(arr.astype("uint8"), 1)
-        return mem.read()
-
-
 def test_landcover_check_from_report_rasters(client, login, flow):
     p = flow.project()
     rep = flow.report(p["id"])
@@ -140,8 +121,8 @@ def test_landcover_check_from_report_rasters(client, login, flow):
     after = before.copy()
     after[:10, :] = 6  # 200 pixels x 0.01 ha = 2 ha of marsh turned to cropland
     files = [
-        ("files", ("landcover_2018.tif", _tif(before), "image/tiff")),
-        ("files", ("landcover_2023.tif", _tif(after), "image/tiff")),
+        ("files", ("landcover_2018.tif", landcover_tif(before), "image/tiff")),
+        ("files", ("landcover_2023.tif", landcover_tif(after), "image/tiff")),
     ]
     h = login("jsh_forestry")
     assert client.post(f"{P}/reports/{rep['id']}/uploads", files=files, headers=h).status_code == 201

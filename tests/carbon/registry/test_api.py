@@ -1,4 +1,5 @@
-"""The registry through its API: who may act, the verify -> issue -> transfer -> retire flow, refusals, bad input."""
+"""The registry through its API: who may act, the verify -> issue -> transfer -> retire flow, refusals, bad
+input."""
 
 from __future__ import annotations
 
@@ -176,7 +177,9 @@ def test_full_flow_verify_issue_transfer_retire(client, login, flow, db):
             "project_code": p["code"],
             "vintage": "2018-2023",
             "quantity": 200,
-            "serial": f"CN-GG-{p['code']}-2018-2023-{iss['serial_start']:09d}-{iss['serial_start'] + 199:09d}",
+            "serial": (
+                f"CN-GG-{p['code']}-2018-2023-{iss['serial_start']:09d}-{iss['serial_start'] + 199:09d}"
+            ),
             "beneficiary": "岳阳某纸业有限公司",
             "reason": "2024 年度碳中和",
             "retired_at": ret[0]["retired_at"],

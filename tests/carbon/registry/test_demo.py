@@ -1,5 +1,5 @@
-"""The Junshan demo end to end: engine run -> project -> verified report -> issuance -> transfer -> retirement,
-a refused second issuance that leaves nothing behind, and idempotence."""
+"""The Junshan demo end to end: engine run -> project -> verified report -> issuance -> transfer ->
+retirement, a refused second issuance that leaves nothing behind, and idempotence."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 
 from sqlalchemy import func, select
 
-from govgrid.carbon import demo, service
+from govgrid.carbon import demo
 from govgrid.carbon.models import (
     CarbonAccount,
     CarbonProject,
@@ -16,8 +16,10 @@ from govgrid.carbon.models import (
     MonitoringReport,
     ReportFile,
 )
+from govgrid.carbon.services import accounts, public
 from govgrid.core.audit import service as audit
 from govgrid.core.modules import DemoContext
+from tests.live import DEMO_PASSWORD
 
 
 def _counts(db):
@@ -28,7 +30,7 @@ def _counts(db):
 
 
 def test_junshan_demo_runs_end_to_end_and_is_idempotent(db, client):
-    ctx = DemoContext(password="govgrid-demo")
+    ctx = DemoContext(password=DEMO_PASSWORD)
     demo.load_demo(db, ctx)
     db.flush()
     project = db.scalar(select(CarbonProject).where(CarbonProject.name == demo.PROJECT_NAME))
@@ -44,9 +46,9 @@ def test_junshan_demo_runs_end_to_end_and_is_idempotent(db, client):
     iss = db.scalar(select(Issuance).where(Issuance.project_id == project.id))
     assert iss is not None and iss.quantity == math.floor(report.net_creditable_tco2e) > 0
     enterprise = db.scalar(select(CarbonAccount).where(CarbonAccount.holder_name == demo.ENTERPRISE))
-    active, retired = service.balances(db, enterprise.id)
+    active, retired = accounts.balances(db, account_id=enterprise.id)
     assert active > 0 and retired > 0
-    pub = service.public_registry(db)
+    pub = public.public_registry(db)
     assert {r["beneficiary"] for r in pub["retirements"]} >= {demo.ENTERPRISE, "君山区人民政府"}
     assert any("second issuance refused" in line for line in ctx.printed), ctx.printed
     assert (
@@ -55,7 +57,7 @@ def test_junshan_demo_runs_end_to_end_and_is_idempotent(db, client):
     )
     assert audit.verify(db).ok
     before = _counts(db)
-    demo.load_demo(db, DemoContext(password="govgrid-demo"))
+    demo.load_demo(db, DemoContext(password=DEMO_PASSWORD))
     db.flush()
     assert _counts(db) == before
     r = client.get("/carbon/registry")

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from sqlalchemy import create_engine, text
 
-from govgrid.carbon import service
 from govgrid.carbon.api import GENERATED_REPORT_CSP
+from govgrid.carbon.services import reports
 from govgrid.core.audit.service import SystemActor
 
-from .test_alerts import _tif
+from .conftest import landcover_tif
 
 P = "/api/v1/carbon"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -49,7 +49,7 @@ def test_uploaded_files_are_served_as_downloads(client, login, flow):
 def test_the_servers_own_report_is_a_page_where_nothing_runs(client, login, flow, db):
     p = flow.project()
     rep = flow.report(p["id"])
-    service.add_report_file(
+    reports.add_report_file(
         db,
         actor=SystemActor("engine"),
         report_id=rep["id"],
@@ -94,7 +94,7 @@ def test_valid_engine_outputs_are_accepted(client, login, flow):
     p = flow.project()
     rep = flow.report(p["id"])
     files = [
-        ("files", ("landcover_2018.tif", _tif(np.full((20, 20), 3, np.uint8)), "image/tiff")),
+        ("files", ("landcover_2018.tif", landcover_tif(np.full((20, 20), 3, np.uint8)), "image/tiff")),
         ("files", ("fig_maps.png", PNG, "image/png")),
         ("files", ("report.pdf", b"%PDF-1.4\n%...", "application/pdf")),
         ("files", ("result.json", '{"项目": 1}'.encode(), "application/json")),
@@ -115,11 +115,11 @@ def test_migration_marks_only_the_demo_loaders_files_as_generated(tmp_path):
         for pid, demo in ((1, True), (2, False)):
             conn.execute(
                 text(
-                    "INSERT INTO carbon_projects (id, code, name, description, division_code, department_id,"
-                    " methodology, wetland_type, tidal, soil, boundary, area_ha, min_lon, min_lat, max_lon, max_lat,"
-                    " crediting_start, crediting_end, is_demo, created_by, created_at) VALUES (:id, :code, 'p', '',"
-                    " '430611', 1, 'm', 'lake', :f, 'mineral', '{}', 1, 0, 0, 1, 1, '2018-01-01', '2038-01-01',"
-                    " :demo, 'x', '2024-01-01 00:00:00')"
+                    "INSERT INTO carbon_projects (id, code, name, description, division_code,"
+                    " department_id, methodology, wetland_type, tidal, soil, boundary, area_ha, min_lon,"
+                    " min_lat, max_lon, max_lat, crediting_start, crediting_end, is_demo, created_by,"
+                    " created_at) VALUES (:id, :code, 'p', '', '430611', 1, 'm', 'lake', :f, 'mineral', '{}',"
+                    " 1, 0, 0, 1, 1, '2018-01-01', '2038-01-01', :demo, 'x', '2024-01-01 00:00:00')"
                 ),
                 {"id": pid, "code": f"P{pid}", "f": False, "demo": demo},
             )
@@ -127,15 +127,17 @@ def test_migration_marks_only_the_demo_loaders_files_as_generated(tmp_path):
         for rid, pid in ((1, 1), (2, 1), (3, 2)):
             conn.execute(
                 text(
-                    "INSERT INTO carbon_monitoring_reports (id, project_id, vintage_start, vintage_end, methodology,"
-                    " net_creditable_tco2e, area_ha, input_hashes, summary, status, submitted_by, submitted_at)"
-                    " VALUES (:id, :pid, 2018, 2023, 'm', 1, 1, '{}', '{}', 'verified', 'x', '2024-01-01 00:00:00')"
+                    "INSERT INTO carbon_monitoring_reports (id, project_id, vintage_start, vintage_end,"
+                    " methodology, net_creditable_tco2e, area_ha, input_hashes, summary, status,"
+                    " submitted_by, submitted_at) VALUES (:id, :pid, 2018, 2023, 'm', 1, 1, '{}', '{}',"
+                    " 'verified', 'x', '2024-01-01 00:00:00')"
                 ),
                 {"id": rid, "pid": pid},
             )
             conn.execute(
                 text(
-                    "INSERT INTO carbon_report_files (report_id, name, media_type, sha256, size, content, created_at)"
+                    "INSERT INTO carbon_report_files (report_id, name, media_type, sha256, size, content,"
+                    " created_at)"
                     " VALUES (:rid, 'report.html', 'text/html', '0', 1, :c, '2024-01-01 00:00:00')"
                 ),
                 {"rid": rid, "c": b"x"},

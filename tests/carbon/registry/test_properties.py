@@ -1,16 +1,17 @@
-"""Property tests: any sequence of issue, transfer and retire conserves quantities, never overdraws an account and
-never lets two serial ranges overlap."""
+"""Property tests: any sequence of issue, transfer and retire conserves quantities, never overdraws an account
+and never lets two serial ranges overlap."""
 
 from __future__ import annotations
 
 from datetime import date
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from govgrid.carbon import service
 from govgrid.carbon.models import CreditBlock, Issuance
+from govgrid.carbon.services import accounts, credits, projects, reports
 from govgrid.core.audit.service import SystemActor
 from govgrid.core.errors import Conflict
 
@@ -25,7 +26,7 @@ def _square(x0: float) -> dict:
 
 
 def _issue(db, x0: float, qty: int, vintage: tuple[int, int]) -> Issuance:
-    p = service.create_project(
+    p = projects.create_project(
         db,
         actor=ACTOR,
         name=f"p{x0}",
@@ -38,7 +39,7 @@ def _issue(db, x0: float, qty: int, vintage: tuple[int, int]) -> Issuance:
         crediting_start=date(2018, 1, 1),
         crediting_end=date(2040, 1, 1),
     )
-    r = service.submit_report(
+    r = reports.submit_report(
         db,
         actor=ACTOR,
         project_id=p.id,
@@ -49,8 +50,8 @@ def _issue(db, x0: float, qty: int, vintage: tuple[int, int]) -> Issuance:
         area_ha=p.area_ha,
         input_hashes={"x": "0" * 64},
     )
-    service.verify_report(db, actor=ACTOR, report_id=r.id, approve=True, statement="ok")
-    return service.issue(db, actor=ACTOR, report_id=r.id)
+    reports.verify_report(db, actor=ACTOR, report_id=r.id, approve=True, statement="ok")
+    return credits.issue(db, actor=ACTOR, report_id=r.id)
 
 
 op = st.one_of(
@@ -66,15 +67,15 @@ def test_random_sequences_conserve_and_never_overlap(db, first, ops):
     nested = db.begin_nested()
     try:
         iss = _issue(db, 112.70, first, (2018, 2023))
-        accounts = [
+        held = [
             iss.account_id,
-            service.create_account(db, actor=ACTOR, holder_name="A", department_code=None).id,
-            service.create_account(db, actor=ACTOR, holder_name="B", department_code=None).id,
+            accounts.create_account(db, actor=ACTOR, holder_name="A", department_code=None).id,
+            accounts.create_account(db, actor=ACTOR, holder_name="B", department_code=None).id,
         ]
         issued = first
         x0 = 112.71
         for kind, a, b, q in ops:
-            before = {acc: service.balances(db, acc) for acc in accounts}
+            before = {acc: accounts.balances(db, account_id=acc) for acc in held}
             try:
                 if kind == "issue":
                     issued += _issue(db, x0, q, (2018, 2023)).quantity
@@ -82,30 +83,32 @@ def test_random_sequences_conserve_and_never_overlap(db, first, ops):
                 elif kind == "transfer":
                     if a == b:
                         continue
-                    service.transfer(
-                        db, actor=ACTOR, from_account_id=accounts[a], to_account_id=accounts[b], quantity=q
+                    credits.transfer(
+                        db, actor=ACTOR, from_account_id=held[a], to_account_id=held[b], quantity=q
                     )
                 else:
-                    service.retire(
-                        db, actor=ACTOR, account_id=accounts[a], quantity=q, beneficiary="b", reason="r"
+                    credits.retire(
+                        db, actor=ACTOR, account_id=held[a], quantity=q, beneficiary="b", reason="r"
                     )
             except Conflict:
-                assert q > before[accounts[a]][0]  # refused only when the holder had too little
-                assert {acc: service.balances(db, acc) for acc in accounts} == before  # and nothing changed
+                assert q > before[held[a]][0]  # refused only when the holder had too little
+                assert {
+                    acc: accounts.balances(db, account_id=acc) for acc in held
+                } == before  # and nothing changed
             blocks = list(db.scalars(select(CreditBlock).order_by(CreditBlock.serial_start)))
             assert sum(b.quantity for b in blocks) == issued
             assert all(b.quantity > 0 and b.serial_end - b.serial_start + 1 == b.quantity for b in blocks)
-            for left, right in zip(blocks, blocks[1:], strict=False):
+            for left, right in pairwise(blocks):
                 assert left.serial_end < right.serial_start
-            for acc in accounts:
-                active, retired = service.balances(db, acc)
+            for acc in held:
+                active, retired = accounts.balances(db, account_id=acc)
                 assert active >= 0 and retired >= 0
         # the blocks of each issuance tile its range exactly
         for i in db.scalars(select(Issuance)):
             covered = db.scalar(select(func.sum(CreditBlock.quantity)).where(CreditBlock.issuance_id == i.id))
             assert covered == i.quantity
         ranges = sorted((i.serial_start, i.serial_end) for i in db.scalars(select(Issuance)))
-        for left, right in zip(ranges, ranges[1:], strict=False):
+        for left, right in pairwise(ranges):
             assert left[1] < right[0]
     finally:
         nested.rollback()
@@ -134,16 +137,16 @@ def test_the_database_itself_refuses_a_reused_serial_or_a_range_that_lies_about_
     try:
         iss = _issue(db, 112.70, 10, (2018, 2023))
         block = db.scalar(select(CreditBlock).where(CreditBlock.issuance_id == iss.id))
-        fields = dict(
-            issuance_id=iss.id,
-            project_id=iss.project_id,
-            vintage_start=2018,
-            vintage_end=2023,
-            account_id=block.account_id,
-        )
+        fields = {
+            "issuance_id": iss.id,
+            "project_id": iss.project_id,
+            "vintage_start": 2018,
+            "vintage_end": 2023,
+            "account_id": block.account_id,
+        }
         for bad in (
-            dict(serial_start=block.serial_start, serial_end=block.serial_start, quantity=1),
-            dict(serial_start=10**8, serial_end=10**8 + 5, quantity=3),
+            {"serial_start": block.serial_start, "serial_end": block.serial_start, "quantity": 1},
+            {"serial_start": 10**8, "serial_end": 10**8 + 5, "quantity": 3},
         ):
             inner = db.begin_nested()
             db.add(CreditBlock(**fields, **bad))

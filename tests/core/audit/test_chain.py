@@ -9,6 +9,7 @@ from sqlalchemy import text, update
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.models import AuditRecord
 from govgrid.core.audit.service import SystemActor
+from govgrid.demo import DEMO_PASSWORD
 
 
 def _add(db, n):
@@ -60,7 +61,7 @@ def test_truncated_tail_is_reported(db):
 
 
 def test_login_and_failed_login_are_audited(client, db):
-    ok = client.post("/api/v1/auth/token", data={"username": "nh_gov", "password": "govgrid-demo"})
+    ok = client.post("/api/v1/auth/token", data={"username": "nh_gov", "password": DEMO_PASSWORD})
     assert ok.status_code == 200 and ok.json()["token_type"] == "bearer"
     bad = client.post("/api/v1/auth/token", data={"username": "nh_gov", "password": "wrong-password"})
     assert bad.status_code == 401

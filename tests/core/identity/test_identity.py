@@ -7,6 +7,7 @@ from sqlalchemy import select
 from govgrid.config import DEMO_SECRET_PREFIX, Settings, get_settings, set_settings
 from govgrid.core.departments.models import Department
 from govgrid.core.identity.models import User
+from govgrid.demo import DEMO_PASSWORD
 
 
 def _dept_id(db, code):
@@ -54,7 +55,7 @@ def test_demo_accounts_refused_outside_demo_mode(client):
     saved = get_settings()
     set_settings(saved.model_copy(update={"demo_mode": False}))
     try:
-        r = client.post("/api/v1/auth/token", data={"username": "nh_gov", "password": "govgrid-demo"})
+        r = client.post("/api/v1/auth/token", data={"username": "nh_gov", "password": DEMO_PASSWORD})
     finally:
         set_settings(saved)
     assert r.status_code == 401
@@ -70,9 +71,10 @@ def test_no_default_secret_outside_demo_mode(monkeypatch):
     with pytest.raises(ValidationError):
         Settings(demo_mode=False, secret_key="short")
     # demo mode without a secret: a random one, never a constant from the source
-    first, second = Settings(demo_mode=True).secret_key, Settings(demo_mode=True).secret_key
+    first, second = (Settings(demo_mode=True).secret_key.get_secret_value(),
+                     Settings(demo_mode=True).secret_key.get_secret_value())
     assert first.startswith(DEMO_SECRET_PREFIX) and first != second and len(first) > 40
-    assert Settings(demo_mode=False, secret_key="s" * 40).secret_key == "s" * 40
+    assert Settings(demo_mode=False, secret_key="s" * 40).secret_key.get_secret_value() == "s" * 40
 
 
 def test_create_user_and_assign_role_within_scope(client, db, login):

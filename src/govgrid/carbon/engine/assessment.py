@@ -13,234 +13,42 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import rasterio
-import yaml
-from pydantic import Field
-from pydantic import ValidationError as PydanticValidationError
 
-from .lidar import Allometry, AllometryModel, CanopyHeightModel
-from .methodology import C_TO_CO2, REGISTRY, AccountingInputs, ProjectInfo, get_methodology
+from .config import AssessmentConfig, load_config, validate_config
+from .lidar import AllometryModel, CanopyHeightModel
+from .methodology import C_TO_CO2, AccountingInputs, get_methodology
+from .pools import POOLS, read_pool_table
 from .rasters import map_blocks, row_windows
-from .remote_sensing import (
-    INDEX_NODATA,
-    WETLAND_CLASSES,
-    BandMap,
-    BiomassRegressionModel,
-    ClassificationModel,
-)
+from .remote_sensing import INDEX_NODATA, BiomassRegressionModel, ClassificationModel, classify_raster
+from .result import AssessmentResult
 from .soil import SOIL_NODATA, SoilCarbonModel
-from .spec import ArgsModel, Problem, ValidationError, pydantic_problems
-from .stock import CARBON_NODATA, POOLS, CarbonStockModel, read_pool_table
+from .spec import Problem, ValidationError
+from .stock import CARBON_NODATA, CarbonStockModel
 from .uncertainty import Normal, monte_carlo
 
-
-class ProjectSection(ProjectInfo):
-    """[project]: applicability facts and the methodology id."""
-
-    methodology: str = "ipcc_inland_wetland"
-
-
-class EpochsSection(ArgsModel):
-    """[epochs]: the two monitoring years and their images."""
-
-    bas_year: int
-    alt_year: int
-    image_bas: Path
-    image_alt: Path
-
-
-class InputsSection(ArgsModel):
-    """[inputs]: labelled points, plots, LiDAR, soil samples, default pools."""
-
-    training_points: Path
-    field_plots: Path
-    soil_samples: Path
-    carbon_pools: Path
-    lidar: Path | None = None
-
-
-class LidarSection(ArgsModel):
-    """[lidar]: CHM cell size and which land-cover class the plot represents."""
-
-    resolution_m: float = Field(2.0, gt=0)
-    forest_class: int = 5
-
-
-class ParametersSection(ArgsModel):
-    """[parameters]: carbon fraction, errors, deductions, Monte Carlo."""
-
-    carbon_fraction: float = Field(0.47, gt=0, le=1)
-    carbon_fraction_sd: float = Field(0.02, ge=0)
-    root_shoot_rel_error: float = Field(0.3, ge=0)
-    baseline_change_tc: float = 0.0
-    leakage_fraction: float = Field(0.0, ge=0, le=1)
-    buffer_fraction: float = Field(0.1, ge=0, le=1)
-    monte_carlo_n: int = Field(5000, ge=100)
-    seed: int = 42
-
-
-class ValuationSection(ArgsModel):
-    """[valuation]: InVEST valuation parameters."""
-
-    price_per_metric_ton_of_c: float = Field(ge=0)
-    discount_rate: float
-    rate_change: float
-
-
-class AssessmentConfig(ArgsModel):
-    """The whole config file, typed."""
-
-    out_dir: Path = Path("output")
-    project: ProjectSection
-    epochs: EpochsSection
-    inputs: InputsSection
-    bands: BandMap = BandMap()
-    lidar: LidarSection = LidarSection()
-    allometry: dict[int, Allometry] = Field(default_factory=dict)
-    root_shoot: dict[int, float] = Field(default_factory=dict)
-    parameters: ParametersSection = ParametersSection()
-    valuation: ValuationSection | None = None
-    scheduler: str | None = None
-
-
-@dataclass
-class AssessmentResult:
-    """What the registry needs: credits, vintage, area, reports, hashes; plus the detail for the report."""
-
-    project: str
-    methodology: str
-    vintage_start: int
-    vintage_end: int
-    area_ha: float
-    net_creditable_tco2e: float
-    annual_sink_tc: float
-    annual_sink_tco2e: float
-    interval_90_tco2e: tuple[float, float]
-    report_html: str
-    report_pdf: str
-    result_json: str
-    input_hashes: dict[str, str]
-    parameters: dict[str, Any]
-    credit: dict[str, Any] = field(default_factory=dict)
-    stocks: dict[str, Any] = field(default_factory=dict)
-    classification: dict[str, Any] = field(default_factory=dict)
-    biomass: dict[str, Any] = field(default_factory=dict)
-    lidar: dict[str, Any] = field(default_factory=dict)
-    soil: dict[str, Any] = field(default_factory=dict)
-    monte_carlo: dict[str, Any] = field(default_factory=dict)
-    invest_compatible: dict[str, Any] = field(default_factory=dict)
-    rasters: dict[str, str] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return json.loads(json.dumps(asdict(self), default=str))
+__all__ = [
+    "AssessmentConfig",
+    "AssessmentResult",
+    "load_config",
+    "run_assessment",
+    "validate_config",
+    "zonal_means",
+]
 
 
 def sha256(path: Path) -> str:
     """SHA-256 of a file, streamed."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def load_config(path: Path | str) -> tuple[AssessmentConfig | None, list[Problem]]:
-    """Parse a TOML (.toml) or YAML (.yaml/.yml) config; relative paths resolve beside the file."""
-    path = Path(path)
-    if not path.exists():
-        return None, [Problem("config", f"file not found: {path}")]
-    try:
-        raw = tomllib.loads(path.read_text()) if path.suffix == ".toml" else yaml.safe_load(path.read_text())
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
-        return None, [Problem("config", f"cannot parse {path.name}: {exc}")]
-    if not isinstance(raw, dict):
-        return None, [Problem("config", "top level must be a table/mapping")]
-    try:
-        cfg = AssessmentConfig.model_validate(raw)
-    except PydanticValidationError as exc:
-        return None, pydantic_problems(exc)
-    base = path.parent.resolve()
-
-    def res(p: Path | None) -> Path | None:
-        return None if p is None else (p if p.is_absolute() else base / p)
-
-    for section, names in (
-        ("epochs", ("image_bas", "image_alt")),
-        ("inputs", tuple(InputsSection.model_fields)),
-    ):
-        obj = getattr(cfg, section)
-        for n in names:
-            setattr(obj, n, res(getattr(obj, n)))
-    cfg.out_dir = res(cfg.out_dir)  # type: ignore[assignment]
-    return cfg, []
-
-
-def validate_config(cfg: AssessmentConfig) -> list[Problem]:
-    """Every problem of the config and of each step's inputs, keyed by config location."""
-    problems: list[Problem] = []
-    if cfg.project.methodology not in REGISTRY:
-        problems.append(Problem("project.methodology", f"unknown; known: {sorted(REGISTRY)}"))
-    else:
-        for reason in get_methodology(cfg.project.methodology).applicability(cfg.project):
-            problems.append(Problem("project", f"{cfg.project.methodology} does not apply: {reason}"))
-    if cfg.epochs.alt_year <= cfg.epochs.bas_year:
-        problems.append(Problem("epochs.alt_year", "out of range: must be after bas_year"))
-
-    def sub(prefix_map: dict[str, str], found: list[Problem]) -> None:
-        for p in found:
-            problems.append(Problem(prefix_map.get(p.key, p.key), p.message))
-
-    for key, img in (("epochs.image_bas", cfg.epochs.image_bas), ("epochs.image_alt", cfg.epochs.image_alt)):
-        sub(
-            {"image_path": key, "training_points_path": "inputs.training_points"},
-            ClassificationModel().validate(
-                {"image_path": img, "training_points_path": cfg.inputs.training_points, "bands": cfg.bands}
-            ),
-        )
-    sub(
-        {"image_path": "epochs.image_alt", "plots_path": "inputs.field_plots"},
-        [
-            p
-            for p in BiomassRegressionModel().validate(
-                {"image_path": cfg.epochs.image_alt, "plots_path": cfg.inputs.field_plots, "bands": cfg.bands}
-            )
-            if p.key != "image_path"
-        ],
-    )
-    sub(
-        {"samples_path": "inputs.soil_samples", "template_path": "epochs.image_bas"},
-        [
-            p
-            for p in SoilCarbonModel().validate({"samples_path": cfg.inputs.soil_samples})
-            if p.key != "template_path"
-        ],
-    )
-    if cfg.inputs.lidar is not None:
-        sub(
-            {"las_path": "inputs.lidar"},
-            CanopyHeightModel().validate({"las_path": cfg.inputs.lidar, "out_dir": cfg.out_dir}),
-        )
-        if cfg.lidar.forest_class not in cfg.allometry:
-            problems.append(
-                Problem("allometry", f"no coefficients for the LiDAR forest class {cfg.lidar.forest_class}")
-            )
-    table = read_pool_table(cfg.inputs.carbon_pools, "inputs.carbon_pools", problems)
-    if table is not None:
-        missing = sorted(set(WETLAND_CLASSES) - set(table.pools))
-        if missing:
-            problems.append(
-                Problem("inputs.carbon_pools", f"classes missing from the carbon pool table: {missing}")
-            )
-    # deduplicate: the classification check runs once per image over the same points
-    seen: set[tuple[str, str]] = set()
-    return [p for p in problems if not ((p.key, p.message) in seen or seen.add((p.key, p.message)))]
 
 
 def _zonal_block(task: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -260,7 +68,7 @@ def _zonal_block(task: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def zonal_means(
     class_path: Path, value_path: Path, nodata: float, nbins: int = 256
 ) -> tuple[dict[int, float], dict[int, int]]:
-    """Mean of ``value_path`` per class of ``class_path`` (same grid), and pixel counts per class, block-wise."""
+    """Mean of ``value_path`` per class of ``class_path`` (same grid), and pixel counts per class."""
     with rasterio.open(class_path) as src:
         windows = row_windows(src.width, src.height, 512)
     sums = np.zeros(nbins)
@@ -326,8 +134,6 @@ def run_assessment(
             "progress": progress,
         }
     )
-    from .remote_sensing import classify_raster
-
     lc = {years[1]: out / f"landcover_{years[1]}.tif"}
     lc[years[0]] = classify_raster(
         cls.classifier, images[years[0]], out / f"landcover_{years[0]}.tif", cfg.bands, scheduler=sched
@@ -388,8 +194,10 @@ def run_assessment(
     soil_means, _ = zonal_means(lc[years[1]], soil.stock_path, SOIL_NODATA)
 
     # 5. per-epoch measured pools and stock maps through the InVEST-compatible engine
-    defaults = read_pool_table(cfg.inputs.carbon_pools, "inputs.carbon_pools", [])
-    assert defaults is not None
+    pool_problems: list[Problem] = []
+    defaults = read_pool_table(cfg.inputs.carbon_pools, "inputs.carbon_pools", pool_problems)
+    if defaults is None:  # validate_config read the same table without problems
+        raise ValidationError(pool_problems)
     cf = par.carbon_fraction
     pools_by_epoch: dict[int, dict[int, dict[str, float]]] = {}
     areas: dict[int, dict[int, float]] = {}
@@ -560,6 +368,8 @@ def run_assessment(
             f"landcover_{years[1]}": str(lc[years[1]]),
         },
     )
+
+    # imported here: matplotlib loads only when a report is written, not with the engine
     from .report import write_report
 
     write_report(result, out)

@@ -76,7 +76,7 @@ def _image(lc: np.ndarray, rng: np.random.Generator, cloud: bool) -> np.ndarray:
             bands[b][sel] = spec[b]
     texture = gaussian_filter(rng.normal(0, 1, lc.shape), 2)
     bands[3] *= 1 + 0.08 * texture
-    bands += rng.normal(0, 0.006, bands.shape).astype(np.float32)
+    bands += np.asarray(rng.normal(0, 0.006, bands.shape), np.float32)
     if cloud:
         yy, xx = np.mgrid[0 : lc.shape[0], 0 : lc.shape[1]]
         c = (yy - 60) ** 2 + (xx - 230) ** 2 < 15**2
@@ -188,10 +188,12 @@ def generate_demo_inputs(out_dir: Path | str, seed: int = 20240601) -> Path:
     config = out / "junshan.toml"
     config.write_text(CONFIG_TOML)
     (out / "README.txt").write_text(
-        f"{DEMO_NOTE}\n\nJunshan wetland (君山湿地) demo inputs near 112.73E 29.48N, EPSG:{EPSG}, {RES:.0f} m pixels.\n"
+        f"{DEMO_NOTE}\n\nJunshan wetland (君山湿地) demo inputs near 112.73E 29.48N, "
+        f"EPSG:{EPSG}, {RES:.0f} m pixels.\n"
         "image_2018.tif / image_2023.tif: 4-band reflectance x 10000 (blue, green, red, nir), 0 = nodata.\n"
         "training_points.csv: labelled points (class codes 1-7); field_plots.csv: AGB in Mg dry matter/ha;\n"
-        "plot_lidar.laz: a 60 m poplar plot; soil_samples.csv: 0-30 cm cores (SOC %); carbon_pools.csv: Mg C/ha.\n"
+        "plot_lidar.laz: a 60 m poplar plot; soil_samples.csv: 0-30 cm cores (SOC %); "
+        "carbon_pools.csv: Mg C/ha.\n"
         "Run: govgrid carbon run junshan.toml\n"
     )
     return config

@@ -51,10 +51,10 @@ class LidarArgs(ArgsModel):
 
     las_path: Path
     out_dir: Path
-    resolution_m: float = Field(1.0, gt=0)
+    resolution_m: float = Field(default=1.0, gt=0)
     ground_class: int = 2
     crs: str | None = None
-    chunk_points: int = Field(1_000_000, ge=1000)
+    chunk_points: int = Field(default=1_000_000, ge=1000)
 
 
 @dataclass
@@ -160,7 +160,9 @@ class CanopyHeightModel(Model[LidarArgs]):
                 idx = cells(pts)
                 np.maximum.at(chm, idx, np.asarray(pts.z) * to_m - dtm[idx])
         has_pts = np.isfinite(chm)
-        chm = np.where(has_pts, np.maximum(chm, 0.0), HEIGHT_NODATA).reshape(nrows, ncols).astype(np.float32)
+        heights = (
+            np.where(has_pts, np.maximum(chm, 0.0), HEIGHT_NODATA).reshape(nrows, ncols).astype(np.float32)
+        )
         args.out_dir.mkdir(parents=True, exist_ok=True)
         profile = {
             "driver": "GTiff",
@@ -177,8 +179,8 @@ class CanopyHeightModel(Model[LidarArgs]):
         with rasterio.open(dtm_path, "w", **profile) as dst:
             dst.write(dtm.reshape(nrows, ncols).astype(np.float32), 1)
         with rasterio.open(chm_path, "w", **profile) as dst:
-            dst.write(chm, 1)
-        valid = chm[chm != HEIGHT_NODATA]
+            dst.write(heights, 1)
+        valid = heights[heights != HEIGHT_NODATA]
         return CanopyResult(
             dtm_path,
             chm_path,
@@ -196,9 +198,9 @@ class Allometry(ArgsModel):
 
     a: float = Field(gt=0)
     b: float
-    rel_error: float = Field(0.2, ge=0, description="relative standard error of predicted AGB")
-    root_shoot: float = Field(0.3, ge=0)
-    root_shoot_rel_error: float = Field(0.3, ge=0)
+    rel_error: float = Field(default=0.2, ge=0, description="relative standard error of predicted AGB")
+    root_shoot: float = Field(default=0.3, ge=0)
+    root_shoot_rel_error: float = Field(default=0.3, ge=0)
 
 
 class AllometryArgs(ArgsModel):
@@ -208,9 +210,9 @@ class AllometryArgs(ArgsModel):
     coefficients: dict[int, Allometry]
     landcover_path: Path | None = None
     default_class: int | None = None
-    carbon_fraction: float = Field(0.47, gt=0, le=1)
+    carbon_fraction: float = Field(default=0.47, gt=0, le=1)
     out_path: Path | None = None
-    block_rows: int = Field(512, ge=1)
+    block_rows: int = Field(default=512, ge=1)
 
 
 @dataclass

@@ -49,14 +49,16 @@ class AccountingInputs(ArgsModel):
     project_stock_t1_tc: float
     project_stock_t2_tc: float
     baseline_change_tc: float = Field(
-        0.0, description="stock change over the period without the project (t C)"
+        default=0.0, description="stock change over the period without the project (t C)"
     )
-    uncertainty_rel: float = Field(0.0, ge=0, description="90% CI half-width / mean of the net removals")
-    leakage_fraction: float = Field(0.0, ge=0, le=1)
-    buffer_fraction: float = Field(0.1, ge=0, le=1)
-    fire_reduction_premium_tco2e: float = Field(0.0, ge=0)
+    uncertainty_rel: float = Field(
+        default=0.0, ge=0, description="90% CI half-width / mean of the net removals"
+    )
+    leakage_fraction: float = Field(default=0.0, ge=0, le=1)
+    buffer_fraction: float = Field(default=0.1, ge=0, le=1)
+    fire_reduction_premium_tco2e: float = Field(default=0.0, ge=0)
     project_emissions_tco2e: float = Field(
-        0.0, ge=0, description="CH4/N2O and fossil emissions of the project (t CO2e)"
+        default=0.0, ge=0, description="CH4/N2O and fossil emissions of the project (t CO2e)"
     )
 
 
@@ -99,7 +101,7 @@ class Methodology(ABC):
             raise ApplicabilityError(self.id, reasons)
 
     def uncertainty_deduction(self, ner: float, error: float) -> float:
-        """Deduction for uncertainty beyond the allowed share: NER x (error - allowed) when error > allowed."""
+        """Deduction for uncertainty beyond the allowed share: NER x (error - allowed) if error > allowed."""
         if ner <= 0 or error <= self.allowed_uncertainty:
             return 0.0
         return ner * min(1.0, error - self.allowed_uncertainty)

@@ -135,7 +135,11 @@ def tile_windows(width: int, height: int, size: int) -> list[Window]:
 def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator[Callable[[int], None]]:
     """A rich progress bar; yields an ``advance(n)`` callable."""
     if not enabled:
-        yield lambda n=1: None
+
+        def skip(n: int = 1) -> None:
+            return None
+
+        yield skip
         return
     with Progress(
         TextColumn("{task.description}"),
@@ -144,7 +148,11 @@ def progress_bar(description: str, total: int, enabled: bool = True) -> Iterator
         TimeElapsedColumn(),
     ) as prog:
         task = prog.add_task(description, total=total)
-        yield lambda n=1: prog.update(task, advance=n)
+
+        def advance(n: int = 1) -> None:
+            prog.update(task, advance=n)
+
+        yield advance
 
 
 def map_blocks(

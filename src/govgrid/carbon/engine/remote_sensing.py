@@ -48,13 +48,13 @@ FEATURES = ("blue", "green", "red", "nir", "ndvi", "evi", "ndwi")
 class BandMap(ArgsModel):
     """Which 1-based band holds which colour, and the factor turning stored values into reflectance."""
 
-    blue: int = Field(1, ge=1)
-    green: int = Field(2, ge=1)
-    red: int = Field(3, ge=1)
-    nir: int = Field(4, ge=1)
-    scale: float = Field(1e-4, gt=0)
+    blue: int = Field(default=1, ge=1)
+    green: int = Field(default=2, ge=1)
+    red: int = Field(default=3, ge=1)
+    nir: int = Field(default=4, ge=1)
+    scale: float = Field(default=1e-4, gt=0)
     cloud_blue_threshold: float | None = Field(
-        0.25, description="blue reflectance above this is masked as cloud"
+        default=0.25, description="blue reflectance above this is masked as cloud"
     )
 
 
@@ -80,7 +80,7 @@ def read_features(
     """Reflectance and indices for a window, with a mask of valid (not nodata, not cloud) pixels."""
     idx = [bands.blue, bands.green, bands.red, bands.nir]
     raw = src.read(idx, window=window, masked=True)
-    valid = ~np.ma.getmaskarray(raw).any(axis=0)
+    valid: np.ndarray = np.asarray(~np.ma.getmaskarray(raw).any(axis=0))
     refl = raw.filled(0).astype(np.float32) * np.float32(bands.scale)
     blue, green, red, nir = refl
     if bands.cloud_blue_threshold is not None:
@@ -108,7 +108,7 @@ class IndicesArgs(ArgsModel):
     image_path: Path
     out_dir: Path
     bands: BandMap = BandMap()
-    block_rows: int = Field(512, ge=1)
+    block_rows: int = Field(default=512, ge=1)
     scheduler: str | None = None
     progress: bool = False
 
@@ -207,7 +207,7 @@ def sample_features(image_path: Path, xy: np.ndarray, bands: BandMap) -> tuple[n
         rows, cols = rasterio.transform.rowcol(src.transform, xy[:, 0], xy[:, 1])
         rows, cols = np.asarray(rows), np.asarray(cols)
         inside = (rows >= 0) & (rows < src.height) & (cols >= 0) & (cols < src.width)
-        X = np.full((len(xy), len(FEATURES)), np.nan, np.float32)
+        feats_x = np.full((len(xy), len(FEATURES)), np.nan, np.float32)
         ok = np.zeros(len(xy), bool)
         if inside.any():
             # read only the bounding window of the points, not the whole image
@@ -216,9 +216,9 @@ def sample_features(image_path: Path, xy: np.ndarray, bands: BandMap) -> tuple[n
             win = rasterio.windows.Window(c0, r0, c1 - c0, r1 - r0)
             feats, valid = read_features(src, bands, win)
             rr, cc = rows[inside] - r0, cols[inside] - c0
-            X[inside] = np.stack([feats[f][rr, cc] for f in FEATURES], axis=1)
+            feats_x[inside] = np.stack([feats[f][rr, cc] for f in FEATURES], axis=1)
             ok[inside] = valid[rr, cc]
-    return X, ok
+    return feats_x, ok
 
 
 def points_outside(image_path: Path, pts: list[tuple[float, float, float]], key: str) -> list[Problem]:
@@ -233,7 +233,8 @@ def points_outside(image_path: Path, pts: list[tuple[float, float, float]], key:
     return [
         Problem(
             key,
-            f"{len(out)} of {len(pts)} points fall outside the image (rows {', '.join(str(i + 2) for i in out[:10])})",
+            f"{len(out)} of {len(pts)} points fall outside the image "
+            f"(rows {', '.join(str(i + 2) for i in out[:10])})",
         )
     ]
 
@@ -260,10 +261,10 @@ class ClassifyArgs(ArgsModel):
     out_path: Path | None = None
     bands: BandMap = BandMap()
     class_names: dict[int, str] = Field(default_factory=lambda: dict(WETLAND_CLASSES))
-    test_fraction: float = Field(0.3, gt=0, lt=1)
-    n_estimators: int = Field(200, ge=10)
+    test_fraction: float = Field(default=0.3, gt=0, lt=1)
+    n_estimators: int = Field(default=200, ge=10)
     seed: int = 0
-    block_rows: int = Field(512, ge=1)
+    block_rows: int = Field(default=512, ge=1)
     scheduler: str | None = None
     progress: bool = False
 
@@ -283,8 +284,8 @@ def _classify_block(task: tuple) -> tuple[Any, np.ndarray]:
         feats, valid = read_features(src, bands, window)
     out = np.full(valid.shape, CLASS_NODATA, np.uint8)
     if valid.any():
-        X = np.stack([feats[f][valid] for f in FEATURES], axis=1)
-        out[valid] = clf.predict(X).astype(np.uint8)
+        feats_x = np.stack([feats[f][valid] for f in FEATURES], axis=1)
+        out[valid] = clf.predict(feats_x).astype(np.uint8)
     return window, out
 
 
@@ -326,26 +327,26 @@ class ClassificationModel(Model[ClassifyArgs]):
     def run(self, args: ClassifyArgs) -> ClassificationResult:
         """Fit on the training share, score on the held-out share, then classify the image."""
         pts = np.array(read_points(args.training_points_path, "class", "training_points_path", []))
-        X, ok = sample_features(args.image_path, pts[:, :2], args.bands)
-        X, y = X[ok], pts[ok, 2].astype(int)
-        Xtr, Xte, ytr, yte = train_test_split(
-            X, y, test_size=args.test_fraction, random_state=args.seed, stratify=y
+        feats_x, ok = sample_features(args.image_path, pts[:, :2], args.bands)
+        feats_x, y = feats_x[ok], pts[ok, 2].astype(int)
+        x_train, x_test, y_train, y_test = train_test_split(
+            feats_x, y, test_size=args.test_fraction, random_state=args.seed, stratify=y
         )
         clf = RandomForestClassifier(n_estimators=args.n_estimators, random_state=args.seed, n_jobs=1)
-        clf.fit(Xtr, ytr)
-        pred = clf.predict(Xte)
+        clf.fit(x_train, y_train)
+        pred = clf.predict(x_test)
         labels = sorted({int(v) for v in y})
-        cm = confusion_matrix(yte, pred, labels=labels)
+        cm = confusion_matrix(y_test, pred, labels=labels)
         with np.errstate(divide="ignore", invalid="ignore"):
             prod = np.diag(cm) / cm.sum(axis=1)
             user = np.diag(cm) / cm.sum(axis=0)
         report = AccuracyReport(
             labels=labels,
             confusion=cm.tolist(),
-            overall_accuracy=float(accuracy_score(yte, pred)),
-            kappa=float(cohen_kappa_score(yte, pred)),
-            n_train=len(ytr),
-            n_test=len(yte),
+            overall_accuracy=float(accuracy_score(y_test, pred)),
+            kappa=float(cohen_kappa_score(y_test, pred)),
+            n_train=len(y_train),
+            n_test=len(y_test),
             producer_accuracy={lab: float(v) for lab, v in zip(labels, prod, strict=True)},
             user_accuracy={lab: float(v) for lab, v in zip(labels, user, strict=True)},
         )
@@ -407,7 +408,7 @@ class BiomassArgs(ArgsModel):
     out_path: Path | None = None
     landcover_path: Path | None = None
     vegetated_classes: tuple[int, ...] = (3, 4, 5, 6)
-    block_rows: int = Field(512, ge=1)
+    block_rows: int = Field(default=512, ge=1)
     scheduler: str | None = None
 
 
@@ -425,7 +426,7 @@ class BiomassRegression:
 
     def predict(self, feats: dict[str, np.ndarray]) -> np.ndarray:
         """AGB from index arrays, floored at zero."""
-        agb = np.full_like(feats[self.predictors[0]], self.intercept, dtype=np.float32)
+        agb: np.ndarray = np.full_like(feats[self.predictors[0]], self.intercept, dtype=np.float32)
         for name, c in zip(self.predictors, self.coef, strict=True):
             agb = agb + np.float32(c) * feats[name]
         return np.maximum(agb, 0).astype(np.float32)
@@ -485,11 +486,11 @@ class BiomassRegressionModel(Model[BiomassArgs]):
     def run(self, args: BiomassArgs) -> tuple[BiomassRegression, Path | None]:
         """Fit the regression on plot pixels; optionally write the AGB raster."""
         pts = np.array(read_points(args.plots_path, "agb_t_ha", "plots_path", []))
-        X, ok = sample_features(args.image_path, pts[:, :2], args.bands)
+        feats_x, ok = sample_features(args.image_path, pts[:, :2], args.bands)
         cols = [FEATURES.index(p) for p in args.predictors]
-        X, y = X[ok][:, cols], pts[ok, 2]
-        reg = LinearRegression().fit(X, y)
-        resid = y - reg.predict(X)
+        feats_x, y = feats_x[ok][:, cols], pts[ok, 2]
+        reg = LinearRegression().fit(feats_x, y)
+        resid = y - reg.predict(feats_x)
         dof = max(1, len(y) - len(cols) - 1)
         model = BiomassRegression(
             predictors=tuple(args.predictors),
@@ -497,8 +498,8 @@ class BiomassRegressionModel(Model[BiomassArgs]):
             intercept=float(reg.intercept_),
             rmse=float(np.sqrt(np.mean(resid**2))),
             residual_std=float(np.sqrt(np.sum(resid**2) / dof)),
-            r2=float(reg.score(X, y)),
-            n_plots=int(len(y)),
+            r2=float(reg.score(feats_x, y)),
+            n_plots=len(y),
         )
         if args.out_path is None:
             return model, None

@@ -25,7 +25,7 @@ from rasterio.transform import from_origin
 from sklearn.model_selection import LeaveOneOut, cross_val_predict
 
 from .rasters import raster_info
-from .spec import ArgsModel, InputSpec, Model, OutputSpec, Problem
+from .spec import ArgsModel, InputSpec, Model, OutputSpec, Problem, ValidationError
 
 SOIL_NODATA = -9999.0
 COLUMNS = ("x", "y", "soc", "bulk_density_g_cm3", "depth_cm", "coarse_fraction")
@@ -50,11 +50,11 @@ class SoilArgs(ArgsModel):
     samples_path: Path
     soc_units: Literal["percent", "fraction"] = "percent"
     out_dir: Path | None = None
-    template_path: Path | None = Field(None, description="raster whose grid the kriged map uses")
-    resolution_m: float = Field(100.0, gt=0)
+    template_path: Path | None = Field(default=None, description="raster whose grid the kriged map uses")
+    resolution_m: float = Field(default=100.0, gt=0)
     variogram_model: Literal["spherical", "exponential", "gaussian", "linear"] = "spherical"
-    nlags: int = Field(8, ge=3)
-    block_rows: int = Field(64, ge=1)
+    nlags: int = Field(default=8, ge=3)
+    block_rows: int = Field(default=64, ge=1)
 
 
 @dataclass
@@ -170,7 +170,8 @@ class SoilCarbonModel(Model[SoilArgs]):
     def run(self, args: SoilArgs) -> SoilResult:
         """Stocks, variogram fit, LOO cross-validation and (with out_dir) the kriged rasters."""
         d = read_samples(args.samples_path, [])
-        assert d is not None
+        if d is None:  # check() read the same file without problems
+            raise ValidationError([Problem("samples_path", "the samples could not be read")])
         stock = soc_stock(
             d["soc"], d["bulk_density_g_cm3"], d["depth_cm"], d["coarse_fraction"], args.soc_units
         )
@@ -198,11 +199,17 @@ class SoilCarbonModel(Model[SoilArgs]):
             variance_path=None,
         )
         if args.out_dir is not None:
-            self._krige_to_raster(args, ok, x, y, result)
+            self._krige_to_raster(args, args.out_dir, ok, x, y, result)
         return result
 
     def _krige_to_raster(
-        self, args: SoilArgs, ok: OrdinaryKriging, x: np.ndarray, y: np.ndarray, result: SoilResult
+        self,
+        args: SoilArgs,
+        out_dir: Path,
+        ok: OrdinaryKriging,
+        x: np.ndarray,
+        y: np.ndarray,
+        result: SoilResult,
     ) -> None:
         if args.template_path is not None:
             with rasterio.open(args.template_path) as t:
@@ -214,7 +221,7 @@ class SoilCarbonModel(Model[SoilArgs]):
             height = int(np.ceil((y1 - y.min()) / res)) + 1
             transform, crs = from_origin(x0, y1, res, res), None
         xs = transform.c + transform.a * (np.arange(width) + 0.5)
-        args.out_dir.mkdir(parents=True, exist_ok=True)
+        out_dir.mkdir(parents=True, exist_ok=True)
         profile = {
             "driver": "GTiff",
             "width": width,
@@ -226,7 +233,7 @@ class SoilCarbonModel(Model[SoilArgs]):
             "nodata": SOIL_NODATA,
             "compress": "deflate",
         }
-        sp, vp = args.out_dir / "soc_stock.tif", args.out_dir / "soc_variance.tif"
+        sp, vp = out_dir / "soc_stock.tif", out_dir / "soc_variance.tif"
         total = sd_sum = 0.0
         n = 0
         with rasterio.open(sp, "w", **profile) as s_dst, rasterio.open(vp, "w", **profile) as v_dst:

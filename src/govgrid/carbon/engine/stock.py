@@ -18,13 +18,7 @@ codes), so they need no output rasters at all.
 
 from __future__ import annotations
 
-import csv
 import json
-import math
-import os
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +27,8 @@ import numpy as np
 import rasterio
 from pydantic import Field, model_validator
 
+from .crosstab import crosstab
+from .pools import POOLS, PoolTable, read_pool_table
 from .rasters import (
     RasterInfo,
     check_aligned,
@@ -46,7 +42,19 @@ from .rasters import (
 )
 from .spec import ArgsModel, InputSpec, Model, OutputSpec, Problem
 
-POOLS = ("c_above", "c_below", "c_soil", "c_dead")
+__all__ = [
+    "CARBON_NODATA",
+    "NPV_NODATA",
+    "POOLS",
+    "CarbonStockModel",
+    "StockArgs",
+    "StockResult",
+    "crosstab",
+    "read_pool_table",
+    "run_stock",
+    "valuation_constant",
+]
+
 CARBON_NODATA = -1.0
 NPV_NODATA = float(np.finfo(np.float32).max)
 OUTPUT_NAMES = {
@@ -129,248 +137,6 @@ class StockResult:
         return doc
 
 
-@dataclass
-class PoolTable:
-    """Carbon pools per land-cover code (Mg C/ha)."""
-
-    pools: dict[int, dict[str, float]]
-
-    def totals32(self) -> dict[int, np.float32]:
-        """Per-class storage summed in float32 in InVEST's pool order."""
-        out = {}
-        for code, row in self.pools.items():
-            acc = np.float32(0.0)
-            for pool in POOLS:
-                acc = np.float32(acc + np.float32(row[pool]))
-            out[code] = acc
-        return out
-
-
-def read_pool_table(path: Path, key: str, problems: list[Problem]) -> PoolTable | None:
-    """Parse and check the carbon-pool CSV; every bad row or column becomes a problem."""
-    if not path.exists():
-        problems.append(Problem(key, f"file not found: {path}"))
-        return None
-    with path.open(newline="", encoding="utf-8-sig") as fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip().lower() for h in (reader.fieldnames or [])]
-        missing = [c for c in ("lucode", *POOLS) if c not in header]
-        if missing:
-            problems.append(Problem(key, f"missing columns: {', '.join(missing)}"))
-            return None
-        pools: dict[int, dict[str, float]] = {}
-        n_before = len(problems)
-        for i, raw in enumerate(reader, start=2):
-            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
-            try:
-                code_f = float(row["lucode"])
-            except ValueError:
-                problems.append(Problem(key, f"line {i}: lucode {row['lucode']!r} is not a number"))
-                continue
-            if not code_f.is_integer():
-                problems.append(Problem(key, f"line {i}: lucode {row['lucode']} is not an integer"))
-                continue
-            code = int(code_f)
-            if code in pools:
-                problems.append(Problem(key, f"line {i}: duplicate lucode {code}"))
-            values = {}
-            for pool in POOLS:
-                text = row.get(pool, "")
-                try:
-                    v = float(text)
-                except ValueError:
-                    problems.append(
-                        Problem(
-                            key, f"line {i}: {pool} is empty or not a number ({text!r}) for lucode {code}"
-                        )
-                    )
-                    continue
-                if not math.isfinite(v):
-                    problems.append(Problem(key, f"line {i}: {pool} is nodata ({text}) for lucode {code}"))
-                elif v < 0:
-                    problems.append(
-                        Problem(key, f"line {i}: {pool} = {v} is out of range (must be >= 0 Mg C/ha)")
-                    )
-                values[pool] = v
-            pools[code] = values
-        if not pools:
-            problems.append(Problem(key, "table has no rows"))
-        if len(problems) > n_before:
-            return None
-    return PoolTable(pools)
-
-
-CHUNK = 1 << 16  # pixels per combined-code pass (wide codes), so the scratch stays in cache
-CHUNK16 = 3 << 17  # pixels per pass for 8/16-bit codes (a multiple of 2 and 3, see PACK)
-# with at most this many pair codes, k neighbouring pixels are counted as one code (k, max codes)
-PACK = ((3, 40), (2, 128))
-
-
-def _count_pairs(b: np.ndarray, a: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of (baseline, alternate) code pairs in one block: ``(pairs[n, 2], counts[n])``.
-
-    The codes are shifted to the block's own range and combined as ``(b - bmin) * na + (a - amin)``
-    chunk by chunk in cache-sized scratch arrays and counted with ``np.bincount``: integer work only,
-    no full-size temporaries. Code ranges too wide for a dense count fall back to ``np.unique``.
-    """
-    b = b.reshape(-1)
-    a = a.reshape(-1) if a is not None else None
-    bmin, bmax = int(b.min()), int(b.max())
-    amin, amax = (int(a.min()), int(a.max())) if a is not None else (0, 0)
-    na = amax - amin + 1
-    nbins = (bmax - bmin + 1) * na
-    narrow = b.dtype.itemsize <= 2 and (a is None or a.dtype.itemsize <= 2)
-    wide = b.dtype.itemsize > 4 or (a is not None and a.dtype.itemsize > 4)
-    if nbins > 1 << 22 or wide:
-        code = b.astype(np.int64) - bmin
-        if a is not None:
-            code = code * na + (a.astype(np.int64) - amin)
-        keys, cnt = np.unique(code, return_counts=True)
-    else:
-        if narrow and nbins <= 1 << 15:
-            counts = _counts_int16(b, a, bmin, amin, na, nbins)
-        else:
-            counts = _counts_intp(b, a, bmin, amin, na, nbins)
-        keys = np.flatnonzero(counts)
-        cnt = counts[keys]
-    pairs = np.stack([keys // na + bmin, keys % na + amin], axis=1)
-    return pairs, cnt
-
-
-def _counts_int16(
-    b: np.ndarray, a: np.ndarray | None, bmin: int, amin: int, na: int, nbins: int
-) -> np.ndarray:
-    """Dense pair counts for 8/16-bit codes whose combined range fits in int16.
-
-    ``y = b * na + a - (bmin * na + amin)`` is computed in int16; it wraps modulo 2**16, which is
-    exact because every final code lies in [0, nbins). With few codes, ``k`` neighbouring pixels form
-    one code ``(y0 * nbins + y1) * nbins + ...``, cutting the ``bincount`` work by ``k``; the
-    per-pixel counts are the sums of the k marginals of that table.
-    """
-    i16 = np.int16
-    offset = np.array(bmin * na + amin, np.int64).astype(i16)
-    k = next((k for k, most in PACK if nbins <= most), 1)
-    counts = np.zeros(nbins, np.int64)
-    table = np.zeros(nbins**k, np.int64) if k > 1 else counts
-    y0 = np.empty(min(CHUNK16, b.size), i16)
-    z0 = np.empty(y0.size // k + 1, np.intp)
-    for s in range(0, b.size, y0.size):
-        bs = b[s : s + y0.size]
-        y = y0[: bs.size]
-        if a is None:
-            np.subtract(bs, offset, out=y, dtype=i16, casting="unsafe")
-        else:
-            np.multiply(bs, i16(na), out=y, dtype=i16, casting="unsafe")
-            np.add(y, a[s : s + y0.size], out=y, dtype=i16, casting="unsafe")
-            y -= offset
-        if k == 1:
-            counts += np.bincount(y, minlength=nbins)
-            continue
-        h = y.size // k
-        z = z0[:h]
-        np.copyto(z, y[0 : k * h : k], casting="unsafe")
-        for j in range(1, k):
-            z *= nbins
-            np.add(z, y[j : k * h : k], out=z, dtype=np.intp, casting="unsafe")
-        table += np.bincount(z, minlength=table.size)
-        if y.size > k * h:
-            counts += np.bincount(y[k * h :], minlength=nbins)
-    if k > 1:
-        cube = table.reshape((nbins,) * k)
-        for axis in range(k):
-            counts += cube.sum(axis=tuple(i for i in range(k) if i != axis))
-    return counts
-
-
-def _counts_intp(
-    b: np.ndarray, a: np.ndarray | None, bmin: int, amin: int, na: int, nbins: int
-) -> np.ndarray:
-    """Dense pair counts for codes up to 32 bits (``b * na + a`` cannot overflow int64)."""
-    counts = np.zeros(nbins, np.int64)
-    offset = bmin * na + amin
-    y0 = np.empty(min(CHUNK, b.size), np.intp)
-    for s in range(0, b.size, y0.size):
-        bs = b[s : s + y0.size]
-        y = y0[: bs.size]
-        np.multiply(bs, na, out=y, dtype=np.intp, casting="unsafe")
-        if a is not None:
-            np.add(y, a[s : s + y0.size], out=y, dtype=np.intp, casting="unsafe")
-        if offset:
-            y -= offset
-        counts += np.bincount(y, minlength=nbins)
-    return counts
-
-
-def _crosstab_block(task: tuple[str, str | None, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of (baseline, alternate) code pairs in one window (opens the files: for Dask workers)."""
-    bas_path, alt_path, window = task
-    b = read_band(bas_path, window)
-    a = read_band(alt_path, window) if alt_path else None
-    return _count_pairs(b, a)
-
-
-def _crosstab_stripes(paths: list[str], windows: list[Any]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """Pair counts of several windows read through one open handle per raster into reused buffers."""
-    with ExitStack() as stack:
-        srcs = [stack.enter_context(rasterio.open(p)) for p in paths]
-        rows = max(w.height for w in windows)
-        bufs = [np.empty((rows, s.width), s.dtypes[0]) for s in srcs]
-        for w in windows:
-            arrs = [s.read(1, window=w, out=buf[: w.height]) for s, buf in zip(srcs, bufs, strict=True)]
-            yield _count_pairs(arrs[0], arrs[1] if len(arrs) > 1 else None)
-
-
-def _add_pairs(table: dict[tuple[int, int], int], pairs: np.ndarray, cnt: np.ndarray) -> None:
-    for (bv, av), c in zip(pairs.tolist(), cnt.tolist(), strict=True):
-        table[(bv, av)] = table.get((bv, av), 0) + c
-
-
-def crosstab(
-    bas_path: Path,
-    alt_path: Path | None,
-    *,
-    block_rows: int = 512,
-    scheduler: str | None = None,
-    workers: int | None = None,
-    progress: bool = False,
-) -> dict[tuple[int, int], int]:
-    """Baseline x alternate cross-tabulation of land-cover codes (pixel counts) in one block-wise pass.
-
-    Locally each of ``workers`` threads (default ``min(4, cpus)``) opens both rasters once and
-    decodes every ``workers``-th row stripe into reused buffers (GDAL releases the GIL while
-    decoding); with a Dask ``scheduler`` address each stripe is a task that opens the files itself.
-    """
-    with rasterio.open(bas_path) as src:
-        windows = row_windows(src.width, src.height, block_rows)
-    table: dict[tuple[int, int], int] = {}
-    with progress_bar("cross-tabulating land cover", len(windows), progress) as advance:
-        if scheduler is not None:
-            tasks = [(str(bas_path), str(alt_path) if alt_path else None, w) for w in windows]
-            for pairs, cnt in map_blocks(_crosstab_block, tasks, scheduler=scheduler):
-                _add_pairs(table, pairs, cnt)
-                advance(1)
-            return table
-        paths = [str(bas_path)] + ([str(alt_path)] if alt_path else [])
-        n = max(1, min(workers or min(4, os.cpu_count() or 1), len(windows)))
-
-        def part(i: int) -> dict[tuple[int, int], int]:
-            own: dict[tuple[int, int], int] = {}
-            for pairs, cnt in _crosstab_stripes(paths, windows[i::n]):
-                _add_pairs(own, pairs, cnt)
-                advance(1)
-            return own
-
-        if n == 1:
-            parts = [part(0)]
-        else:
-            with ThreadPoolExecutor(n) as pool:
-                parts = list(pool.map(part, range(n)))
-        for own in parts:
-            for key, c in own.items():
-                table[key] = table.get(key, 0) + c
-    return table
-
-
 def _lut(
     info_dtype: str, values: dict[int, np.float32], vmin: int, vmax: int
 ) -> tuple[np.ndarray, int, str | None]:
@@ -416,6 +182,20 @@ def _storage_block(
     return window, sb, sa, change, npv
 
 
+def _valuation(args: StockArgs) -> float | None:
+    """The NPV multiplier when a price is given (check() made sure the years and rates come with it)."""
+    price, r, c = args.price_per_metric_ton_of_c, args.discount_rate, args.rate_change
+    if price is None or args.bas_year is None or args.alt_year is None or r is None or c is None:
+        return None
+    return valuation_constant(args.bas_year, args.alt_year, r, c, price)
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    """A file's identity for the scan cache: path, modification time, size."""
+    st = path.stat()
+    return str(path), st.st_mtime_ns, st.st_size
+
+
 class CarbonStockModel(Model[StockArgs]):
     """Carbon storage, sequestration and valuation from two land-cover maps and a pool table."""
 
@@ -447,11 +227,7 @@ class CarbonStockModel(Model[StockArgs]):
         self._infos: tuple[RasterInfo, RasterInfo | None] | None = None
 
     def _scan(self, args: StockArgs) -> dict[tuple[int, int], int]:
-        key = tuple(
-            (str(p), os.stat(p).st_mtime_ns, os.stat(p).st_size)
-            for p in (args.lulc_bas_path, args.lulc_alt_path)
-            if p
-        )
+        key = tuple(_file_key(p) for p in (args.lulc_bas_path, args.lulc_alt_path) if p)
         if key not in self._scan_cache:
             self._scan_cache = {
                 key: crosstab(
@@ -510,7 +286,7 @@ class CarbonStockModel(Model[StockArgs]):
                 present["lulc_alt_path"] = {pair[1] for pair in table}
         else:
             for key, path in (("lulc_bas_path", args.lulc_bas_path), ("lulc_alt_path", args.lulc_alt_path)):
-                if int_ok[key]:
+                if int_ok[key] and path is not None:
                     single = crosstab(path, None, block_rows=args.block_rows, workers=args.workers)
                     present[key] = {pair[0] for pair in single}
         for key, info in (("lulc_bas_path", bas), ("lulc_alt_path", alt)):
@@ -533,12 +309,13 @@ class CarbonStockModel(Model[StockArgs]):
             if len(codes) > 1 and max(codes) - min(codes) >= MAX_LUT:
                 problems.append(Problem(key, f"land-cover codes span more than {MAX_LUT} values"))
         self._pools = pools
-        self._infos = (bas, alt)
+        self._infos = (bas, alt) if bas is not None else None
         return problems
 
     def run(self, args: StockArgs) -> StockResult:
         """Compute totals from the cross-tabulation and, unless totals_only, write the four rasters."""
-        assert self._pools is not None and self._infos is not None
+        if self._pools is None or self._infos is None:
+            raise RuntimeError("run() needs the pools and rasters check() read: call execute()")
         bas, alt = self._infos
         table = self._scan(args)
         per_class = self._pools.totals32()
@@ -550,15 +327,7 @@ class CarbonStockModel(Model[StockArgs]):
                 return np.float32(CARBON_NODATA)
             return per_class[code]
 
-        k = None
-        if args.do_valuation:
-            k = valuation_constant(
-                args.bas_year,
-                args.alt_year,
-                args.discount_rate,
-                args.rate_change,
-                args.price_per_metric_ton_of_c,  # type: ignore[arg-type]
-            )
+        k = _valuation(args)
         tot_b = tot_a = tot_c = tot_n = 0.0
         transitions = []
         px = bas.pixel_area_ha
@@ -590,8 +359,8 @@ class CarbonStockModel(Model[StockArgs]):
             area_ha=n_valid * px,
             transitions=transitions,
         )
-        if not args.totals_only:
-            result.outputs = self._write(args, bas, alt, per_class, k)
+        if not args.totals_only and args.out_dir is not None:  # StockArgs requires out_dir here
+            result.outputs = self._write(args, args.out_dir, bas, alt, per_class, k)
         if args.out_dir is not None:
             args.out_dir.mkdir(parents=True, exist_ok=True)
             summary_path = args.out_dir / OUTPUT_NAMES["summary"]
@@ -602,13 +371,13 @@ class CarbonStockModel(Model[StockArgs]):
     def _write(
         self,
         args: StockArgs,
+        out: Path,
         bas: RasterInfo,
         alt: RasterInfo | None,
         per_class: dict[int, np.float32],
         k: float | None,
     ) -> dict[str, str]:
-        out = args.out_dir
-        assert out is not None
+        """Write the storage, change and npv rasters block by block; their paths by output name."""
         out.mkdir(parents=True, exist_ok=True)
         codes = list(per_class)
         vmin, vmax = min(codes), max(codes)

@@ -49,13 +49,13 @@ def create_token(user_id: int, sid: str, *, minutes: int | None = None) -> str:
     now = utcnow()
     payload: dict[str, Any] = {"sub": str(user_id), "sid": sid, "iat": now,
                                "exp": now + timedelta(minutes=minutes or settings.token_minutes)}
-    return jwt.encode(payload, settings.secret_key, algorithm=ALGORITHM)
+    return jwt.encode(payload, settings.secret_key.get_secret_value(), algorithm=ALGORITHM)
 
 
 def decode_token(token: str) -> TokenClaims | None:
     """The claims of a well-signed, unexpired token that has `exp`, `sub` and `sid`; else None."""
     try:
-        payload = jwt.decode(token, get_settings().secret_key, algorithms=[ALGORITHM],
+        payload = jwt.decode(token, get_settings().secret_key.get_secret_value(), algorithms=[ALGORITHM],
                              options={"require": ["exp", "sub", "sid"]})
         sid = payload["sid"]
         if not isinstance(sid, str) or not sid:

@@ -1,0 +1,24 @@
+"""The carbon registry's rules, one file per sub-domain. Callers import a sub-module and call its functions:
+``from govgrid.carbon.services import projects`` then ``projects.create_project(session, actor=..., ...)``.
+
+- ``access``: who may do what: the registry administrator, covering verifiers, account holders, which projects
+  and accounts a principal sees; registers the rule that only the registry administrator grants ``verifier``;
+- ``projects``: register a project (boundary inside the division, methodology applicable, crediting period),
+  list and read projects, the boundary as GeoJSON;
+- ``reports``: monitoring reports (an engine run's figures and input hashes), attached files (checked to be
+  what their names say), third-party verification;
+- ``accounts``: department and external holding accounts, balances, the blocks an account holds;
+- ``credits``: issuance as serial blocks with the double-issuance check, transfers, retirements, a project's
+  issuances and blocks;
+- ``public``: the public registry (no accounts, holders or people);
+- ``alerts``: land-cover checks of a report, protection alerts with tasks for the county's departments, the
+  alert inbox.
+
+Every function takes the session first and keyword-only arguments after it, flushes and never commits, and
+raises ``govgrid.core.errors`` types. Domain code they use: ``govgrid.carbon.enums`` (states and their
+transition tables), ``landcover`` (raster comparison), ``spatial`` (geodesic areas, overlaps), ``serials``.
+"""
+
+from govgrid.carbon.services import access, accounts, alerts, credits, projects, public, reports
+
+__all__ = ["access", "accounts", "alerts", "credits", "projects", "public", "reports"]

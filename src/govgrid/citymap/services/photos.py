@@ -1,0 +1,60 @@
+"""Report and feedback photos: JPEG, PNG or WebP up to 8 MB, checked by their first bytes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govgrid.citymap.models import Case, Photo
+from govgrid.citymap.services import access
+from govgrid.citymap.services.common import Actor
+from govgrid.core.audit import service as audit
+from govgrid.core.authz.principal import Principal
+from govgrid.core.errors import NotFound, ValidationFailed
+
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
+PHOTO_MAX_BYTES = 8 * 1024 * 1024
+MAGIC = {"image/jpeg": b"\xff\xd8", "image/png": b"\x89PNG", "image/webp": b"RIFF"}
+
+
+def save_photo(session: Session, *, actor: Actor, content_type: str, data: bytes) -> Photo:
+    """Store a report photo (JPEG, PNG or WebP, at most 8 MB)."""
+    if content_type not in PHOTO_TYPES:
+        raise ValidationFailed(
+            f"照片须为 JPEG/PNG/WebP，收到 {content_type} (photo must be JPEG, PNG or WebP)",
+            details=[{"loc": ["file"], "msg": content_type}],
+        )
+    if not data:
+        raise ValidationFailed("照片为空 (empty photo)", details=[{"loc": ["file"], "msg": "empty"}])
+    if len(data) > PHOTO_MAX_BYTES:
+        raise ValidationFailed(
+            "照片超过 8 MB (photo larger than 8 MB)", details=[{"loc": ["file"], "msg": str(len(data))}]
+        )
+    if not data.startswith(MAGIC[content_type]):
+        raise ValidationFailed(
+            "文件内容与类型不符 (file content does not match its type)",
+            details=[{"loc": ["file"], "msg": content_type}],
+        )
+    photo = Photo(content_type=content_type, size=len(data), data=data, uploaded_by=actor.audit_identity[2])
+    session.add(photo)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="citymap.photo_upload",
+        entity_type="photo",
+        entity_id=photo.id,
+        detail={"size": len(data)},
+    )
+    return photo
+
+
+def get_photo(session: Session, *, principal: Principal, photo_id: int) -> Photo:
+    """A photo, if it belongs to a case the caller can see (or the caller uploaded it)."""
+    case_id = session.scalar(
+        select(Case.id).where(Case.photo_id == photo_id, access.cases_clause(principal)).limit(1)
+    )
+    photo = session.get(Photo, photo_id)
+    if photo is None or (case_id is None and photo.uploaded_by != principal.name):
+        raise NotFound("照片不存在或无权查看 (no such photo in your scope)")
+    return photo

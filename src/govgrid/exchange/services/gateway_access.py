@@ -1,0 +1,203 @@
+"""How a caller reaches a resource's records through the gateway: its own provider scope or an active grant,
+the fields it gets, which of them are masked, the row filter, the rate limit; refusals are audited.
+
+Everything here runs on every gateway call, so it reads plain rows with statements built once per process.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, select
+from sqlalchemy.orm import Session
+
+from govgrid.core.authz.principal import Principal
+from govgrid.core.db import utcnow
+from govgrid.core.errors import Conflict, Forbidden, NotFound, Unauthorized
+from govgrid.exchange.enums import AccessMode, MaskRule, ResourceKind, UploadStatus
+from govgrid.exchange.models import DataItem, Grant, Resource, Upload
+from govgrid.exchange.services.access import KIND, in_provider_scope, is_visible
+from govgrid.exchange.services.ratelimit import RATE_LIMITER
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Target:
+    """What the gateway needs of a resource, read in one Core query (no ORM objects on the hot path)."""
+
+    id: int
+    code: str
+    kind: str
+    api_url: str | None
+    provider_department_id: int
+    division_code: str
+    items: dict[str, tuple[str, str, bool]]  # name -> (type, mask rule, personal or sensitive), in item order
+    upload_id: int | None
+    upload_version: int | None
+
+
+@dataclass
+class GrantView:
+    """The columns of an active grant the gateway uses."""
+
+    id: int
+    consumer_department_id: int
+    fields: list[str] | None
+    clear_fields: list[str]
+    row_filter_division: str | None
+    rate_limit_per_minute: int
+    purpose: str
+    mode: str
+
+
+@dataclass
+class Access:
+    """How a caller reaches a resource's records: through its own scope or through a grant."""
+
+    resource: Target
+    grant: GrantView | None
+    fields: list[str]
+    masks: dict[str, str]  # item name -> rule, for the fields that are masked for this caller
+    row_filter: str | None
+
+
+_STATEMENTS: dict[str, Any] = {}
+
+
+def _statement(key: str, build: Callable[[], Any]) -> Any:
+    """A gateway statement built once per process (parameters are bound per call)."""
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        stmt = _STATEMENTS[key] = build()
+    return stmt
+
+
+def _target_stmt() -> Any:
+    return (
+        select(
+            Resource.id,
+            Resource.code,
+            Resource.kind,
+            Resource.api_url,
+            Resource.provider_department_id,
+            Resource.division_code,
+            DataItem.name,
+            DataItem.type,
+            DataItem.mask,
+            DataItem.personal,
+            DataItem.sensitive,
+            Upload.id,
+            Upload.version,
+        )
+        .join(DataItem, DataItem.resource_id == Resource.id)
+        .outerjoin(
+            Upload, and_(Upload.resource_id == Resource.id, Upload.status == UploadStatus.active.value)
+        )
+        .where(Resource.code == bindparam("code"))
+        .order_by(DataItem.position, Upload.version.desc())
+    )
+
+
+def _grant_view_stmt(mode: str) -> Any:
+    # The same predicates as grants.active_grant (an active grant to one of the caller's own departments).
+    where = [
+        Grant.resource_id == bindparam("resource_id"),
+        Grant.consumer_department_id.in_(bindparam("departments", expanding=True)),
+        Grant.revoked_at.is_(None),
+        Grant.expires_at > bindparam("now"),
+    ]
+    order: list[Any] = [Grant.granted_at.desc(), Grant.id.desc()]
+    if mode == AccessMode.records:
+        where.append(Grant.mode == AccessMode.records.value)
+    else:
+        # A verify call prefers a verify grant: only that one lets masked items be checked.
+        order.insert(0, case((Grant.mode == AccessMode.verify.value, 0), else_=1))
+    return (
+        select(
+            Grant.id,
+            Grant.consumer_department_id,
+            Grant.fields,
+            Grant.clear_fields,
+            Grant.row_filter_division,
+            Grant.rate_limit_per_minute,
+            Grant.purpose,
+            Grant.mode,
+        )
+        .where(*where)
+        .order_by(*order)
+        .limit(1)
+    )
+
+
+def target(session: Session, code: str) -> Target:
+    """The gateway's view of a resource by code (404 if there is none)."""
+    rows = session.execute(_statement("target", _target_stmt), {"code": code}).all()
+    if not rows:
+        raise NotFound(f"目录资源 {code} 不存在 (no catalog entry {code})")
+    first = rows[0]
+    items: dict[str, tuple[str, str, bool]] = {}
+    for r in rows:
+        items.setdefault(r[6], (r[7], r[8], bool(r[9] or r[10])))
+    return Target(first[0], first[1], first[2], first[3], first[4], first[5], items, first[11], first[12])
+
+
+def _refuse(session: Session, actor: Principal, res: Target, code: str, mode: str) -> None:
+    """Raise 404 (entry not visible) or 403 (visible, not granted), audited after the rollback."""
+    visible = is_visible(session, actor=actor, resource_id=res.id)
+    reason = "no_grant" if visible else "not_visible"
+    denied = {
+        "actor": actor,
+        "action": "exchange.gateway.denied",
+        "entity_type": KIND,
+        "entity_id": code,
+        "detail": {"mode": mode, "reason": reason},
+    }
+    log.warning(
+        "exchange gateway call refused",
+        extra={"resource_code": code, "mode": mode, "reason": reason, "actor": f"{actor.kind}:{actor.id}"},
+    )
+    if not visible:
+        raise NotFound(
+            f"目录资源 {code} 不存在或不可见 (no catalog entry {code} visible to you)", audit=denied
+        )
+    raise Forbidden(
+        f"没有资源 {code} 的有效授权，请先提交共享申请 (no active grant for {code}; file a sharing "
+        "request first)",
+        audit=denied,
+    )
+
+
+def resolve(session: Session, *, actor: Principal | None, code: str, mode: str) -> tuple[Principal, Access]:
+    """The caller (401 if anonymous) and how it reaches the resource's records; counts the call against the
+    grant's rate limit. 404 if the entry is invisible, 403 without a grant, 409 for a provider-API
+    resource."""
+    if actor is None:
+        raise Unauthorized("需要登录 (authentication required)")
+    res = target(session, code)
+    own = in_provider_scope(session, actor=actor, resource=res)
+    grant = None
+    if not own and actor.assignments:
+        row = session.execute(
+            _statement(f"grant.{mode}", lambda: _grant_view_stmt(mode)),
+            {"resource_id": res.id, "departments": list(actor.department_ids), "now": utcnow()},
+        ).first()
+        grant = GrantView(*row) if row is not None else None
+    if not own and grant is None:
+        # Only a refusal needs to know whether the entry is visible at all (404) or visible but not granted
+        # (403).
+        _refuse(session, actor, res, code, mode)
+    if res.kind != ResourceKind.table:
+        raise Conflict(f"该资源由提供方接口提供: {res.api_url} (served by the provider's registered API)")
+    items = res.items
+    fields = list(items) if own or not grant or not grant.fields else [f for f in grant.fields if f in items]
+    clear = set(grant.clear_fields or []) if grant else set(items)
+    masks = {
+        f: items[f][1] for f in fields if items[f][1] != MaskRule.none and items[f][2] and f not in clear
+    }
+    if grant is not None:
+        RATE_LIMITER.hit(grant.id, grant.rate_limit_per_minute)
+    return actor, Access(res, grant, fields, masks, grant.row_filter_division if grant else None)
