@@ -1,9 +1,10 @@
-"""Benchmark: division queries on the full GB/T 2260 tree (3,254 boundaries) plus the demo counties' subdivisions.
+"""Benchmark: division queries on the full GB/T 2260 tree (3,254 boundaries)
+plus the demo counties' subdivisions.
 
-Compares, in one run, the STRtree point location against a naive loop over every boundary, and the materialised-path
-subtree query against a recursive walk of parent links. Prints ratios.
+Compares, in one run, the STRtree point location against a naive loop over every boundary, and the
+materialised-path subtree query against a recursive walk of parent links. Prints ratios.
 
-    python bench/divisions_tree.py [--points 100000]
+    python bench/divisions_tree.py [--points 100000] [--smoke]
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from sqlalchemy import select
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--points", type=int, default=100_000)
+    parser.add_argument("--smoke", action="store_true", help="2,000 points, for CI")
     args = parser.parse_args()
+    if args.smoke:
+        args.points = 2_000
 
     from govgrid.config import Settings, set_settings
     from govgrid.core import db
@@ -54,7 +58,9 @@ def main() -> None:
         t = time.perf_counter()
         fast = service.locate_many(s, lons, lats)
         fast_s = time.perf_counter() - t
-        rows = s.execute(select(Division.code, Division.depth, Division.boundary).where(Division.boundary.is_not(None))).all()
+        rows = s.execute(
+            select(Division.code, Division.depth, Division.boundary).where(Division.boundary.is_not(None))
+        ).all()
         geoms = [(c, d, shape(json.loads(b))) for c, d, b in rows]
         n_naive = min(2000, args.points)
         t = time.perf_counter()
@@ -69,8 +75,10 @@ def main() -> None:
         henan = service.get(s, "410000")
         t = time.perf_counter()
         for _ in range(50):
-            total = len(list(s.scalars(select(Division.code).where(service.in_subtree(Division.path, henan.path),
-                                                                   Division.code != henan.code))))
+            below = select(Division.code).where(
+                service.in_subtree(Division.path, henan.path), Division.code != henan.code
+            )
+            total = len(list(s.scalars(below)))
         path_s = (time.perf_counter() - t) / 50
         t = time.perf_counter()
         for _ in range(5):
@@ -84,7 +92,10 @@ def main() -> None:
 
     print(f"point index build: {build:.2f} s (once per process)")
     print(f"locate {args.points:,} points: {fast_s:.2f} s = {args.points / fast_s:,.0f} points/s")
-    print(f"naive loop (extrapolated from {n_naive:,}): {naive_s:.1f} s -> index is {naive_s / fast_s:.0f}x faster")
+    print(
+        f"naive loop (extrapolated from {n_naive:,}): {naive_s:.1f} s "
+        f"-> index is {naive_s / fast_s:.0f}x faster"
+    )
     print(f"descendants of 河南省 ({total} divisions): path query {path_s * 1000:.1f} ms vs recursive walk "
           f"{walk_s * 1000:.1f} ms ({walk_s / path_s:.1f}x)")
 

@@ -4,8 +4,9 @@ time against the same server, in the same run.
 
     python bench/intake_burst.py [--json 200] [--open311 50] [--smoke]
 
-Reports: every answer within 30 s; status counts (201 stored exactly once, refusals 503/429 with Retry-After, no
-500); the slowest health check during the burst (target < 1 s); burst throughput against the sequential baseline.
+Reports: every answer within 30 s; status counts (201 stored exactly once, refusals 503/429 with Retry-After,
+no 500); the slowest health check during the burst (target < 1 s); burst throughput against the sequential
+baseline.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-PASSWORD = "govgrid-demo"
+from govgrid.core.modules import DEMO_PASSWORD as PASSWORD
 
 
 def _free_port() -> int:
@@ -65,8 +66,12 @@ def api_key(base: str) -> str:
     token = httpx.post(base + "/api/v1/auth/token", data={"username": "nh_gov", "password": PASSWORD},
                        timeout=30).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
-    depts = httpx.get(base + "/api/v1/departments", params={"division_code": "410527", "limit": 200}, headers=auth,
-                      timeout=30).json()["items"]
+    depts = httpx.get(
+        base + "/api/v1/departments",
+        params={"division_code": "410527", "limit": 200},
+        headers=auth,
+        timeout=30,
+    ).json()["items"]
     dept = next(d for d in depts if d["code"] == "410527-hotline_12345")
     return str(httpx.post(base + "/api/v1/api-keys", json={"name": "burst", "department_id": dept["id"]},
                           headers=auth, timeout=30).json()["key"])
@@ -75,8 +80,10 @@ def api_key(base: str) -> str:
 def requests(n_json: int, n_311: int, key: str, tag: str) -> list[tuple[str, dict]]:
     out: list[tuple[str, dict]] = []
     for i in range(n_json):
-        out.append(("/api/v1/appeals/tickets", {"json": {"description": f"路灯不亮 {tag}-{i}", "division_code": "410527"},
-                                                "headers": {"Idempotency-Key": f"{tag}-{i}"}}))
+        out.append(("/api/v1/appeals/tickets", {
+            "json": {"description": f"路灯不亮 {tag}-{i}", "division_code": "410527"},
+            "headers": {"Idempotency-Key": f"{tag}-{i}"},
+        }))
     for i in range(n_311):
         out.append(("/open311/v2/requests.json", {"data": {
             "api_key": key, "service_code": "garbage", "lat": "35.89", "long": "114.80",
@@ -143,14 +150,18 @@ def main() -> None:
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                print("warning: the server did not stop within 30 s after the run (requests still in progress)")
+                print(
+                    "warning: the server did not stop within 30 s after the run "
+                    "(requests still in progress)"
+                )
                 proc.kill()
         codes = Counter(r.status_code if r is not None else "timeout" for r, _ in results)
         acked = [number_of(r) for r, _ in results if r is not None and r.status_code in (200, 201)]
         no_retry_after = sum(1 for r, _ in results if r is not None and r.status_code in (429, 503)
                              and not r.headers.get("retry-after"))
         with sqlite3.connect(db_path) as conn:
-            stored = dict(conn.execute("SELECT number, count(*) FROM appeals_tickets GROUP BY number").fetchall())
+            counts = conn.execute("SELECT number, count(*) FROM appeals_tickets GROUP BY number")
+            stored = dict(counts.fetchall())
         not_once = [n for n in acked if stored.get(n) != 1]
         lat = sorted(t for _, t in results)
         n = len(results)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from govgrid.demo import DEMO_PASSWORD  # noqa: F401  (re-exported for the browser tests)
+from govgrid.demo import DEMO_PASSWORD  # also re-exported for the browser tests
 
 
 def free_port() -> int:
@@ -43,8 +43,11 @@ class LiveServer:
 
     def token(self, username: str) -> str:
         """A bearer token for a demo user, through the real login endpoint."""
-        r = httpx.post(self.url + "/api/v1/auth/token", data={"username": username, "password": DEMO_PASSWORD},
-                       timeout=30)
+        r = httpx.post(
+            self.url + "/api/v1/auth/token",
+            data={"username": username, "password": DEMO_PASSWORD},
+            timeout=30,
+        )
         r.raise_for_status()
         return str(r.json()["access_token"])
 
@@ -83,8 +86,13 @@ def start(folder: Path, *, modules: str = "all", env: dict[str, str] | None = No
     `prepare` (Python source run against it, e.g. a module's demo loader); returns once /healthz answers."""
     db_path = folder / "live.db"
     url = f"sqlite:///{db_path}"
-    full_env = {**os.environ, "GOVGRID_DATABASE_URL": url, "GOVGRID_DEMO_MODE": "1", "GOVGRID_MODULES": modules,
-                **(env or {})}
+    full_env = {
+        **os.environ,
+        "GOVGRID_DATABASE_URL": url,
+        "GOVGRID_DEMO_MODE": "1",
+        "GOVGRID_MODULES": modules,
+        **(env or {}),
+    }
     full_env.pop("GOVGRID_SECRET_KEY", None)
     _prepared_copy(db_path, full_env)
     if prepare:
@@ -98,11 +106,16 @@ def start(folder: Path, *, modules: str = "all", env: dict[str, str] | None = No
     deadline = time.time() + 60
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("live server exited: " + (proc.stderr.read() if proc.stderr else b"").decode()[-2000:])
+            raise RuntimeError("live server exited: " + _stderr_tail(proc))
         try:
             if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                 return LiveServer(base, db_path, proc)
         except httpx.HTTPError:
             time.sleep(0.3)
     proc.kill()
-    raise RuntimeError("live server did not start: " + (proc.stderr.read() if proc.stderr else b"").decode()[-2000:])
+    raise RuntimeError("live server did not start: " + _stderr_tail(proc))
+
+
+def _stderr_tail(proc: subprocess.Popen[bytes]) -> str:
+    """The end of a finished server's error output."""
+    return (proc.stderr.read() if proc.stderr else b"").decode()[-2000:]

@@ -21,7 +21,8 @@ from govgrid import __version__
 from govgrid.config import get_settings
 from govgrid.core import pages
 from govgrid.core.api import router as core_router
-from govgrid.core.http import RequestContextMiddleware, RequestIdLogFilter, install_error_handlers
+from govgrid.core.http import RequestContextMiddleware, install_error_handlers
+from govgrid.core.logs import AccessLogMiddleware
 from govgrid.core.modules import module_specs
 from govgrid.core.websec import SecurityMiddleware, guard_request
 from govgrid.web.messages import MESSAGES
@@ -48,7 +49,8 @@ def _swagger_dir() -> Path:
 
 
 def create_app(*, background: bool = False) -> FastAPI:
-    """Build the whole application from Settings and the installed modules (`background`: start their jobs)."""
+    """Build the whole application from Settings and the installed modules (`background`: start their
+    jobs)."""
     settings = get_settings()
 
     @asynccontextmanager
@@ -69,13 +71,15 @@ def create_app(*, background: bool = False) -> FastAPI:
         version=__version__,
         description="条块协同的数字政府平台 · digital government across lines (条) and territories (块)",
         openapi_url="/openapi.json",
-        docs_url=None,  # served below from fastapi-offline's Swagger UI files (no CDN; scripts carry the CSP nonce)
+        # served below from fastapi-offline's Swagger UI files (no CDN; scripts carry the CSP nonce)
+        docs_url=None,
         redoc_url=None,
         dependencies=[Depends(guard_request)],
         lifespan=lifespan,
     )
     install_error_handlers(app)
     app.add_middleware(SecurityMiddleware)
+    app.add_middleware(AccessLogMiddleware)  # inside the request context: its line carries the request id
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.host_allow_list())
 
@@ -109,8 +113,8 @@ def create_app(*, background: bool = False) -> FastAPI:
         if spec.on_startup is not None:
             spec.on_startup()
 
-    @app.exception_handler(pages.LoginRedirect)
-    async def _login_redirect(request: Request, exc: pages.LoginRedirect):
+    @app.exception_handler(pages.LoginRedirectError)
+    async def _login_redirect(request: Request, exc: pages.LoginRedirectError):
         return RedirectResponse(f"/login?next={exc.next_url}", status_code=303)
 
     @app.get("/healthz", include_in_schema=False)
@@ -120,13 +124,3 @@ def create_app(*, background: bool = False) -> FastAPI:
 
     app.state.settings = settings
     return app
-
-
-def configure_logging() -> None:
-    """Application log with request ids (the audit log is separate)."""
-    handler = logging.StreamHandler()
-    handler.addFilter(RequestIdLogFilter())
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"))
-    root = logging.getLogger("govgrid")
-    root.handlers[:] = [handler]
-    root.setLevel(get_settings().log_level)

@@ -1,9 +1,9 @@
-"""The govgrid command line: demo, serve, db upgrade, divisions load, audit verify, users create, module commands."""
+"""The govgrid command line: demo, serve, db upgrade, divisions load, audit verify, users create and the
+modules' commands."""
 
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +12,7 @@ from rich.console import Console
 
 from govgrid.config import Settings
 from govgrid.core.bootstrap import bootstrap, settings_or_exit, use_database_secret
+from govgrid.core.logs import LOG_FORMATS, configure_logging
 
 app = typer.Typer(help="govgrid: 条块协同的数字政府平台 (digital government across lines and territories)",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -39,7 +40,8 @@ def prepare_database(url: str) -> None:
         report = divisions.load_gb2260(session)
         departments.ensure_lines(session)
     if report.inserted:
-        console.print(f"行政区划: loaded {report.inserted} divisions; skipped {len(report.skipped)} features without a code")
+        console.print(f"行政区划: loaded {report.inserted} divisions; "
+                      f"skipped {len(report.skipped)} features without a code")
 
 
 @db_app.command("upgrade")
@@ -51,10 +53,27 @@ def db_upgrade() -> None:
     console.print("[green]database is up to date[/green]")
 
 
+LogFormatOption = Annotated[str | None, typer.Option(
+    "--log-format",
+    help="json (one object per line, for a log collector) or console; default GOVGRID_LOG_FORMAT",
+)]
+
+
+def _with_log_format(settings: Settings, log_format: str | None) -> Settings:
+    if log_format is None:
+        return settings
+    if log_format not in LOG_FORMATS:
+        err.print(f"[red]参数错误 (bad option):[/red] --log-format must be one of {', '.join(LOG_FORMATS)}")
+        raise typer.Exit(2)
+    return settings.model_copy(update={"log_format": log_format})
+
+
 @app.command()
-def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_format: LogFormatOption = None
+) -> None:
     """Run the web server against GOVGRID_DATABASE_URL."""
-    settings = settings_or_exit()
+    settings = _with_log_format(settings_or_exit(), log_format)
     if not settings.demo_mode and not settings.public_base_url:
         err.print("[red]配置错误 (configuration error):[/red] GOVGRID_PUBLIC_BASE_URL is not set: links and "
                   "redirects are built from it and only its host is answered (e.g. https://gov.example.cn)")
@@ -67,23 +86,26 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 def _run_server(host: str, port: int) -> None:
     import uvicorn
 
-    from govgrid.app import configure_logging, create_app
+    from govgrid.app import create_app
+    from govgrid.config import get_settings
 
-    configure_logging()
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
     application = create_app(background=True)
-    uvicorn.run(application, host=host, port=port, log_level="info")
+    uvicorn.run(application, host=host, port=port, log_config=None, log_level=settings.log_level.lower())
 
 
 @app.command()
 def demo(host: str = "127.0.0.1", port: int = 8000,
          database: Annotated[Path, typer.Option(help="SQLite file")] = Path(DEMO_DB),
-         no_serve: Annotated[bool, typer.Option("--no-serve", help="only prepare the demo database")] = False) -> None:
+         no_serve: Annotated[bool, typer.Option("--no-serve", help="only prepare the demo database")] = False,
+         log_format: LogFormatOption = None) -> None:
     """Create or reuse ./govgrid-demo.db, load the demo data and start the server."""
     from govgrid.core.db import session_scope
     from govgrid.demo import load_demo
 
     url = f"sqlite:///{database.resolve()}"
-    settings = Settings(database_url=url, demo_mode=True)
+    settings = _with_log_format(Settings(database_url=url, demo_mode=True), log_format)
     bootstrap(settings)
     logging.basicConfig(level=logging.WARNING)
     console.print(f"演示数据库 (demo database): {database.resolve()}")
@@ -105,7 +127,8 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """Check the audit chain; exit 1 and name the first broken record if any was edited, removed or reordered."""
+    """Check the audit chain; exit 1 and name the first broken record if any was edited, removed or
+    reordered."""
     from govgrid.core.audit import service as audit
     from govgrid.core.db import session_scope
 
@@ -123,7 +146,8 @@ def audit_verify() -> None:
 @users_app.command("create")
 def users_create(username: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
                  display_name: str | None = None, superuser: bool = False,
-                 department: Annotated[str | None, typer.Option(help="department code, e.g. 410527-tax")] = None,
+                 department: Annotated[
+                     str | None, typer.Option(help="department code, e.g. 410527-tax")] = None,
                  role: str = "viewer", reach: str = "department") -> None:
     """Add a user, optionally with a role in a department."""
     from govgrid.core.audit.service import SystemActor
@@ -140,7 +164,8 @@ def users_create(username: str, password: Annotated[str, typer.Option(prompt=Tru
                                         display_name=display_name, is_superuser=superuser)
             if department:
                 identity.assign_role(session, actor=actor, user=user,
-                                     department=departments.get_by_code(session, department), role=role, reach=reach)
+                                     department=departments.get_by_code(session, department), role=role,
+                                     reach=reach)
     except AppError as exc:
         err.print(f"[red]{exc.message}[/red]")
         for d in exc.details:
@@ -160,6 +185,6 @@ def _mount_module_clis() -> None:
 try:
     _mount_module_clis()
 except Exception as exc:  # a broken module must not take the whole CLI down
-    print(f"warning: module commands unavailable: {exc}", file=sys.stderr)
+    err.print(f"[yellow]模块命令不可用 (module commands unavailable):[/yellow] {exc}")
 if __name__ == "__main__":
     app()

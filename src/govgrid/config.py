@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Marks a secret generated for one demo database (see core.instance); never accepted outside demo mode.
-DEMO_SECRET_PREFIX = "demo-"
+DEMO_SECRET_PREFIX = "demo-"  # noqa: S105  (a marker, not a secret)
 
 
 class Settings(BaseSettings):
@@ -28,24 +29,30 @@ class Settings(BaseSettings):
     max_page_size: int = 500
     upload_max_bytes: int = 50 * 1024 * 1024
     log_level: str = "INFO"
+    log_format: Literal["json", "console"] = Field(default="console", description="operator log lines: json "
+                                                   "(one object per line) or console")
     exchange_check_working_days: int = Field(default=2, ge=0, description="days to check a sharing request")
     exchange_answer_working_days: int = Field(default=5, ge=0, description="days for the provider to answer")
     modules: str = Field(default="all", description="comma-separated modules to enable, 'all' or 'none'")
-    working_day_calendar: str = Field(default="", description="path to a holiday calendar CSV; empty = built-in")
+    working_day_calendar: str = Field(default="", description="path to a holiday calendar CSV; "
+                                      "empty = built-in")
     public_base_url: str = Field(default="", description="the address users reach the site at, e.g. "
-                                 "https://gov.example.cn; links and redirects are built from it, never from Host")
+                                 "https://gov.example.cn; links and redirects are built from it, "
+                                 "never from Host")
     allowed_hosts: str = Field(default="", description="comma-separated Host names the server answers; "
                                "empty = the host of public_base_url (demo: localhost names)")
     worker_threads: int = Field(default=40, ge=4, le=512, description="threads serving blocking work; the "
                                 "database pool is sized to them")
     max_in_flight: int = Field(default=400, ge=8, description="requests in progress per process before new "
                                "ones get 503 + Retry-After")
-    sqlite_write_wait_seconds: float = Field(default=10.0, gt=0, le=60, description="how long a write waits for "
-                                             "its turn on SQLite before a 503")
-    login_free_failures: int = Field(default=5, ge=1, description="wrong passwords per account before backoff")
+    sqlite_write_wait_seconds: float = Field(default=10.0, gt=0, le=60, description="how long a write "
+                                             "waits for its turn on SQLite before a 503")
+    login_free_failures: int = Field(default=5, ge=1,
+                                     description="wrong passwords per account before backoff")
     login_address_free_failures: int = Field(default=20, ge=1, description="failures per client address "
                                              "(all accounts) before backoff")
-    login_max_lock_minutes: int = Field(default=30, ge=1, description="longest lockout after repeated failures")
+    login_max_lock_minutes: int = Field(default=30, ge=1,
+                                        description="longest lockout after repeated failures")
 
     @model_validator(mode="after")
     def _secret_policy(self) -> Settings:

@@ -1,7 +1,10 @@
-"""Demo data for the three seed counties: 君山区, 内黄县, 平定县, with townships, villages, departments and users.
+"""Demo data for the three seed counties: 君山区, 内黄县, 平定县.
 
-Township and village boundaries are demo data: Voronoi partitions of the real county boundary around seed points.
-Township codes follow the GB/T 10114 layout (001-099 街道, 100-199 镇, 200-299 乡) but are not the official codes.
+Each gets townships, villages, departments and users.
+
+Township and village boundaries are demo data: Voronoi partitions of the real county boundary around
+seed points. Township codes follow the GB/T 10114 layout (001-099 街道, 100-199 镇, 200-299 乡)
+but are not the official codes.
 """
 
 from __future__ import annotations
@@ -29,31 +32,43 @@ ACTOR = SystemActor("demo-loader")
 
 # county code -> (prefix for usernames, townships [(suffix, name)], villages per township)
 COUNTIES: dict[str, tuple[str, list[tuple[str, str]]]] = {
-    "430611": ("jsh", [("001", "柳林洲街道"), ("100", "许市镇"), ("101", "钱粮湖镇"), ("102", "良心堡镇"),
-                       ("103", "广兴洲镇")]),
-    "410527": ("nh", [("100", "城关镇"), ("101", "东庄镇"), ("102", "井店镇"), ("103", "梁庄镇"), ("104", "后河镇"),
-                      ("105", "楚旺镇"), ("200", "张龙乡"), ("201", "高堤乡")]),
-    "140321": ("pd", [("100", "冠山镇"), ("101", "冶西镇"), ("102", "锁簧镇"), ("103", "张庄镇"), ("104", "娘子关镇"),
-                      ("200", "岔口乡")]),
+    "430611": ("jsh", [
+        ("001", "柳林洲街道"), ("100", "许市镇"), ("101", "钱粮湖镇"), ("102", "良心堡镇"),
+        ("103", "广兴洲镇"),
+    ]),
+    "410527": ("nh", [
+        ("100", "城关镇"), ("101", "东庄镇"), ("102", "井店镇"), ("103", "梁庄镇"), ("104", "后河镇"),
+        ("105", "楚旺镇"), ("200", "张龙乡"), ("201", "高堤乡"),
+    ]),
+    "140321": ("pd", [
+        ("100", "冠山镇"), ("101", "冶西镇"), ("102", "锁簧镇"), ("103", "张庄镇"), ("104", "娘子关镇"),
+        ("200", "岔口乡"),
+    ]),
 }
-VILLAGE_NAMES = ["东关村", "西街村", "南街村", "北关村", "前营村", "后营村", "王庄村", "李庄村", "张庄村", "刘庄村",
-                 "新华村", "红旗村", "团结村", "和平村", "幸福村", "五里铺村"]
-COUNTY_LINES = ["government", "development_reform", "finance", "tax", "audit", "statistics", "market_regulation",
-                "education", "health", "human_resources", "civil_affairs", "administrative_approval", "urban_management",
-                "ecology_environment", "natural_resources", "forestry", "water_resources", "agriculture", "housing",
-                "transport", "public_security", "emergency", "discipline_inspection", "data_management", "petition",
-                "hotline_12345"]
-UPPER_LINES = ["government", "finance", "tax", "statistics", "market_regulation", "human_resources", "civil_affairs",
-               "urban_management", "ecology_environment", "natural_resources", "forestry", "discipline_inspection",
-               "data_management", "health", "development_reform"]
+VILLAGE_NAMES = [
+    "东关村", "西街村", "南街村", "北关村", "前营村", "后营村", "王庄村", "李庄村", "张庄村", "刘庄村",
+    "新华村", "红旗村", "团结村", "和平村", "幸福村", "五里铺村",
+]
+COUNTY_LINES = [
+    "government", "development_reform", "finance", "tax", "audit", "statistics", "market_regulation",
+    "education", "health", "human_resources", "civil_affairs", "administrative_approval", "urban_management",
+    "ecology_environment", "natural_resources", "forestry", "water_resources", "agriculture", "housing",
+    "transport", "public_security", "emergency", "discipline_inspection", "data_management", "petition",
+    "hotline_12345",
+]
+UPPER_LINES = [
+    "government", "finance", "tax", "statistics", "market_regulation", "human_resources", "civil_affairs",
+    "urban_management", "ecology_environment", "natural_resources", "forestry", "discipline_inspection",
+    "data_management", "health", "development_reform",
+]
 
 
 def _partition(boundary: dict, n: int, seed: int) -> list:
     """Split a polygon into n plausible parts (Voronoi cells around random interior points)."""
     poly = shape(boundary)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311  (repeatable demo geometry, not a secret)
     minx, miny, maxx, maxy = poly.bounds
-    pts = []
+    pts: list[shapely.Point] = []
     while len(pts) < n:
         p = shapely.Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
         if poly.contains(p):
@@ -81,23 +96,43 @@ def load_core(session: Session, ctx: DemoContext) -> None:
         for line in COUNTY_LINES:
             d = departments.ensure(session, line_code=line, division_code=county_code)
             ctx.departments[d.code] = d.id
-        county_boundary = json.loads(session.scalar(select(Division.boundary).where(Division.code == county_code)))
+        county_boundary = json.loads(
+            session.scalar(select(Division.boundary).where(Division.code == county_code))
+        )
         town_shapes = _partition(county_boundary, len(towns), seed=int(county_code))
         for i, ((suffix, tname), tshape) in enumerate(zip(towns, town_shapes, strict=False)):
             tcode = county_code + suffix
             if session.get(Division, tcode) is None:
-                divisions.create_subdivision(session, parent_code=county_code, code=tcode, name=tname, level="township",
-                                             boundary=mapping(tshape), allow_outside=True)
-            d = departments.ensure(session, line_code="government", division_code=tcode, name=f"{tname}人民政府")
+                divisions.create_subdivision(
+                    session,
+                    parent_code=county_code,
+                    code=tcode,
+                    name=tname,
+                    level="township",
+                    boundary=mapping(tshape),
+                    allow_outside=True,
+                )
+            d = departments.ensure(
+                session, line_code="government", division_code=tcode, name=f"{tname}人民政府"
+            )
             ctx.departments[d.code] = d.id
             vshapes = _partition(mapping(tshape), 4, seed=int(tcode))
             for j, vshape in enumerate(vshapes):
                 vcode = f"{tcode}{200 + j:03d}"
                 vname = VILLAGE_NAMES[(i * 4 + j) % len(VILLAGE_NAMES)]
                 if session.get(Division, vcode) is None:
-                    divisions.create_subdivision(session, parent_code=tcode, code=vcode, name=vname, level="village",
-                                                 boundary=mapping(vshape), allow_outside=True)
-                d = departments.ensure(session, line_code="government", division_code=vcode, name=f"{vname}村民委员会")
+                    divisions.create_subdivision(
+                        session,
+                        parent_code=tcode,
+                        code=vcode,
+                        name=vname,
+                        level="village",
+                        boundary=mapping(vshape),
+                        allow_outside=True,
+                    )
+                d = departments.ensure(
+                    session, line_code="government", division_code=vcode, name=f"{vname}村民委员会"
+                )
                 ctx.departments[d.code] = d.id
         county_name = county.name
         users = [
@@ -106,7 +141,13 @@ def load_core(session: Session, ctx: DemoContext) -> None:
             (f"{prefix}_tax", f"{county_name}税务局", "tax", "operator", "department"),
             (f"{prefix}_dispatcher", f"{county_name}12345派遣员", "hotline_12345", "dispatcher", "division"),
             (f"{prefix}_handler", f"{county_name}城管处置员", "urban_management", "handler", "department"),
-            (f"{prefix}_supervisor", f"{county_name}纪委监督员", "discipline_inspection", "supervisor", "division"),
+            (
+                f"{prefix}_supervisor",
+                f"{county_name}纪委监督员",
+                "discipline_inspection",
+                "supervisor",
+                "division",
+            ),
             (f"{prefix}_viewer", f"{county_name}查看者", "government", "viewer", "department"),
         ]
         for username, display, line, role, reach in users:
@@ -116,8 +157,15 @@ def load_core(session: Session, ctx: DemoContext) -> None:
     _demo_user(session, ctx, "hn_data", "河南省数据管理局", "410000-data_management", "admin", "line")
     _demo_user(session, ctx, "yy_forestry", "岳阳市林业局", "430600-forestry", "operator", "line")
     if session.scalar(select(User.id).where(User.username == "admin")) is None:
-        identity.create_user(session, actor=ACTOR, username="admin", password=DEMO_PASSWORD, display_name="平台管理员",
-                             is_superuser=True, is_demo=True)
+        identity.create_user(
+            session,
+            actor=ACTOR,
+            username="admin",
+            password=DEMO_PASSWORD,
+            display_name="平台管理员",
+            is_superuser=True,
+            is_demo=True,
+        )
     ctx.users["admin"] = "平台管理员 platform administrator (all divisions)"
 
 
@@ -130,7 +178,8 @@ def _demo_user(session: Session, ctx: DemoContext, username: str, display: str, 
 
 
 def load_demo(session: Session, *, base_url: str = "http://127.0.0.1:8000") -> DemoContext:
-    """Load the core demo and every module's demo (each loader is idempotent); `base_url` is where it is served."""
+    """Load the core demo and every module's demo (each loader is idempotent);
+    `base_url` is where it is served."""
     ctx = DemoContext(password=DEMO_PASSWORD, base_url=base_url)
     load_core(session, ctx)
     session.flush()

@@ -21,7 +21,7 @@ from govgrid.appeals.enums import (
 )
 from govgrid.appeals.models import TicketEvent
 from govgrid.appeals.services import access, escalation, queries, ratings, workflow
-from govgrid.core.errors import Conflict, Forbidden
+from govgrid.core.errors import ConflictError, ForbiddenError
 from tests.appeals.conftest import make_ticket, principal
 
 S = TicketState
@@ -45,9 +45,9 @@ def test_every_action_is_checked_against_the_table():
     assert require_move(TicketAction.dispatch, "pending") == S.dispatched
     assert require_move(TicketAction.contact, "signed") == S.signed  # a step that keeps the state
     assert require_move(TicketAction.survey, "closed") == S.closed
-    with pytest.raises(Conflict, match="cannot 重办"):
+    with pytest.raises(ConflictError, match="cannot 重办"):
         require_move(TicketAction.reopen, "dispatched")  # reopen leads to signed, but not from dispatched
-    with pytest.raises(Conflict, match="ticket is pending"):
+    with pytest.raises(ConflictError, match="ticket is pending"):
         require_move(TicketAction.sign, "pending")
     for action, move in TRANSITIONS.items():
         for state in TicketState:
@@ -76,9 +76,9 @@ def test_state_values_are_the_stored_strings():
 def test_a_refused_move_changes_nothing(db, world):
     t = make_ticket(db)
     handler = principal(db, "nh_handler")
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         workflow.sign(db, actor=handler, ticket=t)
-    with pytest.raises(Conflict):
+    with pytest.raises(ConflictError):
         ratings.reopen(db, actor=handler, ticket=t, reason="x")
     assert t.state == S.pending and t.reopen_count == 0
 
@@ -99,7 +99,7 @@ def test_allowed_actions_follow_the_lifecycle_and_the_roles(db, world):
     assert not access.allowed_actions(db, principal=disp, ticket=t)["dispatch"]
     assert access.allowed_actions(db, principal=handler, ticket=t)["handle"]
     assert access.can_handle(db, principal=handler, ticket=t)
-    with pytest.raises(Forbidden):
+    with pytest.raises(ForbiddenError):
         workflow.merge(db, actor=other, ticket=t, into=make_ticket(db, description="另一件事：路灯不亮"))
 
 
@@ -136,7 +136,7 @@ def test_state_changes_and_escalations_log_one_line_with_ids_only(db, world, cap
 def test_a_refusal_is_logged(db, world, caplog):
     t = make_ticket(db)
     workflow.dispatch(db, actor=principal(db, "nh_dispatcher"), ticket=t)
-    with caplog.at_level(logging.INFO, logger="govgrid.appeals"), pytest.raises(Forbidden):
+    with caplog.at_level(logging.INFO, logger="govgrid.appeals"), pytest.raises(ForbiddenError):
         workflow.sign(db, actor=principal(db, "pd_handler"), ticket=t)
     refused = [r for r in caplog.records if r.getMessage() == "ticket action refused"]
     assert len(refused) == 1 and refused[0].reason == "not_handler" and refused[0].ticket_id == t.id

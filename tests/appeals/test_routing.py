@@ -12,7 +12,7 @@ from govgrid.appeals.demo import TEMPLATES
 from govgrid.appeals.services import access, classifier, intake, routing, workflow
 from govgrid.core.audit.service import PublicActor
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 from tests.appeals.conftest import village_point
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -61,11 +61,11 @@ def test_locate_point_address_text_and_errors(db, world):
         routing.locate(db, lon=None, lat=None, address="不知道哪里", default_division_code="410527").source
         == "channel"
     )
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailedError):
         routing.locate(db, lon=-30.0, lat=-60.0, address=None, default_division_code=None)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailedError):
         routing.locate(db, lon=114.9, lat=None, address=None, default_division_code=None)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailedError):
         routing.locate(db, lon=None, lat=None, address="某处", default_division_code=None)
 
 
@@ -96,5 +96,5 @@ def test_train_on_confirmed_tickets_time_split_and_use(db, world):
 
 
 def test_train_refuses_too_little_history(db, world):
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailedError):
         classifier.train_classifier(db, min_labelled=10_000)

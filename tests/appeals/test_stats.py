@@ -10,7 +10,7 @@ import pytest
 from govgrid.appeals.models import DailyStat, MonthlyStat
 from govgrid.appeals.services import config, ratings, stats, workflow
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 from tests.appeals.conftest import make_ticket, principal
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -57,7 +57,7 @@ def test_rates_configured_formulas_and_weights():
 
 
 def test_bad_rates_config_reports_every_problem():
-    with pytest.raises(ValidationFailed) as exc:
+    with pytest.raises(ValidationFailedError) as exc:
         config.validate_rates_config(
             {"response_basis": "x", "basic_weight": 2, "weights": {"response": -1}, "bogus": 1}
         )

@@ -22,7 +22,7 @@ from govgrid.core.identity import service as identity
 ACTOR = SystemActor("tests")
 VILLAGE = "140321100200"
 TOWN = "140321100"
-PASSWORD = "citymap-test-pass"  # noqa: S105  (a test user's password)
+PASSWORD = "citymap-test-pass"  # a test user's password
 
 
 def village_area(db, code: str = VILLAGE, w: float = 600, h: float = 500):

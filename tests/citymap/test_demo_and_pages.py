@@ -7,7 +7,7 @@ from govgrid.citymap.models import Camera, Case, FieldUnit, GridCell, Part
 from govgrid.core.modules import DemoContext
 
 API = "/api/v1/citymap"
-DEMO_PASSWORD = "demo-pass"  # noqa: S105  (the demo users' password in this test)
+DEMO_PASSWORD = "demo-pass"  # the demo users' password in this test
 
 
 def _count(db, model, *where):

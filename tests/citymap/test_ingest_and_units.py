@@ -217,7 +217,7 @@ def test_simulator_moves_units_to_their_case_and_reports_back(db, client, login,
     client.post(f"{API}/cases/{case_id}/file", json={}, headers=login("pd_dispatcher"))
     client.post(f"{API}/cases/{case_id}/dispatch", json={"unit_id": unit.id}, headers=login("pd_dispatcher"))
     client.post(f"{API}/cases/{case_id}/acknowledge", json={}, headers=login("pd_unit01"))
-    rng = random.Random(1)  # noqa: S311  (a reproducible simulation, not a secret)
+    rng = random.Random(1)  # a reproducible simulation, not a secret
     db.expire_all()  # the API wrote through its own session
     before = float(haversine(unit, grid[0]))
     simulation.step(db, "140321", 20.0, rng, new_event_p=1.0)  # 120 m per tick by van

@@ -1,4 +1,5 @@
-"""A battery of bad input: every answer is a 4xx in the one error shape, never a 500, and nothing is written."""
+"""A battery of bad input: every answer is a 4xx in the one error shape, never a 500,
+and nothing is written."""
 
 import pytest
 from sqlalchemy import func, select
@@ -14,24 +15,32 @@ def _shape(r):
     return body["error"]
 
 
+# A township under 内黄县 that does not exist yet; each case below spoils one part of it.
+TOWNSHIP = {"parent_code": "410527", "code": "410527901", "name": "x", "level": "township"}
+
+
+def _polygon(*ring: list[float]) -> dict:
+    return {"type": "Polygon", "coordinates": [list(ring)]}
+
+
 BAD_DIVISIONS = [
-    ("malformed json", {"content": b'{"parent_code": "410527",', "headers": {"content-type": "application/json"}}, 422),
+    ("malformed json",
+     {"content": b'{"parent_code": "410527",', "headers": {"content-type": "application/json"}}, 422),
     ("json array", {"json": [1, 2, 3]}, 422),
     ("wrong types", {"json": {"parent_code": 410527, "code": ["x"], "name": 5, "level": None}}, 422),
-    ("unknown parent", {"json": {"parent_code": "999999", "code": "999999100", "name": "x", "level": "township"}}, 404),
-    ("unknown level", {"json": {"parent_code": "410527", "code": "410527901", "name": "x", "level": "planet"}}, 422),
-    ("code not under parent", {"json": {"parent_code": "410527", "code": "140321901", "name": "x", "level": "township"}}, 422),
-    ("wrong length", {"json": {"parent_code": "410527", "code": "4105279011", "name": "x", "level": "township"}}, 422),
-    ("extra field", {"json": {"parent_code": "410527", "code": "410527901", "name": "x", "level": "township", "evil": 1}}, 422),
-    ("self-intersecting boundary", {"json": {"parent_code": "410527", "code": "410527901", "name": "x", "level": "township",
-        "boundary": {"type": "Polygon", "coordinates": [[[114.7, 35.8], [114.9, 35.9], [114.9, 35.8], [114.7, 35.9], [114.7, 35.8]]]}}}, 422),
-    ("boundary in metres (wrong CRS)", {"json": {"parent_code": "410527", "code": "410527901", "name": "x", "level": "township",
-        "boundary": {"type": "Polygon", "coordinates": [[[500000, 3900000], [501000, 3900000], [501000, 3901000], [500000, 3900000]]]}}}, 422),
-    ("boundary outside parent", {"json": {"parent_code": "410527", "code": "410527901", "name": "x", "level": "township",
-        "boundary": {"type": "Polygon", "coordinates": [[[100, 30], [100.1, 30], [100.1, 30.1], [100, 30]]]}}}, 422),
-    ("not geojson", {"json": {"parent_code": "410527", "code": "410527901", "name": "x", "level": "township",
-        "boundary": {"type": "Banana"}}}, 422),
-    ("duplicate code", {"json": {"parent_code": "410527", "code": "410527100", "name": "x", "level": "township"}}, 409),
+    ("unknown parent", {"json": {**TOWNSHIP, "parent_code": "999999", "code": "999999100"}}, 404),
+    ("unknown level", {"json": {**TOWNSHIP, "level": "planet"}}, 422),
+    ("code not under parent", {"json": {**TOWNSHIP, "code": "140321901"}}, 422),
+    ("wrong length", {"json": {**TOWNSHIP, "code": "4105279011"}}, 422),
+    ("extra field", {"json": {**TOWNSHIP, "evil": 1}}, 422),
+    ("self-intersecting boundary", {"json": {**TOWNSHIP, "boundary": _polygon(
+        [114.7, 35.8], [114.9, 35.9], [114.9, 35.8], [114.7, 35.9], [114.7, 35.8])}}, 422),
+    ("boundary in metres (wrong CRS)", {"json": {**TOWNSHIP, "boundary": _polygon(
+        [500000, 3900000], [501000, 3900000], [501000, 3901000], [500000, 3900000])}}, 422),
+    ("boundary outside parent", {"json": {**TOWNSHIP, "boundary": _polygon(
+        [100, 30], [100.1, 30], [100.1, 30.1], [100, 30])}}, 422),
+    ("not geojson", {"json": {**TOWNSHIP, "boundary": {"type": "Banana"}}}, 422),
+    ("duplicate code", {"json": {**TOWNSHIP, "code": "410527100"}}, 409),
 ]
 
 

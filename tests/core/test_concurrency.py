@@ -63,7 +63,8 @@ def _api_key(server: live.LiveServer) -> str:
 
 
 def test_health_answers_while_a_writer_holds_the_lock(server):
-    """Another process holds SQLite's write lock for 3 s; Open311 posts wait in threads, /healthz answers fast."""
+    """Another process holds SQLite's write lock for 3 s; Open311 posts wait in threads,
+    /healthz answers fast."""
     key = _api_key(server)
     holder = sqlite3.connect(server.db_path, timeout=30, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
@@ -74,9 +75,13 @@ def test_health_answers_while_a_writer_holds_the_lock(server):
         stop, times = asyncio.Event(), []
         health = asyncio.create_task(_health_times(server.url, stop, times))
         async with httpx.AsyncClient(timeout=30) as c:
-            posts = [c.post(server.url + "/open311/v2/requests.json",
-                            data={"api_key": key, "service_code": "garbage", "lat": "35.89", "long": "114.80",
-                                  "description": f"堆放垃圾 {i}", "jurisdiction_id": "410527"}) for i in range(10)]
+            posts = [
+                c.post(server.url + "/open311/v2/requests.json", data={
+                    "api_key": key, "service_code": "garbage", "lat": "35.89", "long": "114.80",
+                    "description": f"堆放垃圾 {i}", "jurisdiction_id": "410527",
+                })
+                for i in range(10)
+            ]
             answers = await asyncio.gather(*posts)
         stop.set()
         await health
@@ -85,11 +90,13 @@ def test_health_answers_while_a_writer_holds_the_lock(server):
     answers, times = asyncio.run(run())
     release.join()
     assert times and max(times) < 1.0, f"health check took {max(times):.2f}s while a writer held the lock"
-    assert {r.status_code for r in answers} <= {201, 200, 503}, [r.text for r in answers if r.status_code >= 400][:3]
+    refusals = [r.text for r in answers if r.status_code >= 400][:3]
+    assert {r.status_code for r in answers} <= {201, 200, 503}, refusals
 
 
 def test_a_burst_of_tickets_is_answered_and_stored_once(server):
-    """JSON API and Open311 together: every 201 stored exactly once, refusals 503/429 with Retry-After, no 500."""
+    """JSON API and Open311 together: every 201 stored exactly once, refusals 503/429 with Retry-After,
+    no 500."""
     key = _api_key(server)
 
     async def run() -> tuple[list[httpx.Response], list[httpx.Response], list[float]]:
@@ -101,10 +108,13 @@ def test_a_burst_of_tickets_is_answered_and_stored_once(server):
                                  json={"description": f"路灯不亮 第{i}号", "division_code": "410527",
                                        "channel": "web"}, headers={"Idempotency-Key": f"burst-{i}"})
                           for i in range(JSON_BURST)]
-            o311_posts = [c.post(server.url + "/open311/v2/requests.json",
-                                 data={"api_key": key, "service_code": "garbage", "lat": "35.89",
-                                       "long": "114.80", "description": f"垃圾 第{i}号", "jurisdiction_id": "410527"})
-                          for i in range(OPEN311_BURST)]
+            o311_posts = [
+                c.post(server.url + "/open311/v2/requests.json", data={
+                    "api_key": key, "service_code": "garbage", "lat": "35.89", "long": "114.80",
+                    "description": f"垃圾 第{i}号", "jurisdiction_id": "410527",
+                })
+                for i in range(OPEN311_BURST)
+            ]
             t0 = time.perf_counter()
             answers = await asyncio.gather(*json_posts, *o311_posts)
             assert time.perf_counter() - t0 < 30

@@ -8,7 +8,9 @@ from govgrid.core.departments.models import Department
 
 def test_matrix_cells_carry_module_work_counts(client, db, login, monkeypatch):
     tax = db.scalar(select(Department.id).where(Department.code == "410527-tax"))
-    counter = modules.WorkCounter("在办测试", "open tests", lambda session, ids: {tax: 3} if tax in ids else {})
+    counter = modules.WorkCounter(
+        "在办测试", "open tests", lambda session, ids: {tax: 3} if tax in ids else {}
+    )
     spec = modules.ModuleSpec(name="probe", title_zh="探针", title_en="probe", work_counters=[counter])
     monkeypatch.setattr(modules, "module_specs", lambda: [spec])
     body = client.get("/api/v1/matrix", headers=login("nh_gov")).json()

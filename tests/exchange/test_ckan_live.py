@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from ckanapi import NotAuthorized, NotFound, RemoteCKAN, SearchQueryError, ValidationError
@@ -66,9 +65,10 @@ def test_ckanapi_with_api_key_reads_masked_rows_through_the_grant(live):
 def test_ckanapi_dump_datasets_all_completes_and_audit_verifies(live, tmp_path):
     base, _, env = live
     out = tmp_path / "dump.jsonl"
-    ckanapi = str(Path(sys.executable).with_name("ckanapi"))  # the console script of this environment
-    r = subprocess.run(  # noqa: S603  (a fixed argument list; only our test server's URL varies)
-        [ckanapi, "dump", "datasets", "--all", "-q", "-p", "1", "-O", str(out), "-r", f"{base}/ckan"],
+    # ckanapi's own command line, run by this interpreter (its console script may live outside a virtualenv)
+    ckanapi = [sys.executable, "-c", "import sys; from ckanapi.cli.main import main; sys.exit(main())"]
+    r = subprocess.run(
+        [*ckanapi, "dump", "datasets", "--all", "-q", "-p", "1", "-O", str(out), "-r", f"{base}/ckan"],
         capture_output=True,
         timeout=180,
         env=env,

@@ -7,7 +7,7 @@ from typing import get_args
 
 import pytest
 
-from govgrid.core.errors import Conflict
+from govgrid.core.errors import ConflictError
 from govgrid.exchange import enums, ingest, schemas
 from govgrid.exchange.enums import (
     GRANT_TRANSITIONS,
@@ -100,5 +100,5 @@ def test_grant_and_upload_lifecycles():
     assert can_move(GrantStatus.expired, GrantStatus.revoked)  # an expired grant may still be revoked
     assert not can_move(GrantStatus.revoked, GrantStatus.revoked)
     assert can_move("active", UploadStatus.superseded) and is_final(UploadStatus.superseded)
-    with pytest.raises(Conflict, match="already revoked"):
+    with pytest.raises(ConflictError, match="already revoked"):
         require_move(GrantStatus.revoked, GrantStatus.revoked, "授权已撤销 (grant already revoked)")

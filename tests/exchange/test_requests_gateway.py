@@ -8,7 +8,7 @@ from sqlalchemy import select
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.models import AuditRecord
 from govgrid.core.authz import policy
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 from govgrid.exchange.models import SharingRequest
 from govgrid.exchange.services import gateway, grants
 from tests.exchange.conftest import OUYANG, ZHANG, principal
@@ -354,7 +354,7 @@ def test_filters_compare_typed_values_and_sort_needs_offset_paging(client, login
     assert [r["age"] for r in page["records"]] == [51, 46, 34]
     page = gateway.read_records(db, actor=principal(db, "nh_tax"), code=people.code, q="内黄 城关")
     assert [r["name"] for r in page["records"]] == ["张三丰"]
-    with pytest.raises(ValidationFailed) as err:
+    with pytest.raises(ValidationFailedError) as err:
         gateway.read_records(
             db, actor=principal(db, "nh_tax"), code=people.code, sort=[("age", False)], after=1
         )

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from govgrid.core.db import utcnow
-from govgrid.core.errors import Forbidden
+from govgrid.core.errors import ForbiddenError
 from govgrid.exchange.enums import RequestStatus
 from govgrid.exchange.schemas import DataItemIn
 from govgrid.exchange.services import access, catalog, deadlines, gateway, grants, search, sharing, uploads
@@ -113,7 +113,7 @@ def test_one_log_line_per_state_change_without_personal_data(db, caplog, people,
 
 def test_refused_gateway_call_and_new_versions_are_logged(db, caplog, people):
     caplog.set_level(logging.INFO, logger="govgrid.exchange")
-    with pytest.raises(Forbidden):  # what the caller gets is tested elsewhere
+    with pytest.raises(ForbiddenError):  # what the caller gets is tested elsewhere
         gateway.read_records(db, actor=principal(db, "pd_handler"), code=people.code)
     refused = [r for r in caplog.records if r.getMessage() == "exchange gateway call refused"]
     assert len(refused) == 1 and refused[0].levelno == logging.WARNING

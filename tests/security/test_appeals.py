@@ -218,10 +218,9 @@ def appeals_site(tmp_path_factory):
 @pytest.fixture(scope="module")
 def chromium():
     """Headless Debian Chromium (never a downloaded browser), as in tests/web/conftest.py."""
-    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed here")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-import os
 import subprocess
 import sys
 import threading
@@ -200,19 +199,19 @@ def test_only_the_registry_administrator_grants_verifier(client, login, db, carb
     clerk = User(
         username="eco_clerk",
         display_name="eco_clerk",
-        password_hash="!",  # noqa: S106 (an unusable hash)
+        password_hash="!",  # an unusable hash
         home_department_id=yy_eco.id,
     )
     jsh_clerk = User(
         username="jsh_eco_clerk",
         display_name="jsh_eco_clerk",
-        password_hash="!",  # noqa: S106 (an unusable hash)
+        password_hash="!",  # an unusable hash
         home_department_id=jsh_eco.id,
     )
     data_clerk = User(
         username="data_clerk",
         display_name="data_clerk",
-        password_hash="!",  # noqa: S106 (an unusable hash)
+        password_hash="!",  # an unusable hash
         home_department_id=jsh_data.id,
     )
     db.add_all([clerk, jsh_clerk, data_clerk])
@@ -258,12 +257,12 @@ def test_unreadable_rasters_do_not_leak_server_details(client, login, flow, db, 
     broken = b"II*\x00" + b"\x00" * 64  # TIFF magic, nothing behind it
     files = [("files", ("landcover_2018.tif", broken, "image/tiff"))]
     r = client.post(f"{P}/reports/{rep['id']}/uploads", files=files, headers=h)
-    assert r.status_code == 422 and "/tmp" not in r.text and "vsimem" not in r.text  # noqa: S108 (a leak check)
+    assert r.status_code == 422 and "/tmp" not in r.text and "vsimem" not in r.text  # a leak check
     _store(db, rep["id"], "landcover_2018.tif", broken)
     _store(db, rep["id"], "landcover_2023.tif", broken)
     r = client.post(f"{P}/reports/{rep['id']}/landcover-check", json={}, headers=h)
     assert r.status_code == 422
-    for leak in ("/tmp", "vsimem", "gg-up-", "upload.tif", "Traceback"):  # noqa: S108 (what must not leak)
+    for leak in ("/tmp", "vsimem", "gg-up-", "upload.tif", "Traceback"):  # what must not leak
         assert leak not in r.text, leak
     # an unexpected failure deeper down: the client gets a short message, the log keeps the detail
     db.execute(ReportFile.__table__.delete().where(ReportFile.report_id == rep["id"]))
@@ -303,7 +302,7 @@ def carbon_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.Liv
         "            display_name=name, department_code=dept, role=role, reach=reach, is_demo=True)\n"
     )
     try:
-        subprocess.run(  # noqa: S603 (this interpreter, the test's own script)
+        subprocess.run(  # this interpreter, the test's own script
             [sys.executable, "-c", script],
             check=True,
             capture_output=True,
@@ -317,12 +316,9 @@ def carbon_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.Liv
 @pytest.fixture(scope="module")
 def chromium():
     """Headless Debian Chromium (the pattern of tests/web/conftest.py)."""
-    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("Debian chromium is missing in CI (.ci/run installs it: apt-get install chromium)")
-        pytest.skip("Debian chromium is not installed here")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -1,5 +1,6 @@
-"""Core findings: login throttling, CSRF, sessions, security headers, scope of department-level users, NUL, HEAD,
-role grants, forgeable demo tokens and the Host header (one test per finding, with the payload that worked)."""
+"""Core findings: login throttling, CSRF, sessions, security headers, scope of department-level users, NUL,
+HEAD, role grants, forgeable demo tokens and the Host header (one test per finding,
+with the payload that worked)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def _dept(db, code: str) -> Department:
     return db.scalars(select(Department).where(Department.code == code)).one()
 
 
-# ---- issue 11 #5: login throttling --------------------------------------------------------------------------
+# ---- issue 11 #5: login throttling -------------------------------------------------------------------------
 
 
 def test_20_wrong_passwords_lock_the_account_on_the_api(client, db):
@@ -55,11 +56,14 @@ def test_a_lock_expires_and_a_good_login_clears_the_count(client, db):
 
     for _ in range(6):
         client.post("/api/v1/auth/token", data={"username": "jsh_tax", "password": "wrong-guess"})
-    row = db.scalars(select(LoginThrottle).where(LoginThrottle.scope == "user", LoginThrottle.key == "jsh_tax")).one()
+    row = db.scalars(
+        select(LoginThrottle).where(LoginThrottle.scope == "user", LoginThrottle.key == "jsh_tax")
+    ).one()
     assert row.locked_until is not None and row.locked_until > utcnow()
     row.locked_until = utcnow()  # time passes
     db.flush()
-    assert client.post("/api/v1/auth/token", data={"username": "jsh_tax", "password": PASSWORD}).status_code == 200
+    r = client.post("/api/v1/auth/token", data={"username": "jsh_tax", "password": PASSWORD})
+    assert r.status_code == 200
     db.refresh(row)
     assert row.failures == 0
 
@@ -72,19 +76,28 @@ def test_form_post_from_another_origin_without_token_is_refused(client, db):
 
     cookie_login(client, db, "nh_dispatcher")
     before = db.scalar(select(Ticket.id).order_by(Ticket.id.desc()).limit(1))
-    r = client.post("/appeals/hotline", data={"description": "来自其他网站的伪造工单", "division_code": "410527"},
-                    headers={**HTML, "Origin": "https://evil.gov.example"})
+    r = client.post(
+        "/appeals/hotline",
+        data={"description": "来自其他网站的伪造工单", "division_code": "410527"},
+        headers={**HTML, "Origin": "https://evil.gov.example"},
+    )
     assert r.status_code == 403
     assert db.scalar(select(Ticket.id).order_by(Ticket.id.desc()).limit(1)) == before, "nothing was created"
 
 
 def test_form_post_without_token_is_refused_and_with_token_accepted(client, db):
     cookie_login(client, db, "nh_dispatcher")
-    r = client.post("/appeals/hotline", data={"description": "没有令牌的表单", "division_code": "410527"}, headers=HTML)
+    r = client.post(
+        "/appeals/hotline", data={"description": "没有令牌的表单", "division_code": "410527"}, headers=HTML
+    )
     assert r.status_code == 403 and "刷新" in r.text
     token = csrf_token(client, "/appeals/hotline")
-    ok = client.post("/appeals/hotline", data={"description": "路灯不亮，带令牌提交", "division_code": "410527",
-                                               "csrf_token": token}, headers=HTML, follow_redirects=False)
+    ok = client.post(
+        "/appeals/hotline",
+        data={"description": "路灯不亮，带令牌提交", "division_code": "410527", "csrf_token": token},
+        headers=HTML,
+        follow_redirects=False,
+    )
     assert ok.status_code in (200, 303), ok.text[:300]
 
 
@@ -123,8 +136,12 @@ def test_bearer_logout_and_password_change_end_sessions(client, db):
     second = client.post("/api/v1/auth/token", data={"username": "nh_viewer", "password": PASSWORD}).json()
     h1 = {"Authorization": f"Bearer {first['access_token']}"}
     h2 = {"Authorization": f"Bearer {second['access_token']}"}
-    assert client.post("/api/v1/me/password", headers=h1,
-                       json={"current_password": PASSWORD, "new_password": "a-new-pass-123"}).status_code == 204
+    changed = client.post(
+        "/api/v1/me/password",
+        headers=h1,
+        json={"current_password": PASSWORD, "new_password": "a-new-pass-123"},
+    )
+    assert changed.status_code == 204
     assert client.get("/api/v1/me", headers=h1).status_code == 200, "the caller's own session stays"
     assert client.get("/api/v1/me", headers=h2).status_code == 401, "every other session ends"
     assert client.post("/api/v1/auth/logout", headers=h1).status_code == 204
@@ -175,7 +192,9 @@ def test_every_html_response_has_the_security_headers(app, client, db):
         assert r.headers.get("x-content-type-options") == "nosniff", path
         assert r.headers.get("referrer-policy") == "same-origin", path
         nonce = csp.split("'nonce-")[1].split("'")[0]
-        assert r.text.count("<script") == r.text.count(f'nonce="{nonce}"'), f"a script without the nonce on {path}"
+        assert r.text.count("<script") == r.text.count(f'nonce="{nonce}"'), (
+            f"a script without the nonce on {path}"
+        )
     assert checked > 10
 
 
@@ -194,20 +213,25 @@ def test_department_admin_cannot_read_another_departments_audit_records(client, 
     assert "test.secret_of_tax" not in actions and "test.county_wide" not in actions
     assert client.get(f"/api/v1/departments/{tax.id}", headers=login("nh_data")).status_code == 403
     county = client.get("/api/v1/audit", params={"limit": 500}, headers=login("nh_gov")).json()["items"]
-    assert {"test.secret_of_tax", "test.county_wide"} <= {r["action"] for r in county}, "the county admin still sees"
+    seen = {r["action"] for r in county}
+    assert {"test.secret_of_tax", "test.county_wide"} <= seen, "the county admin still sees"
 
 
 # ---- issue 11 #11: NUL, HEAD ------------------------------------------------------------------------------
 
 
 def test_nul_characters_are_refused_everywhere(client, db, login):
-    r = client.post("/api/v1/appeals/tickets", json={"description": "路灯\u0000不亮", "division_code": "410527"})
+    r = client.post(
+        "/api/v1/appeals/tickets", json={"description": "路灯\u0000不亮", "division_code": "410527"}
+    )
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
     assert client.get("/api/v1/divisions", params={"q": "内\x00黄"}).status_code == 422
     token = csrf_token(client, "/appeals/report")
     form = client.post("/appeals/report", data={"description": "a\x00b", "csrf_token": token}, headers=HTML)
     assert form.status_code == 422
-    escaped = client.post("/api/v1/appeals/tickets", json={"description": "反斜杠 \\u0000 是文字", "division_code": "410527"})
+    escaped = client.post(
+        "/api/v1/appeals/tickets", json={"description": "反斜杠 \\u0000 是文字", "division_code": "410527"}
+    )
     assert escaped.status_code == 201, "an escaped backslash followed by u0000 is text, not NUL"
 
 
@@ -222,7 +246,9 @@ def test_head_is_answered_like_get(client):
 
 def test_department_admin_cannot_make_itself_a_division_admin(client, db, login):
     admin = login("jsh_data")
-    r = client.post("/api/v1/users", headers=admin, json={"username": "jsh_sock", "password": "long-enough-1"})
+    r = client.post(
+        "/api/v1/users", headers=admin, json={"username": "jsh_sock", "password": "long-enough-1"}
+    )
     assert r.status_code == 201
     uid = r.json()["id"]
     own = _dept(db, "430611-data_management").id
@@ -265,7 +291,9 @@ def test_every_role_change_is_audited(client, db, login):
     uid = client.post("/api/v1/users", headers=admin, json={"username": "nh_clerk3",
                                                              "password": "long-enough-1"}).json()["id"]
     dept = _dept(db, "410527-civil_affairs").id
-    made = client.post(f"/api/v1/users/{uid}/roles", headers=admin, json={"department_id": dept, "role": "operator"})
+    made = client.post(
+        f"/api/v1/users/{uid}/roles", headers=admin, json={"department_id": dept, "role": "operator"}
+    )
     client.post(f"/api/v1/users/{uid}/roles", headers=admin,
                 json={"department_id": dept, "role": "operator", "reach": "division"})
     gone = client.delete(f"/api/v1/users/{uid}/roles/{made.json()['id']}", headers=admin)
@@ -280,8 +308,11 @@ def test_every_role_change_is_audited(client, db, login):
 
 def test_a_token_signed_with_the_old_demo_constant_is_refused(client, db):
     uid = db.scalar(select(User.id).where(User.username == "admin"))
-    forged = jwt.encode({"sub": str(uid), "sid": "x", "exp": 4102444800}, "govgrid-demo-secret-not-for-production",
-                        algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": str(uid), "sid": "x", "exp": 4102444800},
+        "govgrid-demo-secret-not-for-production",
+        algorithm="HS256",
+    )
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"}).status_code == 401
 
 

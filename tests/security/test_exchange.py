@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import sys
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import ckanapi
@@ -37,6 +35,7 @@ from tests.exchange.conftest import (
     principal,
     request_data,
 )
+from tests.web.conftest import require_chromium
 
 ACTION = "/ckan/api/3/action/"
 CHROMIUM = "/usr/bin/chromium"
@@ -323,10 +322,7 @@ def exchange_live(tmp_path_factory):
 def chromium():
     """Headless Debian chromium through Playwright (the pattern of tests/web/conftest.py; never a
     download)."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail("Debian chromium is missing in CI (.ci/run installs it: apt-get install chromium)")
-        pytest.skip("Debian chromium is not installed here (.ci/run installs it: apt-get install chromium)")
+    require_chromium()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -15,7 +15,8 @@ PAGES = ["/", "/login", "/account/password", "/docs", "/exchange", "/exchange/re
          "/appeals/hotline", "/appeals/monthly", "/citymap?county=410527", "/citymap/report?county=410527",
          "/carbon/projects", "/carbon/registry", "/carbon/alerts"]
 RECORD = """window.__csp = [];
-document.addEventListener('securitypolicyviolation', e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+document.addEventListener('securitypolicyviolation',
+    e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
 """
 
 

@@ -31,7 +31,7 @@ from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 
 router = APIRouter(prefix="/appeals", tags=["appeals"])
 PUBLIC = {"x-public": True}  # residents and the public statistics need no login
@@ -317,7 +317,7 @@ def run_escalations(session: SessionDep, principal: CurrentPrincipal) -> s.Escal
 def _period(start: date | None, end: date | None) -> tuple[date | None, date | None]:
     """A period, or 422 when it ends before it starts."""
     if start and end and start > end:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "开始日期晚于结束日期 (start is after end)", details=[{"loc": ["start"], "msg": "after end"}]
         )
     return start, end

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
-from govgrid.core.errors import Conflict
+from govgrid.core.errors import ConflictError
 
 
 class TicketState(StrEnum):
@@ -102,11 +102,11 @@ def may(action: TicketAction, current: str) -> bool:
 
 
 def require_move(action: TicketAction, current: str) -> TicketState:
-    """The state `action` leads to from `current` (itself when the action keeps the state), or Conflict if the
-    lifecycle does not allow the action in `current`."""
+    """The state `action` leads to from `current` (itself when the action keeps the state), or
+    ConflictError if the lifecycle does not allow the action in `current`."""
     move = TRANSITIONS[action]
     if current not in move.sources:
-        raise Conflict(
+        raise ConflictError(
             f"工单当前状态为 {current}，不能{move.label} (ticket is {current}; cannot {move.label})"
         )
     return move.target if move.target is not None else TicketState(current)

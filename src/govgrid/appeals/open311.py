@@ -21,7 +21,7 @@ from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.deps import SessionDep
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import BadRequest, NotFound
+from govgrid.core.errors import BadRequestError, NotFoundError
 from govgrid.core.http import register_error_renderer, site_url
 from govgrid.core.workdays import SHANGHAI
 
@@ -46,7 +46,7 @@ STATUS_NOTES: dict[str, str] = {
 
 def _fmt(fmt: str) -> str:
     if fmt not in ("json", "xml"):
-        raise NotFound(
+        raise NotFoundError(
             f"不支持的格式 .{fmt}；请用 .json 或 .xml (unsupported format .{fmt}: use .json or .xml)"
         )
     return fmt
@@ -202,7 +202,7 @@ def service_definition(
     _fmt(fmt)
     jurisdiction(session, jurisdiction_id)
     if categories.get(service_code) is None:
-        raise NotFound(f"未知的 service_code {service_code} (unknown service_code)")
+        raise NotFoundError(f"未知的 service_code {service_code} (unknown service_code)")
     return render(fmt, "service_definition", "", {"service_code": service_code, "attributes": []})
 
 
@@ -216,9 +216,9 @@ def _float(form: dict[str, str], key: str) -> float | None:
     try:
         v = float(raw)
     except ValueError:
-        raise BadRequest(f"{key} 须为数字 ({key} must be a number)") from None
+        raise BadRequestError(f"{key} 须为数字 ({key} must be a number)") from None
     if not math.isfinite(v):
-        raise BadRequest(f"{key} 须为有限数字 ({key} must be finite)")
+        raise BadRequestError(f"{key} 须为有限数字 ({key} must be finite)")
     return v
 
 
@@ -227,7 +227,9 @@ async def _form(request: Request) -> dict[str, str]:
     try:
         form = await request.form()
     except Exception:
-        raise BadRequest("请求体须为 application/x-www-form-urlencoded (body must be form-encoded)") from None
+        raise BadRequestError(
+            "请求体须为 application/x-www-form-urlencoded (body must be form-encoded)"
+        ) from None
     return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
@@ -287,13 +289,13 @@ def _create_request(
     """Check the request's fields, make the ticket and the spec's answer row."""
     code = _param(form.get("service_code"))
     if code is None:
-        raise BadRequest("缺少 service_code (service_code is required)")
+        raise BadRequestError("缺少 service_code (service_code is required)")
     if categories.get(code) is None:
-        raise BadRequest(f"未知的 service_code {code} (unknown service_code)")
+        raise BadRequestError(f"未知的 service_code {code} (unknown service_code)")
     lat, lon = _float(form, "lat"), _float(form, "long")
     address = _param(form.get("address_string")) or _param(form.get("address_id"))
     if (lat is None or lon is None) and address is None:
-        raise BadRequest("须提供位置：lat+long、address_string 或 address_id (a location is required)")
+        raise BadRequestError("须提供位置：lat+long、address_string 或 address_id (a location is required)")
     description = _param(form.get("description")) or categories.get_or_default(code).name_zh
     name = "".join(p for p in (_param(form.get("last_name")), _param(form.get("first_name"))) if p) or None
     token = secrets.token_hex(12)
@@ -314,7 +316,7 @@ def _create_request(
     ticket = intake.create_ticket(session, actor=principal, data=data)
     if not ticket.division_path.startswith(div.path):
         # raising rolls the whole request back: nothing of the ticket remains
-        raise BadRequest("位置不在该辖区内 (the location lies outside the jurisdiction)")
+        raise BadRequestError("位置不在该辖区内 (the location lies outside the jurisdiction)")
     row = {
         "service_request_id": ticket.number,
         "token": token,
@@ -333,7 +335,7 @@ def get_token(token: str, fmt: str, session: SessionDep, jurisdiction_id: str | 
     jurisdiction(session, jurisdiction_id)
     ticket = queries.find_by_channel_ref(session, channel=Channel.open311, ref=token)
     if ticket is None:
-        raise NotFound(f"token {token} 不存在 (no such token)")
+        raise NotFoundError(f"token {token} 不存在 (no such token)")
     return render(fmt, "service_requests", "request", [{"service_request_id": ticket.number, "token": token}])
 
 
@@ -376,11 +378,11 @@ def _date(raw: str | None, key: str) -> datetime | None:
     try:
         dt = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(
+        raise BadRequestError(
             f"{key} 须为 W3C 日期时间，如 2026-01-01T00:00:00Z ({key} must be a W3C datetime)"
         ) from None
     if dt.tzinfo is None:
-        raise BadRequest(f"{key} 须带时区 ({key} needs a timezone, e.g. Z or +08:00)")
+        raise BadRequestError(f"{key} 须带时区 ({key} needs a timezone, e.g. Z or +08:00)")
     return dt
 
 
@@ -405,7 +407,7 @@ def get_requests(
         start = (end or utcnow()) - timedelta(days=DEFAULT_WINDOW_DAYS)
     statuses = [x.strip() for x in (_param(status) or "").split(",") if x.strip()]
     if any(x not in ("open", "closed") for x in statuses):
-        raise BadRequest("status 只能是 open 或 closed (status must be open or closed)")
+        raise BadRequestError("status 只能是 open 或 closed (status must be open or closed)")
     closed = None if len(set(statuses)) != 1 else statuses[0] == "closed"
     tickets = public.public_search(
         session,
@@ -430,5 +432,5 @@ def get_request(
     div = jurisdiction(session, jurisdiction_id)
     ticket = queries.by_number(session, number=request_id, root_path=div.path)
     if ticket is None:
-        raise NotFound(f"service_request_id {request_id} 不存在 (no such request)")
+        raise NotFoundError(f"service_request_id {request_id} 不存在 (no such request)")
     return render(fmt, "service_requests", "request", _public_rows(session, [ticket]))

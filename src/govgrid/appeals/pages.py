@@ -33,7 +33,7 @@ from govgrid.core.audit.service import PublicActor
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.deps import SessionDep
-from govgrid.core.errors import AppError, ValidationFailed
+from govgrid.core.errors import AppError, ValidationFailedError
 from govgrid.core.pages import PagePrincipal, register_messages, render
 from govgrid.core.workdays import SHANGHAI
 
@@ -64,7 +64,7 @@ def _float(raw: str | None, key: str) -> float | None:
     try:
         return float(raw)
     except ValueError:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"{key} 须为数字 ({key} must be a number)", details=[{"loc": [key], "msg": "number"}]
         ) from None
 
@@ -363,7 +363,7 @@ def _apply(session: Session, principal: Principal, t: Ticket, f: _ActForm) -> No
         workflow.return_ticket(session, actor=principal, ticket=t, reason=f.text)
     elif f.action == TicketAction.survey:
         if not access.can_survey(principal, t):
-            raise ValidationFailed("无权回访 (you may not survey this ticket)")
+            raise ValidationFailedError("无权回访 (you may not survey this ticket)")
         ratings.survey(
             session,
             actor=principal,
@@ -375,13 +375,13 @@ def _apply(session: Session, principal: Principal, t: Ticket, f: _ActForm) -> No
     elif f.action == TicketAction.merge:
         target = queries.by_number(session, number=f.into.strip())
         if target is None:
-            raise ValidationFailed("目标工单号不存在 (no ticket with that number)")
+            raise ValidationFailedError("目标工单号不存在 (no ticket with that number)")
         into = access.get_visible(session, principal=principal, ticket_id=target.id)
         workflow.merge(session, actor=principal, ticket=t, into=into)
     elif f.action in tuple(SupervisionAction):
         escalation.supervise(session, actor=principal, ticket=t, action=f.action, text=f.text)
     else:
-        raise ValidationFailed(f"未知操作 {f.action} (unknown action)")
+        raise ValidationFailedError(f"未知操作 {f.action} (unknown action)")
 
 
 @router.post("/tickets/{ticket_id}/act")
@@ -427,7 +427,7 @@ def monthly_page(
         prev = today.replace(day=1) - timedelta(days=1)
         month = prev.strftime("%Y-%m")
     if len(month) != 7 or month[4] != "-" or not (month[:4] + month[5:]).isdigit():
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "月份格式应为 YYYY-MM (month must be YYYY-MM)", details=[{"loc": ["month"], "msg": "YYYY-MM"}]
         )
     report = reports.monthly_report(session, division=division, month=month)

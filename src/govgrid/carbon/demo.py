@@ -24,7 +24,7 @@ from govgrid.carbon.serials import serial_label
 from govgrid.carbon.services import accounts, alerts, credits, projects, reports
 from govgrid.core.audit.service import Actor, SystemActor
 from govgrid.core.authz.principal import Principal
-from govgrid.core.errors import AppError, Conflict
+from govgrid.core.errors import AppError, ConflictError
 from govgrid.core.identity import service as identity
 from govgrid.core.identity.models import User
 from govgrid.core.modules import DemoContext
@@ -247,7 +247,7 @@ def _show_double_issuance_refused(
         )
         credits.issue(session, actor=registrar, report_id=dup_report.id)
         ctx.printed.append("碳汇: 警告——重复签发未被拒绝 (WARNING: double issuance was not refused)")
-    except Conflict as exc:
+    except ConflictError as exc:
         ctx.printed.append(
             f"碳汇: 同一区域同一监测期的第二次签发被拒绝 (second issuance refused): {exc.message[:80]}…"
         )

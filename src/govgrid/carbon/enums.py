@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from govgrid.core.errors import Conflict
+from govgrid.core.errors import ConflictError
 
 
 class ReportStatus(StrEnum):
@@ -101,4 +101,4 @@ def can_move(current: str, target: StrEnum) -> bool:
 def require_move(current: str, target: StrEnum, *, message: str, code: str | None = None) -> None:
     """Refuse with a 409 carrying ``message`` a move the lifecycle's transition table does not allow."""
     if not can_move(current, target):
-        raise Conflict(message, code=code)
+        raise ConflictError(message, code=code)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Engine
@@ -54,7 +54,11 @@ class Base(DeclarativeBase):
     """Declarative base for every govgrid table."""
 
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
 
 
 def rowcount(result: Any) -> int:
@@ -86,13 +90,13 @@ class WriteGate:
 
     SQLite allows one writer per database; without a queue, concurrent writers poll the lock with growing
     sleeps, so a burst starves some of them for the whole busy timeout. Writers here wait in line, for at most
-    `timeout` seconds, and then get a quick 503 (core.errors.Unavailable) instead of a silent minute. The turn
-    belongs to a pooled connection and is given back when the connection returns to the pool (a session
+    `timeout` seconds, and then get a quick 503 (core.errors.UnavailableError) instead of a silent minute. The
+    turn belongs to a pooled connection and is given back when the connection returns to the pool (a session
     returns it right after its commit or rollback).
 
-    Units of work that write take their turn when they begin, before running any code: a thread that waited for
-    the turn while holding an application lock (a cache being filled from the database) would deadlock with the
-    turn's holder waiting for that lock."""
+    Units of work that write take their turn when they begin, before running any code: a thread that waited
+    for the turn while holding an application lock (a cache being filled from the database) would deadlock
+    with the turn's holder waiting for that lock."""
 
     def __init__(self, timeout: float, max_waiters: int) -> None:
         self._sem = threading.BoundedSemaphore(1)
@@ -117,19 +121,23 @@ class WriteGate:
             if not full:
                 self._waiters += 1
         if full:
-            from govgrid.core.errors import Unavailable
+            from govgrid.core.errors import UnavailableError
 
-            raise Unavailable("服务器繁忙：写入排队已满，请稍后重试 (server busy: the write queue is full; retry shortly)")
+            raise UnavailableError(
+                "服务器繁忙：写入排队已满，请稍后重试 (server busy: the write queue is full; retry shortly)"
+            )
         try:
             got = self._sem.acquire(timeout=wait)
         finally:
             with self._count_lock:
                 self._waiters -= 1
         if not got:
-            from govgrid.core.errors import Unavailable
+            from govgrid.core.errors import UnavailableError
 
-            raise Unavailable(f"服务器繁忙：写入排队超过 {self.timeout:g} 秒，请稍后重试 "
-                              f"(server busy: waited {self.timeout:g}s for the database; retry shortly)")
+            raise UnavailableError(
+                f"服务器繁忙：写入排队超过 {self.timeout:g} 秒，请稍后重试 "
+                f"(server busy: waited {self.timeout:g}s for the database; retry shortly)"
+            )
         self._holder = record
 
     def release(self, record: Any) -> None:
@@ -152,14 +160,17 @@ def is_stale_snapshot(exc: BaseException) -> bool:
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 40, write_wait: float = 10.0,
                 max_waiters: int = 30) -> Engine:
-    """Create an engine; SQLite gets WAL, foreign keys and queued writers, PostgreSQL a pool sized to the threads.
+    """Create an engine: SQLite gets WAL, foreign keys and queued writers; PostgreSQL, a pool sized to
+    the threads.
 
     SQLite: requests that only read begin a deferred transaction (no write lock; WAL readers never wait);
     everything else begins IMMEDIATE after taking its turn at the `WriteGate`. A read transaction that writes
     after all (an audited read) takes its turn at its first write statement."""
     if url.startswith("sqlite"):
         memory = ":memory:" in url or "mode=memory" in url
-        pool_args: dict[str, Any] = {} if memory else {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 10}
+        pool_args: dict[str, Any] = (
+            {} if memory else {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": 10}
+        )
         engine = create_engine(
             url,
             echo=echo,
@@ -239,15 +250,15 @@ def get_engine() -> Engine:
     if _engine is None:
         from govgrid.config import get_settings
 
-        configure(get_settings().database_url)
-    assert _engine is not None
+        return configure(get_settings().database_url)
     return _engine
 
 
 def session_factory() -> sessionmaker[Session]:
     """The process-wide session factory."""
     get_engine()
-    assert _factory is not None
+    if _factory is None:  # set_session_factory(None) after the engine was configured
+        raise RuntimeError("no session factory: call configure() or set_session_factory() first")
     return _factory
 
 
@@ -259,7 +270,8 @@ def set_session_factory(factory: sessionmaker[Session] | None) -> None:
 
 @contextmanager
 def session_scope(*, readonly: bool = False) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on any error (`readonly`: takes no write lock up front)."""
+    """A unit of work: commit on success, roll back on any error (`readonly`:
+    takes no write lock up front)."""
     from govgrid.core.events import deliver_committed
 
     session = session_factory()()

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 from govgrid.config import get_settings
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import BEGIN_OPTION, session_factory
-from govgrid.core.errors import AppError, Unauthorized
+from govgrid.core.errors import AppError, UnauthorizedError
 from govgrid.core.events import deliver_committed
 from govgrid.core.identity import security, sessions
 from govgrid.core.identity import service as identity
 
-TOKEN_COOKIE = "govgrid_token"
+TOKEN_COOKIE = "govgrid_token"  # noqa: S105  (a cookie name, not a secret)
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -27,8 +27,9 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def get_session(request: Request) -> Iterator[Session]:
     """The request's unit of work: committed when the endpoint returns, rolled back on error.
 
-    Reads (GET, HEAD) begin without the write lock on SQLite; a read that writes (an audited read) queues for
-    the lock at its first write, and is run again from the start if another write got in first (core.websec)."""
+    Reads (GET, HEAD) begin without the write lock on SQLite; a read that writes (an audited read) queues
+    for the lock at its first write, and is run again from the start if another write got in first
+    (core.websec)."""
     session = session_factory()()
     # Begin at once: reads without the write lock; writers take their turn before the endpoint runs any code.
     if request.method in READ_METHODS and not request.scope.get("govgrid.retry"):
@@ -50,7 +51,9 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 def record_refusal(session: Session, exc: AppError) -> None:
-    """Write what a refusal asked for (its audit record, failure counters) in a fresh transaction after the rollback."""
+    """Write what a refusal asked for (its audit record, failure counters).
+
+    It runs in a fresh transaction, after the request's rollback."""
     from govgrid.core.audit import service as audit
 
     try:
@@ -95,18 +98,21 @@ def get_optional_principal(request: Request, session: SessionDep) -> Principal |
     if api_key:
         principal = identity.load_api_key_principal(session, api_key)
         if principal is None:
-            raise Unauthorized("API 密钥无效或已吊销 (invalid or revoked API key)")
+            raise UnauthorizedError("API 密钥无效或已吊销 (invalid or revoked API key)")
     elif token:
         user_id = sessions.resolve(session, token)
         principal = identity.load_user_principal(session, user_id) if user_id is not None else None
         if principal is None and request.headers.get("authorization"):
-            raise Unauthorized("登录已失效，请重新登录 (token invalid, expired or logged out: log in again)")
+            raise UnauthorizedError(
+                "登录已失效，请重新登录 (token invalid, expired or logged out: log in again)"
+            )
     request.state.principal = principal
     return principal
 
 
 def client_address(request: Request) -> str | None:
-    """The caller's address as the server sees it (behind a proxy: what uvicorn's --forwarded-allow-ips trusts)."""
+    """The caller's address as the server sees it (behind a proxy:
+    what uvicorn's --forwarded-allow-ips trusts)."""
     return request.client.host if request.client else None
 
 
@@ -124,7 +130,7 @@ def session_token(request: Request) -> str | None:
 def get_principal(principal: Annotated[Principal | None, Depends(get_optional_principal)]) -> Principal:
     """The caller; anonymous requests get 401."""
     if principal is None:
-        raise Unauthorized("需要登录 (authentication required)")
+        raise UnauthorizedError("需要登录 (authentication required)")
     return principal
 
 
@@ -153,7 +159,11 @@ PageDep = Annotated[PageParams, Depends(get_page)]
 
 def get_locale(request: Request) -> str:
     """zh-CN unless the visitor chose English (?lang=en or the language switch's cookie)."""
-    lang = request.query_params.get("lang") or request.cookies.get("govgrid_lang") or get_settings().default_locale
+    lang = (
+        request.query_params.get("lang")
+        or request.cookies.get("govgrid_lang")
+        or get_settings().default_locale
+    )
     return "en" if lang.lower().startswith("en") else "zh-CN"
 
 

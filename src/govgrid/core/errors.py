@@ -39,12 +39,12 @@ class AppError(Exception):
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
 
-class BadRequest(AppError):
+class BadRequestError(AppError):
     status = 400
     code = "bad_request"
 
 
-class Unauthorized(AppError):
+class UnauthorizedError(AppError):
     status = 401
     code = "unauthorized"
 
@@ -53,32 +53,32 @@ class Unauthorized(AppError):
         self.headers.setdefault("WWW-Authenticate", "Bearer")
 
 
-class Forbidden(AppError):
+class ForbiddenError(AppError):
     status = 403
     code = "forbidden"
 
 
-class NotFound(AppError):
+class NotFoundError(AppError):
     status = 404
     code = "not_found"
 
 
-class Conflict(AppError):
+class ConflictError(AppError):
     status = 409
     code = "conflict"
 
 
-class PayloadTooLarge(AppError):
+class PayloadTooLargeError(AppError):
     status = 413
     code = "payload_too_large"
 
 
-class ValidationFailed(AppError):
+class ValidationFailedError(AppError):
     status = 422
     code = "validation_error"
 
 
-class RateLimited(AppError):
+class RateLimitedError(AppError):
     """Too many requests: the answer says when to come back (Retry-After, in seconds)."""
 
     status = 429
@@ -89,7 +89,7 @@ class RateLimited(AppError):
         self.headers.setdefault("Retry-After", str(max(1, int(retry_after))))
 
 
-class Unavailable(AppError):
+class UnavailableError(AppError):
     """The server is busy or a dependency is down: retry after a short wait (503 + Retry-After)."""
 
     status = 503

@@ -33,15 +33,17 @@ def subscribe(name: str, handler: Handler) -> None:
 
 
 def publish(session: Session, name: str, **payload: Any) -> None:
-    """Queue an event on the session; it is delivered only after the session commits (see deliver_committed)."""
+    """Queue an event on the session; it is delivered only after the session commits
+    (see deliver_committed)."""
     session.info.setdefault("pending_events", []).append(DomainEvent(name, payload))
 
 
 def deliver_committed(session: Session) -> None:
     """Hand committed events to their subscribers; called once the commit has fully returned.
 
-    The commit hook only marks events as committed: delivering from inside the hook would let a subscriber open
-    a new unit of work while the publisher's transaction is still being finalised on the same connection."""
+    The commit hook only marks events as committed: delivering from inside the hook would let a
+    subscriber open a new unit of work while the publisher's transaction is still being finalised on the
+    same connection."""
     ready: list[DomainEvent] = session.info.pop("committed_events", [])
     for ev in ready:
         for handler in [*_handlers.get(ev.name, []), *_handlers.get("*", [])]:

@@ -1,19 +1,18 @@
 """Opening uploaded geodata safely: the one place where user bytes reach GDAL (pyogrio, rasterio).
 
 GDAL picks a format from a file's content, not its name, and some formats (VRT, CSV connection strings, the
-/vsicurl/ and other network or archive file systems) read other files or fetch URLs. So every upload is checked
-here by its magic bytes against an allow-list per kind (GeoJSON, GeoPackage, ESRI Shapefile in a zip for
-vectors; GeoTIFF for rasters), written to a private temporary file and opened by its plain path only, with the
-driver pinned where the library allows it and GDAL configured to refuse network access, directory scans and
-VRT tricks. GeoJSON never reaches GDAL. Errors name the upload, never a server path, and quote file values only
-as short escaped excerpts."""
+/vsicurl/ and other network or archive file systems) read other files or fetch URLs. So every upload is
+checked here by its magic bytes against an allow-list per kind (GeoJSON, GeoPackage, ESRI Shapefile in a zip
+for vectors; GeoTIFF for rasters), written to a private temporary file and opened by its plain path only, with
+the driver pinned where the library allows it and GDAL configured to refuse network access, directory scans
+and VRT tricks. GeoJSON never reaches GDAL. Errors name the upload, never a server path, and quote file values
+only as short escaped excerpts."""
 
 from __future__ import annotations
 
 import io
 import json
 import math
-import os
 import re
 import struct
 import tempfile
@@ -22,9 +21,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from govgrid.core.errors import PayloadTooLarge, ValidationFailed
+from govgrid.core.errors import PayloadTooLargeError, ValidationFailedError
 
 
 class VectorFormat(StrEnum):
@@ -88,8 +88,10 @@ def excerpt(value: Any, limit: int = 40) -> str:
     return shown + ("…" if len(text) > limit else "")
 
 
-def _refuse(filename: str, message: str, detail: str) -> ValidationFailed:
-    return ValidationFailed(message, details=[{"loc": ["file"], "msg": f"{excerpt(filename, 80)}: {detail}"}])
+def _refuse(filename: str, message: str, detail: str) -> ValidationFailedError:
+    return ValidationFailedError(
+        message, details=[{"loc": ["file"], "msg": f"{excerpt(filename, 80)}: {detail}"}]
+    )
 
 
 def _clean_message(text: str, tmpdir: str, filename: str) -> str:
@@ -107,29 +109,47 @@ def sniff_vector(filename: str, data: bytes) -> VectorFormat:
     head = data[:128]
     if head.startswith(_SQLITE_MAGIC):
         if len(data) < 72 or data[68:72] not in _GPKG_APP_IDS:
-            raise _refuse(filename, "不是 GeoPackage 文件 (an SQLite file that is not a GeoPackage)", "not GPKG")
+            raise _refuse(
+                filename, "不是 GeoPackage 文件 (an SQLite file that is not a GeoPackage)", "not GPKG"
+            )
         fmt = VectorFormat.gpkg
     elif head.startswith(b"PK\x03\x04"):
         fmt = VectorFormat.shapefile_zip
     elif head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         fmt = VectorFormat.geojson
     else:
-        raise _refuse(filename, "文件须为 GeoJSON、GeoPackage 或打包的 Shapefile (.zip) (unsupported file type)",
-                      "unrecognised content")
-    expected = {VectorFormat.gpkg: (".gpkg",), VectorFormat.shapefile_zip: (".zip",),
-                VectorFormat.geojson: (".geojson", ".json")}[fmt]
+        raise _refuse(
+            filename,
+            "文件须为 GeoJSON、GeoPackage 或打包的 Shapefile (.zip) (unsupported file type)",
+            "unrecognised content",
+        )
+    expected = {
+        VectorFormat.gpkg: (".gpkg",),
+        VectorFormat.shapefile_zip: (".zip",),
+        VectorFormat.geojson: (".geojson", ".json"),
+    }[fmt]
     if not name.endswith(expected):
-        raise _refuse(filename, f"文件内容是 {fmt.value}，但扩展名不符 (the content is {fmt.value}; the name says "
-                      "otherwise)", "name and content disagree")
+        raise _refuse(
+            filename,
+            f"文件内容是 {fmt.value}，但扩展名不符 (the content is {fmt.value}; the name says otherwise)",
+            "name and content disagree",
+        )
     return fmt
 
 
-def read_vector(filename: str, data: bytes, *, allowed: tuple[VectorFormat, ...] = VECTOR_FORMATS,
-                limits: Limits = DEFAULT_LIMITS) -> VectorData:
+def read_vector(
+    filename: str,
+    data: bytes,
+    *,
+    allowed: tuple[VectorFormat, ...] = VECTOR_FORMATS,
+    limits: Limits = DEFAULT_LIMITS,
+) -> VectorData:
     """Read the first layer of an uploaded vector file; 422 (or 413 past the limits) on anything else."""
     fmt = sniff_vector(filename, data)
     if fmt not in allowed:
-        raise _refuse(filename, f"此处不接受 {fmt.value} 文件 ({fmt.value} is not accepted here)", "format not allowed")
+        raise _refuse(
+            filename, f"此处不接受 {fmt.value} 文件 ({fmt.value} is not accepted here)", "format not allowed"
+        )
     if fmt is VectorFormat.geojson:
         out = _read_geojson(filename, data)
     else:
@@ -143,7 +163,11 @@ def _read_geojson(filename: str, data: bytes) -> VectorData:
         doc = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _refuse(filename, "不是有效的 GeoJSON (not valid GeoJSON)", excerpt(exc, 120)) from None
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+    if (
+        not isinstance(doc, dict)
+        or doc.get("type") != "FeatureCollection"
+        or not isinstance(doc.get("features"), list)
+    ):
         kind = doc.get("type") if isinstance(doc, dict) else type(doc).__name__
         raise _refuse(filename, "须为 GeoJSON FeatureCollection (must be a FeatureCollection)", excerpt(kind))
     crs_doc = doc.get("crs")
@@ -161,34 +185,51 @@ def _unpack_shapefile(filename: str, data: bytes, tmp: str, limits: Limits) -> s
     except (zipfile.BadZipFile, ValueError) as exc:
         raise _refuse(filename, "不是有效的 zip 文件 (not a valid zip file)", excerpt(exc, 80)) from None
     if len(members) > limits.zip_members:
-        raise _refuse(filename, f"压缩包中文件过多（最多 {limits.zip_members} 个）(too many files in the zip)",
-                      f"{len(members)} files")
+        raise _refuse(
+            filename,
+            f"压缩包中文件过多（最多 {limits.zip_members} 个）(too many files in the zip)",
+            f"{len(members)} files",
+        )
     if sum(m.file_size for m in members) > limits.unzipped_bytes:
-        raise PayloadTooLarge(f"解压后超过 {limits.unzipped_bytes // (1024 * 1024)} MB 上限 (the zip unpacks to more "
-                              f"than {limits.unzipped_bytes // (1024 * 1024)} MB)")
+        raise PayloadTooLargeError(
+            f"解压后超过 {limits.unzipped_bytes // (1024 * 1024)} MB 上限 (the zip unpacks to more "
+            f"than {limits.unzipped_bytes // (1024 * 1024)} MB)"
+        )
     parts: dict[str, zipfile.ZipInfo] = {}
     for m in members:
-        base = os.path.basename(m.filename)
-        stem, ext = os.path.splitext(base.lower())
+        # Member names are "/"-separated in every zip, whatever the server's OS: the last part is the file.
+        base = m.filename.rsplit("/", 1)[-1]
+        ext = PurePosixPath(base.lower()).suffix
         if base.startswith(".") or "__macosx" in m.filename.lower():
             continue
         if ext not in _SHAPEFILE_PARTS:
-            raise _refuse(filename, "压缩包只能包含一个 Shapefile（.shp .shx .dbf .prj .cpg）(the zip may hold one "
-                          "shapefile only)", f"unexpected member {excerpt(base)}")
+            raise _refuse(
+                filename,
+                "压缩包只能包含一个 Shapefile（.shp .shx .dbf .prj .cpg）"
+                "(the zip may hold one shapefile only)",
+                f"unexpected member {excerpt(base)}",
+            )
         if ext in parts:
-            raise _refuse(filename, "压缩包只能包含一个 Shapefile (the zip holds more than one shapefile)", excerpt(base))
+            raise _refuse(
+                filename,
+                "压缩包只能包含一个 Shapefile (the zip holds more than one shapefile)",
+                excerpt(base),
+            )
         parts[ext] = m
     if ".shp" not in parts or ".shx" not in parts or ".dbf" not in parts:
-        raise _refuse(filename, "压缩包须包含 .shp、.shx 和 .dbf (the zip must hold .shp, .shx and .dbf)", "incomplete")
+        raise _refuse(
+            filename, "压缩包须包含 .shp、.shx 和 .dbf (the zip must hold .shp, .shx and .dbf)", "incomplete"
+        )
     for ext, m in parts.items():
         body = archive.read(m)
         if len(body) != m.file_size:
             raise _refuse(filename, "压缩包已损坏 (the zip is damaged)", excerpt(m.filename))
         if ext == ".shp" and (len(body) < 100 or struct.unpack(">i", body[:4])[0] != 9994):
-            raise _refuse(filename, "不是有效的 Shapefile (.shp 文件头错误) (not a valid .shp file)", "bad header")
-        with open(os.path.join(tmp, "upload" + ext), "wb") as fh:
-            fh.write(body)
-    return os.path.join(tmp, "upload.shp")
+            raise _refuse(
+                filename, "不是有效的 Shapefile (.shp 文件头错误) (not a valid .shp file)", "bad header"
+            )
+        (Path(tmp) / ("upload" + ext)).write_bytes(body)
+    return str(Path(tmp) / "upload.shp")
 
 
 def _read_with_gdal(filename: str, data: bytes, fmt: VectorFormat, limits: Limits) -> VectorData:
@@ -201,21 +242,27 @@ def _read_with_gdal(filename: str, data: bytes, fmt: VectorFormat, limits: Limit
         if fmt is VectorFormat.shapefile_zip:
             path = _unpack_shapefile(filename, data, tmp, limits)
         else:
-            path = os.path.join(tmp, "upload.gpkg")
-            with open(path, "wb") as fh:
-                fh.write(data)
+            gpkg = Path(tmp) / "upload.gpkg"
+            gpkg.write_bytes(data)
+            path = str(gpkg)
         pyogrio.set_gdal_config_options(HARDENED_GDAL)
         try:
             info = pyogrio.read_info(path)
             if str(info.get("driver")) != fmt.value:
-                raise _refuse(filename, f"文件不是 {fmt.value} (the file is not {fmt.value})", "driver mismatch")
+                raise _refuse(
+                    filename, f"文件不是 {fmt.value} (the file is not {fmt.value})", "driver mismatch"
+                )
             if int(info.get("features") or 0) > limits.features:
-                raise PayloadTooLarge(f"要素超过 {limits.features} 个上限 (more than {limits.features} features)")
+                raise PayloadTooLargeError(
+                    f"要素超过 {limits.features} 个上限 (more than {limits.features} features)"
+                )
             meta, _fids, geoms, values = pyogrio.raw.read(path, max_features=limits.features + 1)
-        except (ValidationFailed, PayloadTooLarge):
+        except (ValidationFailedError, PayloadTooLargeError):
             raise
         except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError and GDAL errors
-            raise _refuse(filename, "无法读取文件 (cannot read the file)", _clean_message(str(exc), tmp, filename)) from None
+            raise _refuse(
+                filename, "无法读取文件 (cannot read the file)", _clean_message(str(exc), tmp, filename)
+            ) from None
     names = [str(n) for n in meta.get("fields", [])]
     features = []
     for i, wkb in enumerate(geoms):
@@ -245,7 +292,9 @@ def _count_vertices(coords: Any) -> int:
 
 def _check_counts(filename: str, features: list[dict[str, Any]], limits: Limits) -> None:
     if len(features) > limits.features:
-        raise PayloadTooLarge(f"要素超过 {limits.features} 个上限 (more than {limits.features} features)")
+        raise PayloadTooLargeError(
+            f"要素超过 {limits.features} 个上限 (more than {limits.features} features)"
+        )
     vertices = 0
     for f in features:
         geom = f.get("geometry")
@@ -255,7 +304,9 @@ def _check_counts(filename: str, features: list[dict[str, Any]], limits: Limits)
                 if isinstance(g, dict):
                     vertices += _count_vertices(g.get("coordinates"))
         if vertices > limits.vertices:
-            raise PayloadTooLarge(f"顶点超过 {limits.vertices} 个上限 (more than {limits.vertices} vertices)")
+            raise PayloadTooLargeError(
+                f"顶点超过 {limits.vertices} 个上限 (more than {limits.vertices} vertices)"
+            )
 
 
 def sniff_raster(filename: str, data: bytes) -> None:
@@ -273,9 +324,9 @@ def open_raster(filename: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS) 
 
     sniff_raster(filename, data)
     with tempfile.TemporaryDirectory(prefix="gg-up-") as tmp:
-        path = os.path.join(tmp, "upload.tif")
-        with open(path, "wb") as fh:
-            fh.write(data)
+        tif = Path(tmp) / "upload.tif"
+        tif.write_bytes(data)
+        path = str(tif)
         with rasterio.Env(**HARDENED_GDAL):
             try:
                 ds = rasterio.open(path, driver="GTiff")
@@ -284,8 +335,12 @@ def open_raster(filename: str, data: bytes, *, limits: Limits = DEFAULT_LIMITS) 
                               _clean_message(str(exc), tmp, filename)) from None
             with ds:
                 if ds.driver != "GTiff":
-                    raise _refuse(filename, "栅格须为 GeoTIFF 文件 (rasters must be GeoTIFF)", "driver mismatch")
+                    raise _refuse(
+                        filename, "栅格须为 GeoTIFF 文件 (rasters must be GeoTIFF)", "driver mismatch"
+                    )
                 if ds.width * ds.height > limits.raster_pixels:
-                    raise PayloadTooLarge(f"栅格超过 {limits.raster_pixels} 像元上限 (raster larger than "
-                                          f"{limits.raster_pixels} pixels)")
+                    raise PayloadTooLargeError(
+                        f"栅格超过 {limits.raster_pixels} 像元上限 (raster larger than "
+                        f"{limits.raster_pixels} pixels)"
+                    )
                 yield ds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -26,9 +27,20 @@ log = logging.getLogger(__name__)
 ErrorRenderer = Callable[[Request, int, str, str, list[dict[str, Any]]], Response]
 _renderers: dict[str, ErrorRenderer] = {}
 
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                 409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
-                 429: "rate_limited", 503: "unavailable"}
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "unavailable",
+}
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 BUSY_RETRY_AFTER = "2"  # seconds a client waits before retrying when the database is busy
 
 
@@ -37,8 +49,14 @@ def register_error_renderer(prefix: str, renderer: ErrorRenderer) -> None:
     _renderers[prefix] = renderer
 
 
-def render_error(request: Request, status: int, code: str, message: str, details: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None) -> Response:
+def render_error(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """Render an error in the format of the API the request addressed."""
     path = request.url.path
     response: Response | None = None
@@ -52,6 +70,9 @@ def render_error(request: Request, status: int, code: str, message: str, details
         response = render(request, "error.html", {"status": status, "message": message}, status_code=status)
     if response is None:
         response = JSONResponse(error_body(code, message, details), status_code=status)
+    if status < 500 or status == 503:  # (a 500 is logged with its traceback where it is caught)
+        log.log(logging.WARNING if status in (429, 503) else logging.INFO, "request refused",
+                extra={"status": status, "code": code, "method": request.method, "path": path})
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -65,7 +86,7 @@ def _wants_html(request: Request) -> bool:
 
 
 def _loc(loc: Any) -> list[Any]:
-    return [p for p in loc] if isinstance(loc, (list, tuple)) else [loc]
+    return list(loc) if isinstance(loc, (list, tuple)) else [loc]
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -81,7 +102,8 @@ def install_error_handlers(app: FastAPI) -> None:
         for err in exc.errors():
             msg = err.get("msg", "invalid")
             if err.get("type") == "json_invalid":
-                msg = "请求体不是有效的 JSON (request body is not valid JSON): " + str(err.get("ctx", {}).get("error", ""))
+                reason = str(err.get("ctx", {}).get("error", ""))
+                msg = "请求体不是有效的 JSON (request body is not valid JSON): " + reason
             details.append({"loc": _loc(err.get("loc", [])), "msg": msg})
         return render_error(request, 422, "validation_error", "请求参数无效 (invalid request)", details)
 
@@ -98,12 +120,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> Response:
         log.info("integrity error: %s", exc.orig)
-        return render_error(request, 409, "conflict", "数据冲突：记录已存在或仍被引用 (conflict with existing data)")
+        return render_error(
+            request, 409, "conflict", "数据冲突：记录已存在或仍被引用 (conflict with existing data)"
+        )
 
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
     async def _out_of_range(request: Request, exc: Exception) -> Response:
-        # A number or value the database cannot hold (e.g. an id beyond 64 bits): the caller's input, not a bug.
+        # A number or value the database cannot hold (e.g. an id beyond 64 bits):
+        # the caller's input, not a bug.
         log.info("value out of range on %s: %s", request.url.path, exc)
         return render_error(request, 422, "validation_error",
                             "数值超出范围 (a number or value in the request is out of range)")
@@ -111,8 +136,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _operational(request: Request, exc: OperationalError) -> Response:
         log.error("database unavailable: %s", exc.orig)
-        response = render_error(request, 503, "unavailable", "数据库暂时不可用，请稍后重试 (database unavailable, retry later)",
-                                headers={"Retry-After": BUSY_RETRY_AFTER})
+        response = render_error(
+            request,
+            503,
+            "unavailable",
+            "数据库暂时不可用，请稍后重试 (database unavailable, retry later)",
+            headers={"Retry-After": BUSY_RETRY_AFTER},
+        )
         if is_stale_snapshot(exc):
             # a read that turned into a write after another commit: the GET is safe to run again (see websec)
             response.headers[RETRY_MARKER] = "1"
@@ -121,13 +151,21 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PoolTimeout)
     async def _pool_timeout(request: Request, exc: PoolTimeout) -> Response:
         log.warning("no database connection free for %s %s", request.method, request.url.path)
-        return render_error(request, 503, "unavailable", "服务器繁忙，请稍后重试 (server busy, retry shortly)",
-                            headers={"Retry-After": BUSY_RETRY_AFTER})
+        return render_error(
+            request,
+            503,
+            "unavailable",
+            "服务器繁忙，请稍后重试 (server busy, retry shortly)",
+            headers={"Retry-After": BUSY_RETRY_AFTER},
+        )
 
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return render_error(request, 500, "internal_error", "服务器内部错误，已记录 (internal error; it has been logged)")
+        # The handler gets the exception as an argument: log its traceback from it, not from sys.exc_info().
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return render_error(
+            request, 500, "internal_error", "服务器内部错误，已记录 (internal error; it has been logged)"
+        )
 
 
 class RequestContextMiddleware:
@@ -141,7 +179,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        rid = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        # a caller's id is kept when it is a plain token (it goes into every log line); otherwise a new one
+        rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = request_id_var.set(rid)
         limit = get_settings().max_body_bytes
         path = scope.get("path", "")
@@ -200,7 +240,9 @@ class RequestIdLogFilter(logging.Filter):
 
 
 def site_url(request: Request) -> str:
-    """The site's own address for links and redirects: GOVGRID_PUBLIC_BASE_URL, or (demo, local) the address the
-    request came to, whose Host TrustedHostMiddleware has already checked. Never an unchecked Host header."""
+    """The site's own address for links and redirects.
+
+    GOVGRID_PUBLIC_BASE_URL, or (demo, local) the address the request came to, whose Host
+    TrustedHostMiddleware has already checked. Never an unchecked Host header."""
     base = get_settings().public_base_url
     return base.rstrip("/") if base else str(request.base_url).rstrip("/")

@@ -26,7 +26,8 @@ class NavItem:
     path: str
     zh: str
     en: str
-    public: bool = False  # shown to anonymous visitors on the home page (resident reporting, public statistics)
+    # shown to anonymous visitors on the home page (resident reporting, public statistics)
+    public: bool = False
 
 
 @dataclass
@@ -47,7 +48,8 @@ class DemoContext:
 
     departments: dict[str, int] = field(default_factory=dict)
     users: dict[str, str] = field(default_factory=dict)  # username -> role description (for printing)
-    printed: list[str] = field(default_factory=list)  # extra lines `govgrid demo` prints (channel secrets, keys)
+    # extra lines `govgrid demo` prints (channel secrets, keys)
+    printed: list[str] = field(default_factory=list)
     password: str = DEMO_PASSWORD
     base_url: str = "http://127.0.0.1:8000"  # where the demo is served (printed links use it)
 
@@ -61,14 +63,16 @@ class ModuleSpec:
     title_en: str
     api_router: APIRouter | None = None  # mounted under /api/v1
     root_routers: list[APIRouter] = field(default_factory=list)  # standard APIs and pages, mounted at /
-    mounts: list[tuple[str, Callable[[], Any]]] = field(default_factory=list)  # (path, factory of an ASGI app)
+    # (path, factory of an ASGI app)
+    mounts: list[tuple[str, Callable[[], Any]]] = field(default_factory=list)
     nav: list[NavItem] = field(default_factory=list)
     templates_dir: Path | None = None
     load_demo: Callable[[Session, DemoContext], None] | None = None
     cli: Any = None  # a typer.Typer mounted as `govgrid <name>`
     migrations_dir: Path | None = None
     on_startup: Callable[[], None] | None = None
-    background: list[Callable[[], Any]] = field(default_factory=list)  # long-running tasks started with the server
+    # long-running tasks started with the server
+    background: list[Callable[[], Any]] = field(default_factory=list)
     work_counters: list[WorkCounter] = field(default_factory=list)
 
 

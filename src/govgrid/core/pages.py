@@ -75,7 +75,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "request": request,
         "csp_nonce": state_nonce(request),
         "csrf_token": token,
-        "csrf_input": lambda: Markup(f'<input type="hidden" name="{CSRF_FIELD}" value="{token}">'),
+        # Markup.format escapes its arguments (the token is URL-safe base64, so the page is unchanged)
+        "csrf_input": lambda: Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, token),
         "locale": locale,
         "t": lambda key, **kw: translate(locale, key, **kw),
         # anonymous visitors see the public pages only (reporting, tracking, public statistics)
@@ -88,13 +89,22 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     response = templates().TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)
     new_anchor = getattr(request.state, "csrf_new_cookie", None)
     if new_anchor:
-        response.set_cookie(CSRF_COOKIE, new_anchor, httponly=True, samesite="lax", secure=request.url.scheme == "https",
-                            path="/")
+        response.set_cookie(
+            CSRF_COOKIE,
+            new_anchor,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
     return response
 
 
 def _cookie_principal(request: Request) -> Principal | None:
-    """The logged-in visitor on a public page that did not ask for the caller (so the header shows who is in)."""
+    """The logged-in visitor on a public page that did not ask for the caller.
+
+    It lets the page header show who is logged in.
+    """
     from govgrid.core.db import session_scope
     from govgrid.core.deps import TOKEN_COOKIE
     from govgrid.core.identity import service as identity
@@ -104,7 +114,8 @@ def _cookie_principal(request: Request) -> Principal | None:
     if not token:
         return None
     own = getattr(request.state, "db", None)
-    if own is not None and own.in_transaction():  # reuse the request's open unit of work (never reopen a closed one)
+    # reuse the request's open unit of work (never reopen a closed one)
+    if own is not None and own.in_transaction():
         user_id = sessions.resolve(own, token)
         return identity.load_user_principal(own, user_id) if user_id is not None else None
     with session_scope(readonly=True) as session:
@@ -112,16 +123,19 @@ def _cookie_principal(request: Request) -> Principal | None:
         return identity.load_user_principal(session, user_id) if user_id is not None else None
 
 
-class LoginRedirect(Exception):
+class LoginRedirectError(Exception):
     """Raised by page dependencies when the visitor must log in first."""
 
     def __init__(self, next_url: str):
         self.next_url = next_url
 
 
+
+
 def _page_principal(request: Request, principal: OptionalPrincipal) -> Principal:
     if principal is None:
-        raise LoginRedirect(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""))
+        query = f"?{request.url.query}" if request.url.query else ""
+        raise LoginRedirectError(str(request.url.path) + query)
     return principal
 
 

@@ -1,7 +1,7 @@
 """Declared ports between modules: event names and payloads that one module publishes and another consumes.
 
-Modules never import each other; they publish these events with `core.events.publish` (delivered after commit) and
-subscribe with `core.events.subscribe`.
+Modules never import each other; they publish these events with `core.events.publish` (delivered after commit)
+and subscribe with `core.events.subscribe`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from govgrid.core.events import publish
 
-# A citizen concern (e.g. an appeals ticket) that is a city-management event: the city map files it as an event.
+# A citizen concern (e.g. an appeals ticket) that is a city-management event:
+# the city map files it as an event.
 CITY_EVENT_REPORTED = "citymap.event_reported"
 # The city map closed a case that came from another module: the source can tell the citizen.
 CITY_CASE_CLOSED = "citymap.case_closed"

@@ -1,7 +1,8 @@
 """Personal data: the one masking policy of the platform (GB/T 37964-2019 practice), for structured fields and
 for free text, and value checks for the personal types.
 
-Structured fields (exchange gateway, staff views) keep a little of each value so a person can tell records apart:
+Structured fields (exchange gateway, staff views) keep a little of each value so a person can tell
+records apart:
 - mobile 138****8000 (first 3, last 4); landline 0372-*****34 (area code and last 2); short numbers all stars;
 - ID card 410***********1234 (first 3, last 4: the birth date is always hidden);
 - name 张*, 欧阳** (the surname); address down to the township (镇/乡/街道), the rest ****.
@@ -17,10 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 # Two-character surnames (复姓) keep both characters.
-COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 长孙 宇文 司徒 夏侯 令狐 轩辕 端木 独孤 南宫 西门 百里 呼延 "
-    "万俟 司空 澹台 公冶 太史 申屠 钟离 闻人 赫连 第五 拓跋 完颜 左丘 东郭 公羊 濮阳 淳于 单于 太叔 仲孙".split()
-)
+COMPOUND_SURNAMES = frozenset([
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯",
+    "令狐", "轩辕", "端木", "独孤", "南宫", "西门", "百里", "呼延", "万俟", "司空", "澹台", "公冶", "太史",
+    "申屠", "钟离", "闻人", "赫连", "第五", "拓跋", "完颜", "左丘", "东郭", "公羊", "濮阳", "淳于", "单于",
+    "太叔", "仲孙",
+])
 _TOWNSHIP_MARKS = ("街道", "镇", "乡")
 _COUNTY_MARKS = ("县", "区", "市", "旗")
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -39,6 +42,8 @@ def mask_id_number(value: str) -> str:
 def mask_phone(value: str) -> str:
     """Mobile 138****5678; landline 0372-*****34 (area code and last 2); a bare local number *****34."""
     digits = "".join(ch for ch in normalise_digits(value) if ch.isdigit())
+    if len(digits) == 13 and digits.startswith("861"):  # +86 before a mobile number: the same mobile
+        digits = digits[2:]
     if len(digits) == 11 and digits[0] == "1":
         return digits[:3] + "****" + digits[-4:]
     if digits.startswith("0") and 10 <= len(digits) <= 12:
@@ -97,8 +102,9 @@ def mask_value(rule: str, value: Any) -> Any:
 def mask_records(records: list[dict[str, Any]], masks: dict[str, str]) -> None:
     """Mask a page of records in place, one field at a time: the same result as `mask_value` on every value.
 
-    The gateway's hot path: string values of the common rules are masked inline (no call per value); everything
-    else (other rules, non-string values) goes through `mask_value`'s rules. Every record must hold every field.
+    The gateway's hot path: string values of the common rules are masked inline (no call per value);
+    everything else (other rules, non-string values) goes through `mask_value`'s rules.
+    Every record must hold every field.
     """
     for field, rule in masks.items():
         if rule == "none":
@@ -169,12 +175,18 @@ def valid_phone(value: str) -> bool:
 
 # ---- free text ---------------------------------------------------------------------------------------------
 
-_CN_DIGITS = {"零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
-              "五": "5", "六": "6", "七": "7", "八": "8", "九": "9"}
+# The full-width and ideographic characters below are the ones the patterns must match (RUF001 on purpose).
+_CN_DIGITS = {
+    "零": "0", "〇": "0", "○": "0", "一": "1", "幺": "1", "二": "2", "两": "2",  # noqa: RUF001
+    "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9",
+}
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)}
-_DIGIT_CLASS = "0-9０-９零〇○一幺二两三四五六七八九"
+_DIGIT_CLASS = "0-9０-９零〇○一幺二两三四五六七八九"  # noqa: RUF001
 # A run of digits (Arabic, full-width or Chinese) with optional single separators between them.
-_NUMBER_RUN = re.compile(rf"(?<![{_DIGIT_CLASS}])[+＋]?[{_DIGIT_CLASS}](?:[ \-.·．－—_]?[{_DIGIT_CLASS}Xx]){{6,}}")
+_NUMBER_RUN = re.compile(
+    rf"(?<![{_DIGIT_CLASS}])[+＋]?[{_DIGIT_CLASS}]"  # noqa: RUF001
+    rf"(?:[ \-.·．－—_]?[{_DIGIT_CLASS}Xx]){{6,}}"  # noqa: RUF001
+)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 

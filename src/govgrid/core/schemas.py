@@ -52,7 +52,9 @@ class DivisionCreate(BaseModel):
     code: str = Field(min_length=7, max_length=32, pattern=r"^\d+$")
     name: str = Field(min_length=1, max_length=100)
     level: str = Field(description="township, village or grid")
-    boundary: dict[str, Any] | None = Field(default=None, description="GeoJSON Polygon/MultiPolygon in WGS 84")
+    boundary: dict[str, Any] | None = Field(
+        default=None, description="GeoJSON Polygon/MultiPolygon in WGS 84"
+    )
 
 
 class LineRead(ORM):
@@ -100,7 +102,7 @@ class MeRead(BaseModel):
 
 class TokenRead(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105  (the OAuth 2 token type, not a secret)
     expires_in: int
 
 
@@ -183,7 +185,9 @@ class AuditVerifyRead(BaseModel):
 class MatrixCell(BaseModel):
     department_id: int
     name: str
-    open_work: dict[str, int] = Field(default_factory=dict, description="open items by kind, e.g. open tickets")
+    open_work: dict[str, int] = Field(
+        default_factory=dict, description="open items by kind, e.g. open tickets"
+    )
 
 
 class MatrixRead(BaseModel):

@@ -1,8 +1,8 @@
 """Secrets at rest: third-party credentials (e.g. a WeChat channel's token and AES key) are stored sealed.
 
-Sealed values are Fernet tokens (AES-128-CBC + HMAC-SHA256) under a key derived from GOVGRID_SECRET_KEY, prefixed
-so that values written before sealing existed are still read (and re-sealed on their next save). Rotating the
-secret key means re-entering sealed credentials.
+Sealed values are Fernet tokens (AES-128-CBC + HMAC-SHA256) under a key derived from GOVGRID_SECRET_KEY,
+prefixed so that values written before sealing existed are still read (and re-sealed on their next save).
+Rotating the secret key means re-entering sealed credentials.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ class SealError(AppError):
 
 
 def _fernet() -> Fernet:
-    digest = hashlib.sha256(b"govgrid-seal\x00" + get_settings().secret_key.get_secret_value().encode()).digest()
+    secret = get_settings().secret_key.get_secret_value()
+    digest = hashlib.sha256(b"govgrid-seal\x00" + secret.encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
@@ -42,5 +43,7 @@ def unseal(value: str) -> str:
     try:
         return _fernet().decrypt(value[len(PREFIX):].encode()).decode()
     except InvalidToken:
-        raise SealError("存储的凭据无法解密：密钥已更换？请重新配置该渠道 (stored credential cannot be decrypted: "
-                        "was GOVGRID_SECRET_KEY changed? re-enter the channel settings)") from None
+        raise SealError(
+            "存储的凭据无法解密：密钥已更换？请重新配置该渠道 (stored credential cannot be decrypted: "
+            "was GOVGRID_SECRET_KEY changed? re-enter the channel settings)"
+        ) from None

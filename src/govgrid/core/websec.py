@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from govgrid.config import get_settings
 from govgrid.core.db import RETRY_MARKER, request_deadline
 from govgrid.core.deps import TOKEN_COOKIE
-from govgrid.core.errors import Forbidden, ValidationFailed
+from govgrid.core.errors import ForbiddenError, ValidationFailedError
 from govgrid.core.identity import security
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,8 @@ CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Machine interfaces that authenticate by their own key or signature and never by the login cookie.
 NO_COOKIE_PREFIXES = ("/open311/", "/channels/")
-# Interfaces for programs: an unsafe request needs a CSRF token only if it would be authenticated by the cookie.
+# Interfaces for programs:
+# an unsafe request needs a CSRF token only if it would be authenticated by the cookie.
 MACHINE_PREFIXES = ("/api/", "/ckan/", "/ogcapi/", *NO_COOKIE_PREFIXES)
 _ANON_RE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 # A JSON string escape for NUL (\u0000) not itself escaped by a backslash.
@@ -45,7 +46,8 @@ _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000", re.IGNORECASE)
 
 
 def _anchor(request: Request) -> str:
-    """What a CSRF token is bound to: the login session if there is one, else the browser's anonymous cookie."""
+    """What a CSRF token is bound to: the login session if there is one,
+    else the browser's anonymous cookie."""
     token = request.cookies.get(TOKEN_COOKIE)
     claims = security.decode_token(token) if token else None
     if claims is not None:
@@ -113,35 +115,45 @@ async def check_csrf(request: Request) -> None:
         return
     origin = _caller_origin(request)
     if origin is not None and not _same_origin(request, origin):
-        raise Forbidden("跨站请求被拒绝：请求来自其他网站 (cross-site request refused: it came from another origin)",
-                        code="csrf_failed")
+        raise ForbiddenError(
+            "跨站请求被拒绝：请求来自其他网站 (cross-site request refused: it came from another origin)",
+            code="csrf_failed",
+        )
     explicit = bool(request.headers.get("authorization") or request.headers.get("x-api-key"))
     if explicit or (path.startswith(MACHINE_PREFIXES) and not _cookie_authenticated(request)):
         # a credential in a header is never sent by a browser on another site's behalf
         return
     presented = await _presented_token(request)
     if not presented or not hmac.compare_digest(presented, csrf_token(request)):
-        raise Forbidden("页面已过期或缺少安全令牌，请刷新页面后重试 (missing or stale CSRF token: reload the page "
-                        "and try again)", code="csrf_failed")
+        raise ForbiddenError(
+            "页面已过期或缺少安全令牌，请刷新页面后重试 (missing or stale CSRF token: reload the page "
+            "and try again)",
+            code="csrf_failed",
+        )
 
 
 # ------------------------------------------------------------------------------------------ NUL characters
 
 
 async def check_nul(request: Request) -> None:
-    """Refuse NUL characters anywhere in the request's text: PostgreSQL cannot store them, so no backend does."""
+    """Refuse NUL characters anywhere in the request's text: PostgreSQL cannot store them,
+    so no backend does."""
     raw_query = request.scope.get("query_string", b"")
     if b"%00" in raw_query.lower() or b"\x00" in raw_query or "\x00" in request.url.path:
-        raise ValidationFailed("请求中含有空字符 (NUL)，请删除后重试 (the request contains a NUL character)",
-                               details=[{"loc": ["query"], "msg": "NUL character"}])
+        raise ValidationFailedError(
+            "请求中含有空字符 (NUL)，请删除后重试 (the request contains a NUL character)",
+            details=[{"loc": ["query"], "msg": "NUL character"}],
+        )
     if request.method not in UNSAFE_METHODS:
         return
     ctype = request.headers.get("content-type", "")
     if "json" in ctype:
         body = await request.body()
         if _JSON_NUL.search(body) or b"\x00" in body:
-            raise ValidationFailed("请求体中含有空字符 (NUL)，请删除后重试 (the request body contains a NUL character)",
-                                   details=[{"loc": ["body"], "msg": "NUL character"}])
+            raise ValidationFailedError(
+                "请求体中含有空字符 (NUL)，请删除后重试 (the request body contains a NUL character)",
+                details=[{"loc": ["body"], "msg": "NUL character"}],
+            )
     elif ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         try:
             form = await request.form()
@@ -149,8 +161,10 @@ async def check_nul(request: Request) -> None:
             return
         for name, value in form.multi_items():
             if isinstance(value, str) and "\x00" in value:
-                raise ValidationFailed("表单中含有空字符 (NUL)，请删除后重试 (a form field contains a NUL character)",
-                                       details=[{"loc": ["body", name], "msg": "NUL character"}])
+                raise ValidationFailedError(
+                    "表单中含有空字符 (NUL)，请删除后重试 (a form field contains a NUL character)",
+                    details=[{"loc": ["body", name], "msg": "NUL character"}],
+                )
 
 
 async def guard_request(request: Request) -> None:
@@ -182,7 +196,8 @@ _COMMON = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-
 
 
 class SecurityMiddleware:
-    """Security headers and CSP nonces, HEAD served as GET, a cap on requests in flight, reads re-run after a race."""
+    """Security headers and CSP nonces, HEAD served as GET, a cap on requests in flight,
+    reads re-run after a race."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -203,12 +218,14 @@ class SecurityMiddleware:
         admitted = False
         try:
             if settings.is_sqlite and scope["method"] in UNSAFE_METHODS:
-                # Writers wait for admission here, on the event loop, not in worker threads: on SQLite they then
-                # queue for the one write turn, and the turn's holder must always find a free thread.
+                # Writers wait for admission here, on the event loop, not in worker threads: on SQLite they
+                # then queue for the one write turn, and the turn's holder must always find a free thread.
                 if self._writers is None:
                     self._writers = asyncio.Semaphore(max(1, settings.worker_threads // 2))
                 try:
-                    await asyncio.wait_for(self._writers.acquire(), timeout=settings.sqlite_write_wait_seconds)
+                    await asyncio.wait_for(
+                        self._writers.acquire(), timeout=settings.sqlite_write_wait_seconds
+                    )
                 except TimeoutError:
                     await _busy(send)
                     return
@@ -250,7 +267,8 @@ class SecurityMiddleware:
         async def wrapped(message: Message) -> None:
             nonlocal swallow
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != RETRY_MARKER.encode()]
+                marker = RETRY_MARKER.encode()
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != marker]
                 if may_retry and len(headers) != len(message.get("headers", [])):
                     swallow = True
                     return
@@ -297,11 +315,16 @@ def _empty_receive(original: Receive) -> Receive:
 
 
 async def _busy(send: Send) -> None:
-    body = ('{"error": {"code": "unavailable", "message": "服务器繁忙，请稍后重试 (server busy, retry shortly)", '
-            '"details": []}}').encode()
+    body = (
+        '{"error": {"code": "unavailable", "message": "服务器繁忙，请稍后重试 (server busy, retry shortly)", '
+        '"details": []}}'
+    ).encode()
     await send({"type": "http.response.start", "status": 503, "headers": [
-        (b"content-type", b"application/json"), (b"retry-after", b"2"), (b"content-length", str(len(body)).encode()),
-        *_COMMON]})
+        (b"content-type", b"application/json"),
+        (b"retry-after", b"2"),
+        (b"content-length", str(len(body)).encode()),
+        *_COMMON,
+    ]})
     await send({"type": "http.response.body", "body": body})
 
 

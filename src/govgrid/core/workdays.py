@@ -1,8 +1,8 @@
 """Working-day clocks: deadlines that skip weekends and listed holidays, with make-up working days (调休).
 
-The calendar is data (`core/data/holidays_cn.csv`, or the file named by GOVGRID_WORKING_DAY_CALENDAR): one row per
-date with kind `holiday` (a weekday off) or `workday` (a weekend day worked). Check it against the State Council's
-yearly notice and extend it each December.
+The calendar is data (`core/data/holidays_cn.csv`, or the file named by GOVGRID_WORKING_DAY_CALENDAR): one row
+per date with kind `holiday` (a weekday off) or `workday` (a weekend day worked). Check it against the State
+Council's yearly notice and extend it each December.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ class Calendar:
         return d.weekday() < 5
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
-        """The moment `days` working days after `start` (same local clock time, end of day if start was off)."""
+        """The moment `days` working days after `start` (same local clock time,
+        end of day if start was off)."""
         local = start.astimezone(SHANGHAI)
         d = local.date()
         clock = local.timetz() if self.is_working_day(d) else time(23, 59, 59, tzinfo=SHANGHAI)
@@ -79,7 +80,8 @@ class Calendar:
 
 def load_calendar(path: Path | None = None) -> Calendar:
     """Read a holiday calendar CSV (date,kind,name)."""
-    text = path.read_text(encoding="utf-8") if path else (resources.files("govgrid.core") / "data" / "holidays_cn.csv").read_text(encoding="utf-8")
+    source = path or resources.files("govgrid.core") / "data" / "holidays_cn.csv"
+    text = source.read_text(encoding="utf-8")
     cal = Calendar()
     for row in csv.DictReader(text.splitlines()):
         d = date.fromisoformat(row["date"])

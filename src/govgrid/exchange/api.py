@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 from govgrid.exchange import schemas as s
 from govgrid.exchange.models import Grant, Resource, SharingRequest
 from govgrid.exchange.services import (
@@ -344,7 +344,7 @@ def flow(
 ) -> dict[str, Any]:
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 "时间须带时区 (timestamps need a timezone, e.g. 2026-01-01T00:00:00+08:00)",
                 details=[{"loc": ["query", name], "msg": "naive datetime"}],
             )

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from govgrid.core.errors import Conflict
+from govgrid.core.errors import ConflictError
 
 
 class SharingType(StrEnum):
@@ -232,6 +232,6 @@ def is_final(state: S) -> bool:
 
 
 def require_move(current: S | str, target: S, message: str) -> None:
-    """Raise Conflict(message) unless the lifecycle allows moving from `current` to `target`."""
+    """Raise ConflictError(message) unless the lifecycle allows moving from `current` to `target`."""
     if not can_move(current, target):
-        raise Conflict(message)
+        raise ConflictError(message)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from govgrid.core.errors import PayloadTooLarge
+from govgrid.core.errors import PayloadTooLargeError
 from govgrid.core.privacy import valid_id_number, valid_phone
 
 ITEM_TYPES = ("string", "integer", "number", "date", "boolean", "division", "id_number", "phone")
@@ -22,8 +22,8 @@ MAX_REPORTED = 200  # row errors listed in one answer; the total is always given
 MAX_ROWS = 200_000
 
 
-def _too_many_rows() -> PayloadTooLarge:
-    return PayloadTooLarge(
+def _too_many_rows() -> PayloadTooLargeError:
+    return PayloadTooLargeError(
         f"文件超过 {MAX_ROWS} 行上限，请分批上传 (more than {MAX_ROWS} rows in one upload; split the file)",
         details=[{"loc": ["file"], "msg": f"more than {MAX_ROWS} rows"}],
     )

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from govgrid.core.departments import service as departments
 from govgrid.core.deps import SessionDep
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 from govgrid.core.pages import PagePrincipal, register_messages, render
 from govgrid.core.workdays import SHANGHAI
 from govgrid.exchange import enums
@@ -257,7 +257,7 @@ def request_submit(
             }
         )
     except ValueError as exc:
-        raise ValidationFailed(f"申请内容无效 (invalid request): {exc}") from None
+        raise ValidationFailedError(f"申请内容无效 (invalid request): {exc}") from None
     req = sharing.submit_request(session, actor=principal, data=data)
     return RedirectResponse(f"/exchange/requests?submitted={req.id}", status_code=303)
 

@@ -66,12 +66,20 @@ MESSAGES = {
         "login.failed": "Wrong username or password",
         "home.welcome": "Welcome, {name}",
         "home.matrix": "Lines × territories matrix (条×块)",
-        "home.matrix_help": "Rows are lines (kinds of department), columns are divisions; each cell is that line's department there.",
-        "home.matrix_work": "A number is that department's open work (tickets, cases, sharing requests awaiting it).",
+        "home.matrix_help": (
+            "Rows are lines (kinds of department), columns are divisions; "
+            "each cell is that line's department there."
+        ),
+        "home.matrix_work": (
+            "A number is that department's open work (tickets, cases, sharing requests awaiting it)."
+        ),
         "home.roles": "My roles",
         "home.tree": "My divisions",
         "home.public": "Public services",
-        "home.anon": "Log in to see your divisions, departments and work. Residents can report concerns without logging in.",
+        "home.anon": (
+            "Log in to see your divisions, departments and work. "
+            "Residents can report concerns without logging in."
+        ),
         "dept.title": "Department",
         "dept.division": "Division",
         "dept.line": "Line",
@@ -80,7 +88,12 @@ MESSAGES = {
         "col.line": "Line",
         "error.title": "Something went wrong",
         "error.back": "Back to home",
-        "level.national": "National", "level.province": "Province", "level.city": "Prefecture", "level.county": "County",
-        "level.township": "Township", "level.village": "Village", "level.grid": "Grid cell",
+        "level.national": "National",
+        "level.province": "Province",
+        "level.city": "Prefecture",
+        "level.county": "County",
+        "level.township": "Township",
+        "level.village": "Village",
+        "level.grid": "Grid cell",
     },
 }

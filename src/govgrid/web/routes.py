@@ -21,7 +21,7 @@ from govgrid.core.deps import (
     session_token,
 )
 from govgrid.core.divisions import service as divisions
-from govgrid.core.errors import AppError, RateLimited, Unauthorized
+from govgrid.core.errors import AppError, RateLimitedError, UnauthorizedError
 from govgrid.core.identity import service as identity
 from govgrid.core.identity import sessions
 from govgrid.core.modules import open_work
@@ -68,12 +68,18 @@ def login_form(request: Request, next: str | None = None):
 
 
 @router.post("/login")
-def login_submit(request: Request, session: SessionDep, username: Annotated[str, Form(max_length=64)],
-                 password: Annotated[str, Form(max_length=200)], next: Annotated[str, Form(max_length=500)] = "/"):
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+):
     """Check the login, open a server-side session and set its cookie."""
+    address = client_address(request)
     try:
-        user = identity.authenticate(session, username=username, password=password, address=client_address(request))
-    except (Unauthorized, RateLimited) as exc:
+        user = identity.authenticate(session, username=username, password=password, address=address)
+    except (UnauthorizedError, RateLimitedError) as exc:
         session.rollback()
         record_refusal(session, exc)
         return render(request, "login.html", {"next_url": _safe_next(next), "error": exc.message},
@@ -116,8 +122,8 @@ def password_submit(request: Request, session: SessionDep, principal: PagePrinci
                     repeat_password: Annotated[str, Form(max_length=200)]):
     """Change my password; my other sessions end."""
     if new_password != repeat_password:
-        return render(request, "account_password.html", {"error": translate(get_locale(request), "account.mismatch"),
-                                                         "done": False}, status_code=422)
+        error = translate(get_locale(request), "account.mismatch")
+        return render(request, "account_password.html", {"error": error, "done": False}, status_code=422)
     try:
         identity.change_password(session, user_id=principal.id, current=current_password, new=new_password,
                                  keep_token=session_token(request))
@@ -132,8 +138,8 @@ def password_submit(request: Request, session: SessionDep, principal: PagePrinci
 def switch_language(code: str, next: str | None = None):
     """Switch the interface language (zh-CN or en)."""
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie("govgrid_lang", "en" if code.lower().startswith("en") else "zh-CN", max_age=365 * 86400,
-                        samesite="lax")
+    locale = "en" if code.lower().startswith("en") else "zh-CN"
+    response.set_cookie("govgrid_lang", locale, max_age=365 * 86400, samesite="lax")
     return response
 
 

@@ -43,7 +43,8 @@ def carbon_users(db: Session) -> dict[str, User]:
     for username, dept_code, role, reach in USERS:
         user = db.scalar(select(User).where(User.username == username))
         if user is None:
-            user = User(username=username, display_name=username, password_hash="!", is_demo=True)  # noqa: S106 (an unusable hash)
+            # "!" is an unusable hash: nobody logs in as this user
+            user = User(username=username, display_name=username, password_hash="!", is_demo=True)
             db.add(user)
             db.flush()
             dept = departments.get_by_code(db, dept_code)

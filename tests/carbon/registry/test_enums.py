@@ -19,7 +19,7 @@ from govgrid.carbon.enums import (
     can_move,
     require_move,
 )
-from govgrid.core.errors import Conflict
+from govgrid.core.errors import ConflictError
 
 MIGRATION = Path(enums.__file__).parent / "migrations" / "carbon_0001_carbon_initial.py"
 
@@ -73,7 +73,7 @@ def test_can_move_follows_the_tables(current, target, allowed):
 
 def test_require_move_refuses_with_a_409():
     require_move("submitted", ReportStatus.verified, message="x")
-    with pytest.raises(Conflict) as exc:
+    with pytest.raises(ConflictError) as exc:
         require_move("retired", CreditStatus.retired, message="区块已注销 (already retired)", code="retired")
     assert exc.value.status == 409 and exc.value.code == "retired" and "already retired" in exc.value.message
     with pytest.raises(ValueError):

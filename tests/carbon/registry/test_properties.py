@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from govgrid.carbon.models import CreditBlock, Issuance
 from govgrid.carbon.services import accounts, credits, projects, reports
 from govgrid.core.audit.service import SystemActor
-from govgrid.core.errors import Conflict
+from govgrid.core.errors import ConflictError
 
 ACTOR = SystemActor("property-test")
 
@@ -90,7 +90,7 @@ def test_random_sequences_conserve_and_never_overlap(db, first, ops):
                     credits.retire(
                         db, actor=ACTOR, account_id=held[a], quantity=q, beneficiary="b", reason="r"
                     )
-            except Conflict:
+            except ConflictError:
                 assert q > before[held[a]][0]  # refused only when the holder had too little
                 assert {
                     acc: accounts.balances(db, account_id=acc) for acc in held
@@ -120,7 +120,7 @@ def test_same_area_and_vintage_is_refused_at_the_service(db):
         _issue(db, 112.70, 10, (2018, 2023))
         try:
             _issue(db, 112.70, 10, (2020, 2025))
-        except Conflict as exc:
+        except ConflictError as exc:
             assert exc.code == "double_issuance"
         else:
             raise AssertionError("overlapping vintage over the same area was issued twice")

@@ -16,7 +16,7 @@ P = "/api/v1/carbon"
 def _user(db, username, dept_code, role, reach):
     user = db.scalar(select(User).where(User.username == username))
     if user is None:
-        user = User(username=username, display_name=username, password_hash="!")  # noqa: S106 (an unusable hash)
+        user = User(username=username, display_name=username, password_hash="!")  # an unusable hash
         db.add(user)
         db.flush()
         dept = departments.get_by_code(db, dept_code)

@@ -47,7 +47,9 @@ def test_reordered_rows_are_reported(db):
     swap = {a.seq: (b.entity_id, dict(b.detail)), b.seq: (a.entity_id, dict(a.detail))}
     # swap the content of two records, keeping their positions: the links no longer hold
     for seq, (entity_id, detail) in swap.items():
-        db.execute(update(AuditRecord).where(AuditRecord.seq == seq).values(entity_id=entity_id, detail=detail))
+        db.execute(
+            update(AuditRecord).where(AuditRecord.seq == seq).values(entity_id=entity_id, detail=detail)
+        )
     db.expire_all()
     result = audit.verify(db)
     assert not result.ok and result.broken_seq == a.seq
@@ -89,7 +91,8 @@ def test_cli_verify_names_the_edited_record(tmp_path):
         "[a.record(s, actor=SystemActor('t'), action='x', detail={'i': i}) for i in range(6)]; s.commit()"
     )
     subprocess.run([sys.executable, "-c", script], check=True, env=env)
-    ok = subprocess.run([sys.executable, "-m", "govgrid.cli", "audit", "verify"], env=env, capture_output=True, text=True)
+    verify = [sys.executable, "-m", "govgrid.cli", "audit", "verify"]
+    ok = subprocess.run(verify, env=env, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "6 records verified" in ok.stdout
     import sqlite3
@@ -98,7 +101,7 @@ def test_cli_verify_names_the_edited_record(tmp_path):
     con.execute("UPDATE audit_records SET action = 'tampered' WHERE seq = 4")
     con.commit()
     con.close()
-    bad = subprocess.run([sys.executable, "-m", "govgrid.cli", "audit", "verify"], env=env, capture_output=True, text=True)
+    bad = subprocess.run(verify, env=env, capture_output=True, text=True)
     assert bad.returncode == 1
     assert "record 4" in bad.stderr
 

@@ -14,7 +14,11 @@ def test_division_with_ancestors_is_public(client):
 
 @pytest.mark.parametrize(
     ("lon", "lat", "code", "name"),
-    [(114.80, 35.89, "410527", "内黄县"), (112.73, 29.48, "430611", "君山区"), (113.83, 37.89, "140321", "平定县")],
+    [
+        (114.80, 35.89, "410527", "内黄县"),
+        (112.73, 29.48, "430611", "君山区"),
+        (113.83, 37.89, "140321", "平定县"),
+    ],
 )
 def test_locate_answers_the_containing_county(client, lon, lat, code, name):
     r = client.get(f"/api/v1/divisions/locate?lon={lon}&lat={lat}")

@@ -79,7 +79,8 @@ def test_no_default_secret_outside_demo_mode(monkeypatch):
 
 def test_create_user_and_assign_role_within_scope(client, db, login):
     admin = login("nh_gov")
-    r = client.post("/api/v1/users", headers=admin, json={"username": "nh_clerk", "password": "long-enough-1"})
+    clerk = {"username": "nh_clerk", "password": "long-enough-1"}
+    r = client.post("/api/v1/users", headers=admin, json=clerk)
     assert r.status_code == 201, r.text
     uid = r.json()["id"]
     ok = client.post(f"/api/v1/users/{uid}/roles", headers=admin,
@@ -88,7 +89,7 @@ def test_create_user_and_assign_role_within_scope(client, db, login):
     denied = client.post(f"/api/v1/users/{uid}/roles", headers=admin,
                          json={"department_id": _dept_id(db, "140321-civil_affairs"), "role": "operator"})
     assert denied.status_code == 403
-    dup = client.post("/api/v1/users", headers=admin, json={"username": "nh_clerk", "password": "long-enough-1"})
+    dup = client.post("/api/v1/users", headers=admin, json=clerk)
     assert dup.status_code == 409
     weak = client.post("/api/v1/users", headers=admin, json={"username": "nh_weak", "password": "short"})
     assert weak.status_code == 422
@@ -100,8 +101,11 @@ def test_users_create_cli(tmp_path):
     import sys
 
     url = f"sqlite:///{tmp_path / 'cli.db'}"
-    env = {**os.environ, "GOVGRID_DATABASE_URL": url, "GOVGRID_SECRET_KEY": "k" * 40, "GOVGRID_MODULES": "none"}
-    up = subprocess.run([sys.executable, "-m", "govgrid.cli", "db", "upgrade"], env=env, capture_output=True, text=True)
+    env = {
+        **os.environ, "GOVGRID_DATABASE_URL": url, "GOVGRID_SECRET_KEY": "k" * 40, "GOVGRID_MODULES": "none"
+    }
+    upgrade = [sys.executable, "-m", "govgrid.cli", "db", "upgrade"]
+    up = subprocess.run(upgrade, env=env, capture_output=True, text=True)
     assert up.returncode == 0, up.stderr
     made = subprocess.run([sys.executable, "-m", "govgrid.cli", "users", "create", "alice", "--password",
                            "correct-horse-1", "--superuser"], env=env, capture_output=True, text=True)
@@ -109,6 +113,6 @@ def test_users_create_cli(tmp_path):
     again = subprocess.run([sys.executable, "-m", "govgrid.cli", "users", "create", "alice", "--password",
                             "correct-horse-1"], env=env, capture_output=True, text=True)
     assert again.returncode == 2 and "已存在" in again.stderr
-    nosecret = subprocess.run([sys.executable, "-m", "govgrid.cli", "db", "upgrade"],
-                              env={k: v for k, v in env.items() if k != "GOVGRID_SECRET_KEY"}, capture_output=True, text=True)
+    without_secret = {k: v for k, v in env.items() if k != "GOVGRID_SECRET_KEY"}
+    nosecret = subprocess.run(upgrade, env=without_secret, capture_output=True, text=True)
     assert nosecret.returncode == 2 and "GOVGRID_SECRET_KEY" in nosecret.stderr

@@ -15,7 +15,7 @@ from govgrid.appeals.models import Ticket
 from govgrid.core.audit import service as audit
 from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Assignment, Principal
-from govgrid.core.errors import Forbidden, NotFound
+from govgrid.core.errors import ForbiddenError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -30,10 +30,10 @@ TERRITORY_REACH = ("division", "line")
 
 
 def get_ticket(session: Session, *, ticket_id: int) -> Ticket:
-    """One ticket by id, or NotFound (no scope check: for the system and for merges already checked)."""
+    """One ticket by id, or NotFoundError (no scope check: for the system and for merges already checked)."""
     t = session.get(Ticket, ticket_id)
     if t is None:
-        raise NotFound(f"工单 {ticket_id} 不存在 (no such ticket)")
+        raise NotFoundError(f"工单 {ticket_id} 不存在 (no such ticket)")
     return t
 
 
@@ -50,7 +50,7 @@ def get_visible(session: Session, *, principal: Principal, ticket_id: int) -> Ti
     """A ticket the principal may see (404 for anything outside their scope: no existence leak)."""
     t = session.scalar(select(Ticket).where(Ticket.id == ticket_id, visible_clause(principal)))
     if t is None:
-        raise NotFound(f"工单 {ticket_id} 不存在或不在您的范围内 (no such ticket in your scope)")
+        raise NotFoundError(f"工单 {ticket_id} 不存在或不在您的范围内 (no such ticket in your scope)")
     return t
 
 
@@ -110,41 +110,43 @@ def allowed_actions(session: Session, *, principal: Principal, ticket: Ticket) -
 
 
 def require_dispatcher(principal: Principal, tickets: list[Ticket], *, message: str) -> None:
-    """Forbidden unless the principal dispatches in the territory of every ticket."""
+    """ForbiddenError unless the principal dispatches in the territory of every ticket."""
     if not all(is_dispatcher_for(principal, t) for t in tickets):
         log.info("ticket action refused", extra={"ticket_id": tickets[0].id, "reason": "not_dispatcher"})
-        raise Forbidden(message)
+        raise ForbiddenError(message)
 
 
 def require_handler(session: Session, *, principal: Principal, ticket: Ticket) -> None:
-    """Forbidden unless the principal handles tickets for the responsible unit."""
+    """ForbiddenError unless the principal handles tickets for the responsible unit."""
     if not can_handle(session, principal=principal, ticket=ticket):
         log.info("ticket action refused", extra={"ticket_id": ticket.id, "reason": "not_handler"})
-        raise Forbidden("只有责任单位的办理人员可以办理 (only the responsible unit's handlers may do this)")
+        raise ForbiddenError(
+            "只有责任单位的办理人员可以办理 (only the responsible unit's handlers may do this)"
+        )
 
 
 def require_supervisor(principal: Principal, ticket: Ticket) -> None:
-    """Forbidden unless the principal supervises the ticket's territory."""
+    """ForbiddenError unless the principal supervises the ticket's territory."""
     if not is_supervisor_of(principal, ticket):
         log.info("ticket action refused", extra={"ticket_id": ticket.id, "reason": "not_supervisor"})
-        raise Forbidden(
+        raise ForbiddenError(
             "只有本辖区纪检监察监督员可以监督工单 (only a supervisor of this territory may do this)"
         )
 
 
 def require_surveyor(principal: Principal, ticket: Ticket) -> None:
-    """Forbidden unless the principal is hotline staff of the ticket's territory."""
+    """ForbiddenError unless the principal is hotline staff of the ticket's territory."""
     if not can_survey(principal, ticket):
         log.info("ticket action refused", extra={"ticket_id": ticket.id, "reason": "not_surveyor"})
-        raise Forbidden(
+        raise ForbiddenError(
             "只有该辖区 12345 热线的话务员/派遣员可以回访 (only this territory's hotline staff may survey)"
         )
 
 
 def require_platform_admin(principal: Principal) -> None:
-    """Forbidden unless the principal is a platform administrator."""
+    """ForbiddenError unless the principal is a platform administrator."""
     if not principal.is_superuser:
-        raise Forbidden("仅平台管理员 (platform administrators only)")
+        raise ForbiddenError("仅平台管理员 (platform administrators only)")
 
 
 def hotline_assignments(principal: Principal) -> list[Assignment]:
@@ -187,8 +189,8 @@ def load_principal(session: Session, *, username: str) -> Principal:
 
     uid = session.scalar(select(User.id).where(User.username == username))
     if uid is None:
-        raise NotFound(f"用户 {username} 不存在 (no such user)")
+        raise NotFoundError(f"用户 {username} 不存在 (no such user)")
     principal = identity.load_user_principal(session, uid)
     if principal is None:
-        raise NotFound(f"用户 {username} 不可用 (user disabled)")
+        raise NotFoundError(f"用户 {username} 不可用 (user disabled)")
     return principal

@@ -11,7 +11,7 @@ from govgrid.appeals.models import WeChatChannel
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import NotFound, ValidationFailed
+from govgrid.core.errors import NotFoundError, ValidationFailedError
 from govgrid.core.sealing import seal, unseal
 
 log = logging.getLogger(__name__)
@@ -21,10 +21,10 @@ MAX_CHANNEL_ID = 32
 
 
 def get_channel(session: Session, *, channel_id: str) -> WeChatChannel:
-    """An active WeChat channel, or NotFound."""
+    """An active WeChat channel, or NotFoundError."""
     ch = session.get(WeChatChannel, channel_id)
     if ch is None or not ch.active:
-        raise NotFound(f"微信渠道 {channel_id} 不存在 (no such WeChat channel)")
+        raise NotFoundError(f"微信渠道 {channel_id} 不存在 (no such WeChat channel)")
     return ch
 
 
@@ -60,7 +60,7 @@ def ensure_channel(
     if session.get(Division, division_code) is None:
         problems.append({"loc": ["division_code"], "msg": "unknown division"})
     if problems:
-        raise ValidationFailed("渠道配置无效 (invalid channel settings)", details=problems)
+        raise ValidationFailedError("渠道配置无效 (invalid channel settings)", details=problems)
     ch = session.get(WeChatChannel, channel_id)
     if ch is None:
         ch = WeChatChannel(

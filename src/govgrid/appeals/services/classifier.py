@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from govgrid.appeals import categories, textmodel
 from govgrid.appeals.enums import CategorySource
 from govgrid.appeals.models import ClassifierModel, Ticket
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 from govgrid.core.workdays import SHANGHAI
 
 log = logging.getLogger(__name__)
@@ -168,13 +168,13 @@ def train_classifier(
         .order_by(Ticket.created_at, Ticket.id)
     ).all()
     if len(rows) < min_labelled:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"已确认类别的工单只有 {len(rows)} 件，至少需要 {min_labelled} 件才能训练 "
             f"(only {len(rows)} dispatcher-confirmed tickets; need {min_labelled})"
         )
     months = sorted({_month(r[2]) for r in rows})
     if len(months) < 2:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "需要至少两个月的已确认工单以按时间切分 (need at least two months of labelled tickets "
             "for a time split)"
         )

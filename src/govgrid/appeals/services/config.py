@@ -14,7 +14,7 @@ from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
-from govgrid.core.errors import Forbidden, ValidationFailed
+from govgrid.core.errors import ForbiddenError, ValidationFailedError
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def validate_rates_config(value: dict[str, Any]) -> dict[str, Any]:
     unknown = set(value) - set(DEFAULT_RATES)
     problems.extend({"loc": [k], "msg": "unknown setting"} for k in sorted(unknown))
     if problems:
-        raise ValidationFailed("三率配置无效 (invalid rates configuration)", details=problems)
+        raise ValidationFailedError("三率配置无效 (invalid rates configuration)", details=problems)
     return merged
 
 
@@ -128,7 +128,7 @@ def set_rates_config(session: Session, *, actor: Principal, value: dict[str, Any
     """Change the platform-wide 三率 formulas and weights (the platform administrator only); returns them."""
     if not actor.is_superuser:
         log.warning("appeals setting refused", extra={"key": RATES, "reason": "not_platform_admin"})
-        raise Forbidden(
+        raise ForbiddenError(
             "三率计分规则是全平台设置，只有平台管理员可以修改 "
             "(the 三率 scoring is a platform-wide setting: only the platform administrator may change it)"
         )

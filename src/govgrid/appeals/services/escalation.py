@@ -30,7 +30,7 @@ from govgrid.core.audit.service import Actor
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments.models import Department
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 from govgrid.core.workdays import default_calendar
 
 log = logging.getLogger(__name__)
@@ -218,17 +218,17 @@ def supervise(
     access.require_supervisor(actor, ticket)
     text = (text or "").strip()
     if action not in tuple(SupervisionAction):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "未知的监督动作 (unknown action)",
             details=[{"loc": ["action"], "msg": "comment | summon | accountability"}],
         )
     act = SupervisionAction(action)
     if act in (SupervisionAction.comment, SupervisionAction.accountability) and not text:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "请填写内容 (text is required)", details=[{"loc": ["text"], "msg": "required"}]
         )
     if len(text) > MAX_SUPERVISION_TEXT:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "内容不能超过 2000 字 (at most 2000 characters)", details=[{"loc": ["text"], "msg": "too long"}]
         )
     if act == SupervisionAction.summon:

@@ -21,7 +21,7 @@ from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
-from govgrid.core.errors import Forbidden, ValidationFailed
+from govgrid.core.errors import ForbiddenError, ValidationFailedError
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ def create_ticket(
     now = now or utcnow()
     problems = _problems(data)
     if problems:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "诉求信息有误，请修改后重新提交 (the report has problems; fix and resend)", details=problems
         )
     if data.channel_ref:
@@ -128,7 +128,7 @@ def create_ticket(
     )
     if within is not None and not any(loc.division.path.startswith(p) for p in within):
         log.info("hotline ticket refused", extra={"division_code": loc.division.code, "reason": "territory"})
-        raise Forbidden(
+        raise ForbiddenError(
             "诉求地点不在您可以受理的辖区内 "
             "(the concern's place lies outside the territory you may file for)",
             details=[{"loc": ["division_code"], "msg": f"{loc.division.code} is outside your territory"}],
@@ -216,7 +216,7 @@ def create_hotline_ticket(
         own = access.hotline_assignments(actor)
         if not own:
             log.info("hotline ticket refused", extra={"reason": "not_call_taker"})
-            raise Forbidden(
+            raise ForbiddenError(
                 "只有 12345 热线或本辖区的话务员、派遣员、管理员可以受理热线诉求 "
                 "(only hotline or territory operators, dispatchers and administrators may file hotline calls)"
             )

@@ -18,7 +18,7 @@ from govgrid.appeals.services import access, config, history, queries, ratings
 from govgrid.core.audit.service import PublicActor
 from govgrid.core.authz.principal import Principal
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import BadRequest, Forbidden
+from govgrid.core.errors import BadRequestError, ForbiddenError
 from govgrid.core.identity import service as identity
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def ticket_view(session: Session, *, ticket: Ticket) -> s.PublicTicket:
 
 
 def track(session: Session, *, code: str) -> s.PublicTicket:
-    """The public view of the ticket a tracking code names, or NotFound."""
+    """The public view of the ticket a tracking code names, or NotFoundError."""
     return ticket_view(session, ticket=queries.by_tracking_code(session, code=code))
 
 
@@ -98,13 +98,16 @@ def rate_by_tracking_code(
 
 
 def jurisdiction(session: Session, *, code: str | None) -> Division:
-    """The division an Open311 call addresses: jurisdiction_id, else the deployment's default (BadRequest)."""
+    """The division an Open311 call addresses: jurisdiction_id, else the deployment's default
+    (BadRequestError)."""
     code = code or config.default_jurisdiction(session)
     if not code:
-        raise BadRequest("缺少 jurisdiction_id（本部署未设置默认辖区）(jurisdiction_id is required here)")
+        raise BadRequestError(
+            "缺少 jurisdiction_id（本部署未设置默认辖区）(jurisdiction_id is required here)"
+        )
     div = session.get(Division, code)
     if div is None:
-        raise BadRequest(f"未知的 jurisdiction_id {code} (unknown jurisdiction)")
+        raise BadRequestError(f"未知的 jurisdiction_id {code} (unknown jurisdiction)")
     return div
 
 
@@ -112,12 +115,12 @@ def open311_poster(
     session: Session, *, api_key: str | None, jurisdiction_id: str | None
 ) -> tuple[Principal, Division]:
     """The principal of a valid Open311 api_key and the jurisdiction it posts into (checked in this order:
-    Forbidden for a missing or invalid key, BadRequest for an unknown jurisdiction, Forbidden outside the
-    key's territory)."""
+    ForbiddenError for a missing or invalid key, BadRequestError for an unknown jurisdiction, ForbiddenError
+    outside the key's territory)."""
     principal = identity.load_api_key_principal(session, api_key) if api_key else None
     if principal is None:
         log.warning("open311 post refused", extra={"reason": "invalid_api_key"})
-        raise Forbidden("api_key 缺失或无效 (missing or invalid api_key)")
+        raise ForbiddenError("api_key 缺失或无效 (missing or invalid api_key)")
     division = jurisdiction(session, code=jurisdiction_id)
     if not principal.is_superuser and not any(
         division.path.startswith(a.division_path) for a in principal.assignments
@@ -130,7 +133,9 @@ def open311_poster(
                 "division_code": division.code,
             },
         )
-        raise Forbidden("该 api_key 不能向此辖区提交诉求 (this api_key may not post to this jurisdiction)")
+        raise ForbiddenError(
+            "该 api_key 不能向此辖区提交诉求 (this api_key may not post to this jurisdiction)"
+        )
     return principal, division
 
 

@@ -16,7 +16,7 @@ from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments.models import Department, Line
-from govgrid.core.errors import NotFound, ValidationFailed
+from govgrid.core.errors import NotFoundError, ValidationFailedError
 
 METRES_PER_DEGREE_LON = 96_000  # near 36°N
 METRES_PER_DEGREE_LAT = 111_000
@@ -75,7 +75,7 @@ def _view_clause(principal: Principal, view: str, now: datetime) -> ColumnElemen
         return overdue_clause(now=now)
     if view == WorkView.all:
         return None
-    raise ValidationFailed(
+    raise ValidationFailedError(
         "未知的列表 (unknown view)",
         details=[{"loc": ["view"], "msg": "inbox | work | superior | supervision | overdue | all"}],
     )
@@ -127,10 +127,10 @@ def find_by_channel_ref(session: Session, *, channel: str, ref: str) -> Ticket |
 
 
 def by_tracking_code(session: Session, *, code: str) -> Ticket:
-    """The ticket for a reporter's tracking code, or NotFound."""
+    """The ticket for a reporter's tracking code, or NotFoundError."""
     t = session.scalar(select(Ticket).where(Ticket.tracking_code == (code or "").strip().upper()))
     if t is None:
-        raise NotFound("查询码不存在，请核对 (no ticket with this tracking code)")
+        raise NotFoundError("查询码不存在，请核对 (no ticket with this tracking code)")
     return t
 
 

@@ -23,7 +23,7 @@ from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 
 MAX_COMMENT = 2000
 
@@ -42,7 +42,7 @@ def rate(
     """The citizen's rating or a callback survey: close, or reopen and escalate when not fixed."""
     now = now or utcnow()
     if rating not in tuple(Rating):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "评价须为 satisfied / basic / unsatisfied (满意/基本满意/不满意)",
             details=[{"loc": ["rating"], "msg": "satisfied | basic | unsatisfied"}],
         )
@@ -52,7 +52,7 @@ def rate(
     if resolved is None:
         resolved = rating != Rating.unsatisfied
     if comment is not None and len(comment) > MAX_COMMENT:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "评价说明不能超过 2000 字 (comment: at most 2000 characters)",
             details=[{"loc": ["comment"], "msg": "at most 2000 characters"}],
         )

@@ -17,7 +17,7 @@ from govgrid.appeals.models import Ticket
 from govgrid.appeals.services import config, queries, stats
 from govgrid.core.db import utcnow
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import NotFound, ValidationFailed
+from govgrid.core.errors import NotFoundError, ValidationFailedError
 from govgrid.core.workdays import SHANGHAI
 
 
@@ -26,7 +26,7 @@ def stats_root(session: Session, *, code: str | None) -> Division:
     code = code or config.default_jurisdiction(session) or "000000"
     div = session.get(Division, code)
     if div is None:
-        raise NotFound(f"行政区划代码 {code} 不存在 (no division with code {code})")
+        raise NotFoundError(f"行政区划代码 {code} 不存在 (no division with code {code})")
     return div
 
 
@@ -121,7 +121,9 @@ def monthly_report(session: Session, *, division: str | None, month: str) -> dic
     """One month's report: volumes, 三率, the best and worst units, hot spots."""
     y, m = int(month[:4]), int(month[5:7])
     if not 1 <= m <= 12:
-        raise ValidationFailed("月份无效 (invalid month)", details=[{"loc": ["month"], "msg": "YYYY-MM"}])
+        raise ValidationFailedError(
+            "月份无效 (invalid month)", details=[{"loc": ["month"], "msg": "YYYY-MM"}]
+        )
     start = date(y, m, 1)
     end = date(y + (m == 12), m % 12 + 1, 1) - timedelta(days=1)
     root = stats_root(session, code=division)

@@ -15,7 +15,7 @@ from govgrid.appeals.enums import LocationSource
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 
 CITY_LEVELS = ("national", "province", "city")
 
@@ -86,19 +86,19 @@ def locate(
 ) -> Location:
     """Resolve a point or an address to the deepest division (village or grid cell)."""
     if (lon is None) != (lat is None):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "经纬度须同时提供 (give both longitude and latitude)",
             details=[{"loc": ["lon" if lon is None else "lat"], "msg": "missing"}],
         )
     if lon is not None and lat is not None:
         div = divisions.locate(session, lon, lat)
         if div is None:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 f"坐标 ({lon}, {lat}) 不在任何行政区划内 (the point lies outside every division)",
                 details=[{"loc": ["lon"], "msg": "outside every division"}],
             )
         if div.level in CITY_LEVELS:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 "坐标不在本平台管辖的区县内 (the point is not inside a county served here)",
                 details=[{"loc": ["lon"], "msg": f"only located to {div.level} {div.code}"}],
             )
@@ -115,7 +115,7 @@ def locate(
             return Location(found, None, None, LocationSource.text)
     if root is not None and root.level not in CITY_LEVELS:
         return Location(root, None, None, LocationSource.channel)
-    raise ValidationFailed(
+    raise ValidationFailedError(
         "无法确定诉求位置：请提供坐标，或包含乡镇/村名称的地址 (cannot locate the concern: give a point, "
         "or an address naming the township/village)",
         details=[{"loc": ["address"], "msg": "unresolved"}],

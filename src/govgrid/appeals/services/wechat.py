@@ -24,7 +24,7 @@ from govgrid.appeals.services import channels, intake, queries
 from govgrid.config import get_settings
 from govgrid.core.audit.service import PublicActor
 from govgrid.core.db import utcnow
-from govgrid.core.errors import AppError, BadRequest, Forbidden
+from govgrid.core.errors import AppError, BadRequestError, ForbiddenError
 from govgrid.core.guards import replay
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def verify_url(channel: WeChatChannel, *, signature: str, timestamp: str, nonce:
     try:
         check_signature(channels.clear_token(channel), signature, timestamp, nonce)
     except InvalidSignatureException:
-        exc = Forbidden("签名校验失败 (signature check failed)")
+        exc = ForbiddenError("签名校验失败 (signature check failed)")
         _refused(channel, exc)
         raise exc from None
     return echostr
@@ -82,21 +82,21 @@ def _decode(
     the body), a timestamp outside the five-minute window, a bad signature, a nonce already used on this
     channel."""
     if len(body) > MAX_XML_BYTES:
-        raise BadRequest(f"消息超过 {MAX_XML_BYTES} 字节 (message too large)")
+        raise BadRequestError(f"消息超过 {MAX_XML_BYTES} 字节 (message too large)")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
-        raise BadRequest("消息不是 UTF-8 编码 (message is not UTF-8)") from None
+        raise BadRequestError("消息不是 UTF-8 编码 (message is not UTF-8)") from None
     safe = (encrypt_type or "").lower() == "aes" or "<Encrypt>" in text
     if not safe and not get_settings().demo_mode:
-        raise Forbidden(
+        raise ForbiddenError(
             "只接受安全模式（加密）消息：请在公众平台将消息加解密方式设为“安全模式” "
             "(only safe-mode (encrypted) messages are accepted: "
             "set the account's message encryption to safe mode)",
             code="wechat_safe_mode_required",
         )
     if not replay.fresh_timestamp(timestamp):
-        raise Forbidden(
+        raise ForbiddenError(
             "消息时间戳无效或已过期（须在五分钟内）(timestamp missing or outside the five-minute window)",
             code="wechat_stale_timestamp",
         )
@@ -110,7 +110,7 @@ def _decode(
         nonce=nonce,
     )
     if not replay.first_use(session, scope=f"appeals.wechat:{channel.id}", nonce=nonce):
-        raise Forbidden("重复的请求已拒绝 (nonce already used: replay refused)", code="wechat_replay")
+        raise ForbiddenError("重复的请求已拒绝 (nonce already used: replay refused)", code="wechat_replay")
     return xml, crypto
 
 
@@ -130,17 +130,17 @@ def _verify(
         try:
             return crypto.decrypt_message(text, msg_signature or "", timestamp, nonce), crypto
         except (InvalidSignatureException, InvalidAppIdException):
-            raise Forbidden(
+            raise ForbiddenError(
                 "安全模式消息签名或 AppID 校验失败 (safe-mode signature or AppID check failed)"
             ) from None
         except (ExpatError, KeyError, TypeError, ValueError, IndexError) as exc:
-            raise BadRequest(
+            raise BadRequestError(
                 f"加密消息格式错误 (malformed encrypted message): {type(exc).__name__}"
             ) from None
     try:
         check_signature(channels.clear_token(channel), signature or "", timestamp, nonce)
     except InvalidSignatureException:
-        raise Forbidden("签名校验失败 (signature check failed)") from None
+        raise ForbiddenError("签名校验失败 (signature check failed)") from None
     return text, None
 
 
@@ -181,13 +181,13 @@ def handle_message(
 
 
 def _parse(xml: str) -> Any:
-    """The wechatpy message object of a plaintext message XML, or BadRequest."""
+    """The wechatpy message object of a plaintext message XML, or BadRequestError."""
     try:
         msg = parse_message(xml)
     except (ExpatError, KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise BadRequest(f"消息 XML 格式错误 (malformed message XML): {type(exc).__name__}") from None
+        raise BadRequestError(f"消息 XML 格式错误 (malformed message XML): {type(exc).__name__}") from None
     if msg is None:
-        raise BadRequest("消息为空 (empty message)")
+        raise BadRequestError("消息为空 (empty message)")
     return msg
 
 

@@ -19,17 +19,17 @@ from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import Conflict, ValidationFailed
+from govgrid.core.errors import ConflictError, ValidationFailedError
 
 MAX_TEXT = 4000
 MAX_NOTE = 2000
 
 
 def _department(session: Session, dept_id: int) -> Department:
-    """A department by id, or ValidationFailed naming the field."""
+    """A department by id, or ValidationFailedError naming the field."""
     d = session.get(Department, dept_id)
     if d is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"部门 {dept_id} 不存在 (no such department)",
             details=[{"loc": ["department_id"], "msg": "unknown department"}],
         )
@@ -74,7 +74,7 @@ def dispatch(
         message="只有该辖区的派遣员可以派遣 (only a dispatcher of this territory may dispatch)",
     )
     if category_code is not None and categories.get(category_code) is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"未知的诉求类别 {category_code} (unknown category)",
             details=[{"loc": ["category_code"], "msg": "unknown category"}],
         )
@@ -86,14 +86,14 @@ def dispatch(
             proposed = routing.propose_unit(session, division=division, category_code=new_category)
     target = department_id or proposed
     if target is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "没有可派遣的责任单位，请指定部门 (no proposed unit: choose a department)",
             details=[{"loc": ["department_id"], "msg": "required"}],
         )
     dept = _department(session, target)
     county = routing.county_of(session, division_code=ticket.division_code)
     if not dept.division_code.startswith(county[:6]) and not actor.is_superuser:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "只能派遣给本县（区）的单位 (dispatch only to units of the ticket's county)",
             details=[{"loc": ["department_id"], "msg": "outside the county"}],
         )
@@ -193,7 +193,7 @@ def contact(
     require_move(TicketAction.contact, ticket.state)
     access.require_handler(session, principal=actor, ticket=ticket)
     if ticket.contacted_at is not None:
-        raise Conflict("已记录过首次联系 (first contact already recorded)")
+        raise ConflictError("已记录过首次联系 (first contact already recorded)")
     ticket.contacted_at = now
     ticket.updated_at = now
     history.record_event(
@@ -246,7 +246,7 @@ def answer(
     access.require_handler(session, principal=actor, ticket=ticket)
     text = (text or "").strip()
     if not text or len(text) > MAX_TEXT:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "答复内容须为 1-4000 字 (the answer must be 1-4000 characters)",
             details=[{"loc": ["text"], "msg": "1..4000 characters"}],
         )
@@ -290,7 +290,7 @@ def return_ticket(
     before, after = ticket.state, require_move(TicketAction.return_, ticket.state)
     access.require_handler(session, principal=actor, ticket=ticket)
     if not (reason or "").strip():
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "退回须说明理由 (give a reason)", details=[{"loc": ["reason"], "msg": "required"}]
         )
     old = ticket.department_id
@@ -328,13 +328,13 @@ def merge(
     """Merge a duplicate into the surviving ticket; its reporter is kept and follows the survivor."""
     now = now or utcnow()
     if ticket.id == into.id:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "不能合并到自身 (cannot merge a ticket into itself)",
             details=[{"loc": ["into_id"], "msg": "same ticket"}],
         )
     before, after = ticket.state, require_move(TicketAction.merge, ticket.state)
     if into.state == TicketState.merged:
-        raise Conflict("目标工单已被合并 (the target was itself merged)")
+        raise ConflictError("目标工单已被合并 (the target was itself merged)")
     access.require_dispatcher(
         actor,
         [ticket, into],

@@ -26,7 +26,7 @@ from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Assignment, Principal
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import Forbidden, NotFound
+from govgrid.core.errors import ForbiddenError, NotFoundError
 from govgrid.core.identity.service import register_grant_rule
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def division_path(session: Session, code: str) -> str:
     """The materialised path of a division; 404 if there is no such division."""
     path = session.scalar(select(Division.path).where(Division.code == code))
     if path is None:
-        raise NotFound(f"行政区划 {code} 不存在 (no division {code})")
+        raise NotFoundError(f"行政区划 {code} 不存在 (no division {code})")
     return path
 
 
@@ -82,7 +82,7 @@ def is_registry_admin(actor: Actor, division_path: str | None = None) -> bool:
 def require_registry_admin(actor: Actor, division_path: str | None = None) -> None:
     """Refuse (403) anyone but the registry administrator covering ``division_path``."""
     if not is_registry_admin(actor, division_path):
-        raise Forbidden(
+        raise ForbiddenError(
             "需要登记簿管理员（省级生态环境部门 admin）权限 (requires the registry administrator: "
             "admin of the provincial ecology_environment department covering the project)"
         )
@@ -155,10 +155,12 @@ def require_holder(session: Session, *, actor: Actor, account: CarbonAccount) ->
         if policy.can_act(session, p, account.department_id, PROPONENT_ROLES):
             return
         log.info("carbon move refused: not the holder", extra={"account_id": account.id})
-        raise Forbidden("只有账户持有部门可以操作该账户 (only the holding department may move these credits)")
+        raise ForbiddenError(
+            "只有账户持有部门可以操作该账户 (only the holding department may move these credits)"
+        )
     if not is_registry_admin(p, division_path(session, account.division_code)):
         log.info("carbon move refused: external account", extra={"account_id": account.id})
-        raise Forbidden(
+        raise ForbiddenError(
             "外部持有人账户由登记簿管理员按持有人指令操作 (external accounts are operated by the registry "
             "administrator on the holder's instruction)"
         )

@@ -17,7 +17,7 @@ from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Principal
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
-from govgrid.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from govgrid.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ def create_account(
     if department_code:
         try:
             dept = departments.get_by_code(session, department_code)
-        except NotFound:
-            raise ValidationFailed(
+        except NotFoundError:
+            raise ValidationFailedError(
                 "部门不存在 (unknown department)",
                 details=[{"loc": ["department_code"], "msg": f"no department {department_code}"}],
             ) from None
@@ -91,7 +91,7 @@ def create_account(
                 session, p, dept.id, access.PROPONENT_ROLES, what="该部门的账户 (this department's account)"
             )
         if session.scalar(select(CarbonAccount.id).where(CarbonAccount.department_id == dept.id)) is not None:
-            raise Conflict(f"{dept.name} 已有账户 (this department already has an account)")
+            raise ConflictError(f"{dept.name} 已有账户 (this department already has an account)")
         return ensure_department_account(session, actor=actor, department=dept)
     path = access.division_path(session, division_code)
     access.require_registry_admin(actor, path)
@@ -139,7 +139,7 @@ def require_account(session: Session, *, account_id: int, loc: str) -> CarbonAcc
     """The account a move names; 422 (on the request field ``loc``) if there is none."""
     acc = session.get(CarbonAccount, account_id)
     if acc is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "账户不存在 (unknown account)", details=[{"loc": [loc], "msg": f"no account {account_id}"}]
         )
     return acc
@@ -149,12 +149,12 @@ def list_blocks(session: Session, *, principal: Principal, account_id: int) -> l
     """Blocks held by one visible account."""
     acc = session.get(CarbonAccount, account_id)
     if acc is None:
-        raise NotFound(f"账户 {account_id} 不存在 (no account {account_id})")
+        raise NotFoundError(f"账户 {account_id} 不存在 (no account {account_id})")
     visible = select(CarbonAccount.id).where(
         CarbonAccount.id == account_id, access.visible_accounts(principal)
     )
     if session.scalar(visible) is None:
-        raise Forbidden("无权查看该账户 (this account is outside your scope)")
+        raise ForbiddenError("无权查看该账户 (this account is outside your scope)")
     return list(
         session.scalars(
             select(CreditBlock).where(CreditBlock.account_id == account_id).order_by(CreditBlock.serial_start)

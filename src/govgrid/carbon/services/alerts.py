@@ -24,7 +24,7 @@ from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
-from govgrid.core.errors import AppError, Conflict, NotFound, ValidationFailed
+from govgrid.core.errors import AppError, ConflictError, NotFoundError, ValidationFailedError
 from govgrid.core.events import publish
 
 log = logging.getLogger(__name__)
@@ -117,7 +117,7 @@ def check_report_landcover(
     """Compare the report's two land-cover rasters inside the project; raise an alert over the threshold."""
     report = session.get(MonitoringReport, report_id)
     if report is None:
-        raise NotFound(f"监测报告 {report_id} 不存在 (no monitoring report {report_id})")
+        raise NotFoundError(f"监测报告 {report_id} 不存在 (no monitoring report {report_id})")
     p = access.principal_of(actor)
     if p is not None:
         projects.get_project(session, principal=p, project_id=report.project_id)
@@ -125,7 +125,7 @@ def check_report_landcover(
     files = reports.report_files(session, report_id=report_id, names=names)
     missing = [n for n in names if n not in files]
     if missing:
-        raise Conflict(
+        raise ConflictError(
             f"报告缺少地类栅格 {missing} (the report has no land-cover rasters: upload them first)"
         )
     try:
@@ -135,11 +135,11 @@ def check_report_landcover(
     except AppError:  # core.geofiles: not a GeoTIFF, unreadable, too many pixels (its messages hold no paths)
         raise
     except landcover.RastersNotComparableError as exc:  # our own messages (grids differ, no CRS)
-        raise ValidationFailed(str(exc)) from None
+        raise ValidationFailedError(str(exc)) from None
     except Exception:  # rasterio, pyproj and numpy raise many types; their text may name server paths
         # the client gets a short message; the detail (and traceback) stays in the server's log
         log.exception("land-cover check failed", extra={"report_id": report_id})
-        raise ValidationFailed("地类栅格无法读取 (the land-cover rasters could not be read)") from None
+        raise ValidationFailedError("地类栅格无法读取 (the land-cover rasters could not be read)") from None
     alert = raise_alert(
         session,
         actor=actor,
@@ -173,7 +173,7 @@ def update_alert_task(
     """Mark an alert task done (or reopen it) with a note."""
     task = session.get(AlertTask, task_id)
     if task is None:
-        raise NotFound(f"预警任务 {task_id} 不存在 (no alert task {task_id})")
+        raise NotFoundError(f"预警任务 {task_id} 不存在 (no alert task {task_id})")
     policy.require(session, actor, task.department_id, TASK_ROLES, what="该预警任务 (this alert task)")
     target = AlertTaskStatus(status)
     before = task.status

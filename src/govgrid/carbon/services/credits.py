@@ -28,7 +28,7 @@ from govgrid.carbon.spatial import OVERLAP_TOLERANCE_HA, boundary_geometry, over
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.db import utcnow
-from govgrid.core.errors import Conflict, ValidationFailed
+from govgrid.core.errors import ConflictError, ValidationFailedError
 from govgrid.core.events import publish
 
 log = logging.getLogger(__name__)
@@ -81,11 +81,11 @@ def _issuable(report: MonitoringReport, quantity: int | None) -> int:
     available = math.floor(report.net_creditable_tco2e + 1e-9)
     qty = available if quantity is None else quantity
     if qty <= 0:
-        raise Conflict(
+        raise ConflictError(
             "核证减排量为零，无可签发 (nothing to issue: the verified net creditable amount is zero)"
         )
     if qty > available:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "签发量超过核证量 (quantity exceeds the verified amount)",
             details=[{"loc": ["quantity"], "msg": f"at most {available} t CO2e"}],
         )
@@ -111,7 +111,7 @@ def _refuse_double_issuance(session: Session, report: MonitoringReport) -> None:
     label = serial_label(
         iss.project.code, iss.vintage_start, iss.vintage_end, iss.serial_start, iss.serial_end
     )
-    raise Conflict(
+    raise ConflictError(
         f"重复签发：该区域 {ha:.2f} 公顷在 {iss.vintage_start}-{iss.vintage_end} 监测期已由项目 "
         f"{iss.project.code} 签发 (double issuance refused: the same area and vintage was already "
         f"credited, {label})",
@@ -124,19 +124,19 @@ def issue(session: Session, *, actor: Actor, report_id: int, quantity: int | Non
     """Issue credits for a verified report as one serial block into the proponent's account."""
     report = session.get(MonitoringReport, report_id)
     if report is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "监测报告不存在 (unknown monitoring report)",
             details=[{"loc": ["report_id"], "msg": f"no monitoring report {report_id}"}],
         )
     project = report.project
     access.require_registry_admin(actor, access.division_path(session, project.division_code))
     if report.status != ReportStatus.verified:
-        raise Conflict(f"报告尚未通过第三方核查（状态 {report.status}）(the report is not verified)")
+        raise ConflictError(f"报告尚未通过第三方核查（状态 {report.status}）(the report is not verified)")
     # The counter lock serialises issuances, so the overlap check below cannot race another issuance.
     counter = _lock_counter(session)
     if session.scalar(select(Issuance.id).where(Issuance.report_id == report.id)) is not None:
         log.warning("double issuance refused", extra={"report_id": report.id, "project_id": project.id})
-        raise Conflict(
+        raise ConflictError(
             "该监测报告已签发 (credits were already issued for this report)", code="double_issuance"
         )
     qty = _issuable(report, quantity)
@@ -221,7 +221,7 @@ def _take(session: Session, account_id: int, project_id: int | None, quantity: i
     blocks = list(session.scalars(stmt.order_by(CreditBlock.serial_start).with_for_update()))
     held = sum(b.quantity for b in blocks)
     if held < quantity:
-        raise Conflict(
+        raise ConflictError(
             f"余额不足：持有 {held} 吨，申请 {quantity} 吨 (insufficient balance: {held} t CO2e held, "
             f"{quantity} requested)",
             code="insufficient_balance",
@@ -255,7 +255,7 @@ def _take(session: Session, account_id: int, project_id: int | None, quantity: i
 
 def _positive(quantity: int) -> None:
     if quantity <= 0:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "数量须为正整数 (quantity must be positive)", details=[{"loc": ["quantity"], "msg": "> 0"}]
         )
 
@@ -274,7 +274,7 @@ def transfer(
     src = accounts.require_account(session, account_id=from_account_id, loc="from_account_id")
     dst = accounts.require_account(session, account_id=to_account_id, loc="to_account_id")
     if src.id == dst.id:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "转出与转入账户相同 (source and destination are the same account)",
             details=[{"loc": ["to_account_id"], "msg": "must differ from from_account_id"}],
         )
@@ -336,7 +336,7 @@ def retire(
     """Retire credits for a beneficiary (注销): they leave circulation for good."""
     _positive(quantity)
     if not beneficiary.strip() or not reason.strip():
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "须填写受益方和注销原因 (beneficiary and reason are required)",
             details=[{"loc": ["beneficiary"], "msg": "required"}],
         )

@@ -23,7 +23,7 @@ from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import Forbidden, NotFound, ValidationFailed
+from govgrid.core.errors import ForbiddenError, NotFoundError, ValidationFailedError
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _methodology_problems(
             {"name": name, "wetland_type": wetland_type, "tidal": tidal, "soil": soil}
         )
     except PydanticValidationError as exc:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "项目适用性信息无效 (invalid applicability facts)",
             details=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()],
         ) from None
@@ -115,8 +115,8 @@ def create_project(
     problems: list[dict[str, Any]] = []
     try:
         dept = departments.get_by_code(session, department_code)
-    except NotFound:
-        raise ValidationFailed(
+    except NotFoundError:
+        raise ValidationFailedError(
             "项目业主部门不存在 (unknown proponent department)",
             details=[{"loc": ["department_code"], "msg": f"no department {department_code}"}],
         ) from None
@@ -141,7 +141,7 @@ def create_project(
     if geom is not None:
         problems += _boundary_problems(session, dept, geom)
     if problems or geom is None:
-        raise ValidationFailed("项目信息有误 (invalid project)", details=problems)
+        raise ValidationFailedError("项目信息有误 (invalid project)", details=problems)
     code = _next_code(session, dept.division_code)
     minx, miny, maxx, maxy = geom.bounds
     project = CarbonProject(
@@ -202,12 +202,12 @@ def list_projects(
 def get_project(session: Session, *, principal: Principal, project_id: int) -> CarbonProject:
     """One project the caller may see; 404 if missing, 403 if out of scope."""
     if session.get(CarbonProject, project_id) is None:
-        raise NotFound(f"碳汇项目 {project_id} 不存在 (no carbon project {project_id})")
+        raise NotFoundError(f"碳汇项目 {project_id} 不存在 (no carbon project {project_id})")
     project = session.scalar(
         access.project_query().where(CarbonProject.id == project_id, access.visible_projects(principal))
     )
     if project is None:
-        raise Forbidden("无权查看该碳汇项目 (this project is outside your scope)")
+        raise ForbiddenError("无权查看该碳汇项目 (this project is outside your scope)")
     return project
 
 

@@ -21,7 +21,13 @@ from govgrid.core.audit.service import Actor
 from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
-from govgrid.core.errors import Conflict, Forbidden, NotFound, PayloadTooLarge, ValidationFailed
+from govgrid.core.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ValidationFailedError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +107,7 @@ def submit_report(
     """Record a monitoring report (an engine run) for a project; the proponent submits it."""
     project = session.get(CarbonProject, project_id)
     if project is None:
-        raise NotFound(f"碳汇项目 {project_id} 不存在 (no carbon project {project_id})")
+        raise NotFoundError(f"碳汇项目 {project_id} 不存在 (no carbon project {project_id})")
     p = access.principal_of(actor)
     if p is not None:
         policy.require(
@@ -116,7 +122,7 @@ def submit_report(
         input_hashes=input_hashes,
     )
     if problems:
-        raise ValidationFailed("监测报告有误 (invalid monitoring report)", details=problems)
+        raise ValidationFailedError("监测报告有误 (invalid monitoring report)", details=problems)
     report = MonitoringReport(
         project_id=project.id,
         vintage_start=vintage_start,
@@ -157,7 +163,7 @@ def get_report(session: Session, *, principal: Principal, report_id: int) -> Mon
     """One report of a visible project."""
     report = session.get(MonitoringReport, report_id)
     if report is None:
-        raise NotFound(f"监测报告 {report_id} 不存在 (no monitoring report {report_id})")
+        raise NotFoundError(f"监测报告 {report_id} 不存在 (no monitoring report {report_id})")
     projects.get_project(session, principal=principal, project_id=report.project_id)
     return report
 
@@ -194,8 +200,8 @@ def report_files(session: Session, *, report_id: int, names: list[str]) -> dict[
 def _check_content(name: str, ext: str, content: bytes) -> None:
     """The bytes must be what the name says: a .tif a GeoTIFF GDAL opens as such, a .png a PNG, and so on."""
 
-    def refuse(what: str) -> ValidationFailed:
-        return ValidationFailed(
+    def refuse(what: str) -> ValidationFailedError:
+        return ValidationFailedError(
             f"文件内容与类型不符 (the file's content is not {what})",
             details=[{"loc": ["file"], "msg": f"{geofiles.excerpt(name, 80)}: not {what}"}],
         )
@@ -237,7 +243,7 @@ def add_report_file(
     is shown as a page; every uploaded file is served as a download (see api.get_file)."""
     report = session.get(MonitoringReport, report_id)
     if report is None:
-        raise NotFound(f"监测报告 {report_id} 不存在 (no monitoring report {report_id})")
+        raise NotFoundError(f"监测报告 {report_id} 不存在 (no monitoring report {report_id})")
     p = access.principal_of(actor)
     if p is not None:
         policy.require(
@@ -248,15 +254,17 @@ def add_report_file(
             what="该碳汇项目 (this carbon project)",
         )
     if report.status != ReportStatus.submitted:
-        raise Conflict("报告已核查，不能再添加文件 (the report was already verified: files are frozen)")
+        raise ConflictError("报告已核查，不能再添加文件 (the report was already verified: files are frozen)")
     ext = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if not FILE_NAME.fullmatch(name) or ext not in MEDIA_TYPES:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "文件名或类型不受支持 (unsupported file name or type)",
             details=[{"loc": ["file"], "msg": f"allowed: {sorted(MEDIA_TYPES)}; letters, digits, _ . -"}],
         )
     if len(content) > MAX_FILE_BYTES:
-        raise PayloadTooLarge(f"文件超过 {MAX_FILE_BYTES} 字节 (file larger than {MAX_FILE_BYTES} bytes)")
+        raise PayloadTooLargeError(
+            f"文件超过 {MAX_FILE_BYTES} 字节 (file larger than {MAX_FILE_BYTES} bytes)"
+        )
     _check_content(name, ext, content)
     digest = hashlib.sha256(content).hexdigest()
     existing = session.scalar(
@@ -295,7 +303,7 @@ def get_report_file(session: Session, *, principal: Principal, report_id: int, n
     get_report(session, principal=principal, report_id=report_id)
     f = session.scalar(select(ReportFile).where(ReportFile.report_id == report_id, ReportFile.name == name))
     if f is None:
-        raise NotFound(f"报告 {report_id} 没有文件 {name} (no such file)")
+        raise NotFoundError(f"报告 {report_id} 没有文件 {name} (no such file)")
     return f
 
 
@@ -306,7 +314,7 @@ def _verifier_department(
     own."""
     covering = access.covering_verifiers(principal, access.division_path(session, project.division_code))
     if not covering:
-        raise Forbidden(
+        raise ForbiddenError(
             "需要覆盖该项目区划的生态环境条线核查机构 verifier 角色 "
             "(requires an ecology_environment verifier covering this project's division)"
         )
@@ -315,7 +323,7 @@ def _verifier_department(
             "self-verification refused",
             extra={"report_id": report_id, "project_id": project.id, "department_id": project.department_id},
         )
-        raise Forbidden(
+        raise ForbiddenError(
             "核查机构不得核查本部门的项目 (a verifier may not verify its own department's project)"
         )
     return covering[0].department_id
@@ -327,7 +335,7 @@ def verify_report(
     """A third-party verifier signs a submitted report off (or rejects it)."""
     report = session.get(MonitoringReport, report_id)
     if report is None:
-        raise NotFound(f"监测报告 {report_id} 不存在 (no monitoring report {report_id})")
+        raise NotFoundError(f"监测报告 {report_id} 不存在 (no monitoring report {report_id})")
     project = report.project
     p = access.principal_of(actor)
     verifier_dept = None
@@ -338,7 +346,7 @@ def verify_report(
     target = ReportStatus.verified if approve else ReportStatus.rejected
     before = report.status
     if not can_move(before, target):
-        raise Conflict(f"报告状态为 {before}，不能再次核查 (report already {before})")
+        raise ConflictError(f"报告状态为 {before}，不能再次核查 (report already {before})")
     report.status = target
     report.verifier_name = p.display_name if p is not None else access.holder_name(actor)
     report.verifier_department_id = verifier_dept

@@ -12,7 +12,7 @@ from typing import IO
 
 from govgrid.config import get_settings
 from govgrid.core import geofiles
-from govgrid.core.errors import PayloadTooLarge
+from govgrid.core.errors import PayloadTooLargeError
 
 MB = 1024 * 1024
 # A township's grid: at most 999 cells per community, a few dozen communities; polygons may be finely
@@ -26,7 +26,7 @@ def read_bounded(stream: IO[bytes], limit: int) -> bytes:
     """The upload's bytes; 413 as soon as it holds more than `limit`."""
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise PayloadTooLarge(
+        raise PayloadTooLargeError(
             f"文件超过 {limit // MB} MB 上限 (the file is larger than {limit // MB} MB)",
             details=[{"loc": ["file"], "msg": f"> {limit} bytes"}],
         )

@@ -34,7 +34,7 @@ from govgrid.core.authz.principal import Principal
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import Forbidden
+from govgrid.core.errors import ForbiddenError
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ def require_territory(
             "citymap refused: role over division",
             extra={"principal_id": principal.id, "division_code": division_code, "need": ",".join(roles)},
         )
-        raise Forbidden(
+        raise ForbiddenError(
             f"{what}需要在该区域拥有以下角色之一: {', '.join(roles)} "
             f"(requires one of these roles over division {division_code}: {', '.join(roles)})"
         )
@@ -85,7 +85,7 @@ def require_role(principal: Principal, roles: tuple[str, ...], what: str) -> Non
     if principal.is_superuser or principal.has_role(*roles):
         return
     log.info("citymap refused: role", extra={"principal_id": principal.id, "need": ",".join(roles)})
-    raise Forbidden(
+    raise ForbiddenError(
         f"{what}需要以下角色之一: {', '.join(roles)} (requires one of these roles: {', '.join(roles)})"
     )
 
@@ -116,7 +116,7 @@ def require_grid_admin(session: Session, actor: Actor, division_code: str) -> Di
         log.warning(
             "citymap refused: grid change", extra={"principal_id": actor.id, "division_code": div.code}
         )
-        raise Forbidden(
+        raise ForbiddenError(
             f"只有城市管理部门的管理员可以修改 {div.name} 的网格和部件 "
             f"(only an administrator of the urban management bureau over {div.code} "
             "may change its grid and parts)"
@@ -189,7 +189,7 @@ def handler_role(session: Session, principal: Principal, case: Case) -> str:
         session, principal, case.department_id, HANDLER_ROLES
     ):
         log.info("citymap refused: handler", extra={"principal_id": principal.id, "case_id": case.id})
-        raise Forbidden(
+        raise ForbiddenError(
             "只有承办部门的处置人员或派遣的处置力量可以处理此案卷 "
             "(only a handler of the assigned department or the dispatched unit may handle this case)"
         )

@@ -16,7 +16,7 @@ from govgrid.citymap.services.common import Actor
 from govgrid.citymap.services.places import locate_point
 from govgrid.core.audit import service as audit
 from govgrid.core.authz.principal import Principal
-from govgrid.core.errors import Conflict, NotFound, ValidationFailed
+from govgrid.core.errors import ConflictError, NotFoundError, ValidationFailedError
 
 STREAM_SCHEMES = ("rtsp://", "rtmp://", "http://", "https://")
 
@@ -38,9 +38,9 @@ def create_camera(
     place = locate_point(session, lon, lat)
     access.require_camera_admin(session, actor, place.division_code)
     if session.scalar(select(Camera.id).where(Camera.code == code)) is not None:
-        raise Conflict(f"摄像头编号 {code} 已存在 (camera code exists)")
+        raise ConflictError(f"摄像头编号 {code} 已存在 (camera code exists)")
     if stream_url is not None and not stream_url.startswith(STREAM_SCHEMES):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "视频流地址须为 rtsp/rtmp/http(s) (stream URL must be rtsp, rtmp or http(s))",
             details=[{"loc": ["stream_url"], "msg": stream_url}],
         )
@@ -85,7 +85,7 @@ def camera_cases(
     """Cases within the camera's range, and those its analytics reported."""
     cam = session.scalar(select(Camera).where(Camera.id == camera_id, access.cameras_clause(principal)))
     if cam is None:
-        raise NotFound(f"摄像头 {camera_id} 不存在或不在您的范围内 (no such camera in your scope)")
+        raise NotFoundError(f"摄像头 {camera_id} 不存在或不在您的范围内 (no such camera in your scope)")
     dlat = cam.range_m / 111_000
     dlon = dlat / max(0.1, math.cos(math.radians(cam.lat)))
     stmt = select(Case).where(

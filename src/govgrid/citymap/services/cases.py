@@ -36,7 +36,7 @@ from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
-from govgrid.core.errors import Conflict, NotFound, ValidationFailed
+from govgrid.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from govgrid.core.ports import CityCaseClosed, report_case_closed
 from govgrid.core.workdays import default_calendar
 
@@ -54,7 +54,7 @@ def get_case(session: Session, *, principal: Principal, case_id: int, lock: bool
         stmt = stmt.with_for_update(of=Case)
     case = session.scalar(stmt)
     if case is None:
-        raise NotFound(f"案卷 {case_id} 不存在或不在您的范围内 (no such case in your scope)")
+        raise NotFoundError(f"案卷 {case_id} 不存在或不在您的范围内 (no such case in your scope)")
     return case
 
 
@@ -202,7 +202,7 @@ def require_step(case: Case, action: CaseAction) -> CaseState:
     """The case's state, if the loop allows `action` in it; 409 naming the current state otherwise."""
     if not can_take(action, case.state):
         needs = "/".join(sorted(s.value for s in CASE_LOOP[action].sources))
-        raise Conflict(
+        raise ConflictError(
             f"案卷 {case.code} 当前状态为 {CaseState(case.state).zh}，不能执行此操作 "
             f"(case is '{case.state}'; this step needs {needs})"
         )
@@ -229,7 +229,7 @@ def default_department(session: Session, case: Case) -> Department:
         dept = session.scalar(select(Department).where(Department.code == f"{case.county_code}-{line}"))
         if dept is not None:
             return dept
-    raise ValidationFailed("没有可派遣的处置部门 (no handling department exists in this county)")
+    raise ValidationFailedError("没有可派遣的处置部门 (no handling department exists in this county)")
 
 
 def _locked(session: Session, principal: Principal, case_id: int, roles: tuple[str, ...], what: str) -> Case:
@@ -254,7 +254,7 @@ def file_case(
     require_step(case, CaseAction.file)
     if class_code and class_code != case.class_code:
         if catalog.get_class(case.kind, class_code) is None:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 f"未知类别 {class_code} (unknown class)", details=[{"loc": ["class_code"], "msg": class_code}]
             )
         case.class_code = class_code
@@ -290,17 +290,17 @@ def _dispatch_target(
     if unit_id is not None:
         unit = session.get(FieldUnit, unit_id)
         if unit is None or unit.county_code != case.county_code:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 "处置力量不存在或不属于本县 (no such field unit in this county)",
                 details=[{"loc": ["unit_id"], "msg": str(unit_id)}],
             )
         if not unit_follows_case(unit.status):
-            raise Conflict(f"{unit.name} 不在岗 (the unit is off duty)")
+            raise ConflictError(f"{unit.name} 不在岗 (the unit is off duty)")
         dept = departments.get(session, unit.department_id)
     elif department_code:
         found = session.scalar(select(Department).where(Department.code == department_code))
         if found is None:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 f"部门 {department_code} 不存在 (unknown department)",
                 details=[{"loc": ["department_code"], "msg": department_code}],
             )
@@ -308,7 +308,7 @@ def _dispatch_target(
     else:
         dept = default_department(session, case)
     if county_of(dept.division_code) != case.county_code:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "只能派遣给本县的部门 (dispatch to a department of the same county)",
             details=[{"loc": ["department_code"], "msg": dept.code}],
         )
@@ -390,7 +390,7 @@ def feedback_case(
     role = access.handler_role(session, principal, case)
     require_step(case, CaseAction.feedback)
     if not result.strip():
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "请填写处理结果 (describe what was done)", details=[{"loc": ["result"], "msg": "empty"}]
         )
     before = _take(case, CaseAction.feedback)
@@ -436,7 +436,7 @@ def evaluate_case(
     case = _locked(session, principal, case_id, access.EVALUATE_ROLES, "综合评价")
     require_step(case, CaseAction.evaluate)
     if not 1 <= score <= 5:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "评分须为 1..5 (score must be 1..5)", details=[{"loc": ["score"], "msg": str(score)}]
         )
     before = _take(case, CaseAction.evaluate)

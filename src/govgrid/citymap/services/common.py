@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from govgrid.core.audit.service import Actor
 from govgrid.core.authz.principal import Principal
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 
 __all__ = ["Actor", "check_instant", "county_of", "who"]
 
@@ -29,14 +29,14 @@ def check_instant(value: datetime | None, name: str) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"时间须带时区，例如 2024-05-01T08:00:00+08:00 (the time needs a timezone): {name}",
             details=[{"loc": ["query", name], "msg": "naive datetime"}],
         )
     try:
         return value.astimezone(UTC)
     except OverflowError:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"时间超出范围 (the time is out of range): {name}",
             details=[{"loc": ["query", name], "msg": "out of range"}],
         ) from None

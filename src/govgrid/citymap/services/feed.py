@@ -23,7 +23,7 @@ from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Principal
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import Forbidden
+from govgrid.core.errors import ForbiddenError
 from govgrid.core.events import DomainEvent, subscribe
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def open_feed(
             log.info(
                 "citymap refused: live feed", extra={"principal_id": principal.id, "county_code": county.code}
             )
-            raise Forbidden(
+            raise ForbiddenError(
                 f"无权查看 {county.name} 的实时动态 (the live feed of {county.code} is outside your scope)"
             )
     snapshot = [

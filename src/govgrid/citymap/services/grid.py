@@ -26,7 +26,7 @@ from govgrid.core.authz.principal import Principal
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from govgrid.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from govgrid.core.geofiles import excerpt
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ def _responsible_department(session: Session, division_code: str, county_code: s
         dept = session.scalar(select(Department).where(Department.code == code))
         if dept is not None:
             return dept
-    raise ValidationFailed(f"区划 {division_code} 没有可负责的部门 (no responsible department exists)")
+    raise ValidationFailedError(f"区划 {division_code} 没有可负责的部门 (no responsible department exists)")
 
 
 def _cell_row(
@@ -87,7 +87,7 @@ def _communities(session: Session, div: Division) -> list[tuple[Division, Any]]:
     elif div.level == "township":
         targets = [c for c in divisions.children(session, div.code) if c.level == "village"] or [div]
     else:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "网格只能在乡镇（街道）或村（社区）内生成 (grid cells are laid out in a township or village)",
             details=[{"loc": ["division_code"], "msg": f"{div.code} is a {div.level}"}],
         )
@@ -97,7 +97,7 @@ def _communities(session: Session, div: Division) -> list[tuple[Division, Any]]:
         if raw:
             out.append((t, shape(json.loads(raw))))
     if not out:
-        raise ValidationFailed(f"区划 {div.code} 没有边界 (the division has no boundary)")
+        raise ValidationFailedError(f"区划 {div.code} 没有边界 (the division has no boundary)")
     return out
 
 
@@ -126,7 +126,7 @@ def generate_grid(
     inside `within` (e.g. the built-up area); codes per the 15-digit layout; 409 if cells exist there."""
     div = access.require_grid_admin(session, actor, division_code)
     if not (20 <= cell_m <= 1000):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "网格边长须在 20..1000 米之间 (cell size must be 20..1000 m)",
             details=[{"loc": ["cell_m"], "msg": str(cell_m)}],
         )
@@ -135,14 +135,14 @@ def generate_grid(
         problems: Problems = []
         clip = divisions.parse_boundary(within, problems)
         if problems:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 "范围无效 (invalid area)", details=[{"loc": ["within"], "msg": p["msg"]} for p in problems]
             )
     existing = session.scalar(
         select(func.count()).select_from(GridCell).where(GridCell.division_path.like(div.path + "%"))
     )
     if existing:
-        raise Conflict(
+        raise ConflictError(
             f"{div.name} 已有 {existing} 个网格；请先删除或改用导入 (grid cells already exist there)"
         )
     county = county_of(div.code)
@@ -158,7 +158,7 @@ def generate_grid(
         cells = spatial.square_grid(region, cell_m)
         prefix = _community_prefix(comm)
         if serials[prefix] + len(cells) > MAX_CELLS_PER_COMMUNITY:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 f"{comm.name} 需要 {len(cells)} 个网格，超过每个社区 999 个的编码容量；请限定范围或加大网格 "
                 f"(too many cells for the 3-digit serial: limit the area with 'within' or use larger cells)"
             )
@@ -170,7 +170,7 @@ def generate_grid(
             area = proj.to_metres(geom).area
             rows.append(_cell_row(code, county, comm, geom, area, dept.id, None, None))
     if not rows:
-        raise ValidationFailed("范围内没有可生成的网格 (no cells fall inside the area)")
+        raise ValidationFailedError("范围内没有可生成的网格 (no cells fall inside the area)")
     objs = [GridCell(**r) for r in rows]
     session.add_all(objs)
     if clip is not None:  # the grid covers part of the division: gaps are measured against that part
@@ -342,9 +342,9 @@ def import_grid(
     problems: Problems = []
     msg = check_crs(crs)
     if msg:
-        raise ValidationFailed(msg, details=[{"loc": ["crs"], "msg": msg}])
+        raise ValidationFailedError(msg, details=[{"loc": ["crs"], "msg": msg}])
     if not features:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "没有要素 (no features to import)", details=[{"loc": ["features"], "msg": "empty"}]
         )
     comms = _communities(session, div)
@@ -360,7 +360,7 @@ def import_grid(
     ready = _assign_codes(session, features, geoms, comms, div, problems)
     if problems or checked is None or len(ready) != len(features):
         log.info("grid import refused", extra={"division_code": div.code, "problems": len(problems)})
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"导入被拒绝，共 {len(problems)} 个问题，未写入任何数据 (import refused: nothing was written)",
             details=problems[:200],
         )
@@ -394,7 +394,7 @@ def grid_validation(
     keeper)."""
     div = divisions.get(session, division_code)
     if not access.may_read_grid(session, principal, div):
-        raise Forbidden(f"无权查看 {div.name} 的网格 (no access to the grid of division {div.code})")
+        raise ForbiddenError(f"无权查看 {div.name} 的网格 (no access to the grid of division {div.code})")
     return cell_codes_in(session, div.code), validate_stored_grid(session, division_code=div.code)
 
 
@@ -407,7 +407,7 @@ def validate_stored_grid(session: Session, *, division_code: str) -> spatial.Gri
         .order_by(GridCell.code)
     ).all()
     if not rows:
-        raise NotFound(f"{div.name} 没有网格 (no grid cells in this division)")
+        raise NotFoundError(f"{div.name} 没有网格 (no grid cells in this division)")
     return spatial.validate_grid([shape(json.loads(r[1])) for r in rows], grid_region(session, div))
 
 

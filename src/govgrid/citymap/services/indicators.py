@@ -19,7 +19,7 @@ from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
-from govgrid.core.errors import Forbidden, ValidationFailed
+from govgrid.core.errors import ForbiddenError, ValidationFailedError
 from govgrid.core.workdays import default_calendar
 
 VERIFY_HOURS = 2.0  # 按时核查: the supervision centre checks a feedback within two office hours
@@ -39,7 +39,7 @@ def _period(start: datetime | None, end: datetime | None) -> tuple[datetime, dat
         try:
             since = until - DEFAULT_PERIOD
         except OverflowError:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 "时间超出范围 (the time is out of range): end",
                 details=[{"loc": ["query", "end"], "msg": "out of range"}],
             ) from None
@@ -153,9 +153,9 @@ def indicators(
     start, end = _period(start, end)
     div = divisions.get(session, division_code)
     if not access.in_territory(session, principal, div.code, access.INDICATOR_ROLES):
-        raise Forbidden("无权查看该区域的考核指标 (no access to this division's indicators)")
+        raise ForbiddenError("无权查看该区域的考核指标 (no access to this division's indicators)")
     if end <= start:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "结束时间须晚于开始时间 (end must be after start)", details=[{"loc": ["end"], "msg": ""}]
         )
     now = utcnow()

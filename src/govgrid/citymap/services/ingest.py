@@ -22,7 +22,7 @@ from govgrid.citymap.services.places import locate_point
 from govgrid.core.audit import service as audit
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
-from govgrid.core.errors import Conflict, ValidationFailed
+from govgrid.core.errors import ConflictError, ValidationFailedError
 
 log = logging.getLogger(__name__)
 
@@ -51,17 +51,17 @@ def _check_reported_at(at: datetime | None) -> datetime:
     if at is None:
         return now
     if at.tzinfo is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "时间须带时区 (timestamps need a timezone, e.g. 2024-05-01T08:00:00+08:00)",
             details=[{"loc": ["reported_at"], "msg": "naive datetime"}],
         )
     if at > now + timedelta(minutes=5):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "上报时间在未来 (report time lies in the future)",
             details=[{"loc": ["reported_at"], "msg": at.isoformat()}],
         )
     if at < now - timedelta(days=30):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "上报时间早于 30 天前 (report older than 30 days)",
             details=[{"loc": ["reported_at"], "msg": at.isoformat()}],
         )
@@ -114,7 +114,7 @@ def report_event(
     """信息收集: a report from an inspector, a sensor or camera, or another module; repeats of an open case of
     the same class within 50 m and 24 h join that case (as do repeats of the same source reference)."""
     if catalog.get_class(kind, class_code) is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"未知的{'部件' if kind == CaseKind.part else '事件'}类别 {class_code} (unknown {kind} class)",
             details=[{"loc": ["class_code"], "msg": class_code}],
         )
@@ -139,7 +139,7 @@ def report_event(
             known = session.scalar(stmt)
             if known is None:
                 log.warning("source reference in use outside the reporter's scope", extra={"source": source})
-                raise Conflict(
+                raise ConflictError(
                     "该来源编号已被其他案卷使用 "
                     "(this source reference is already used by a case outside your scope)",
                     details=[{"loc": ["external_ref"], "msg": "in use"}],
@@ -149,12 +149,12 @@ def report_event(
     if camera_code:
         camera = session.scalar(select(Camera).where(Camera.code == camera_code))
         if camera is None:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 f"摄像头 {camera_code} 未登记 (unknown camera)",
                 details=[{"loc": ["camera_code"], "msg": camera_code}],
             )
     if part_code and session.scalar(select(Part.id).where(Part.code == part_code)) is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"部件 {part_code} 不存在 (unknown part)", details=[{"loc": ["part_code"], "msg": part_code}]
         )
     kind_, rid, rname = who(actor)
@@ -276,8 +276,8 @@ def machine_batch(session: Session, *, principal: Principal, items: list[IngestI
     for i, item in enumerate(items):
         try:
             out.append(machine_report(session, principal=principal, item=item))
-        except ValidationFailed as exc:
-            raise ValidationFailed(
+        except ValidationFailedError as exc:
+            raise ValidationFailedError(
                 f"第 {i} 条: {exc.message} (item {i})",
                 details=[{"loc": ["items", i, *d.get("loc", [])], "msg": d.get("msg")} for d in exc.details],
             ) from None

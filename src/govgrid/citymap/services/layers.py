@@ -18,7 +18,7 @@ from govgrid.citymap.services.common import check_instant
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.divisions import service as divisions
-from govgrid.core.errors import BadRequest
+from govgrid.core.errors import BadRequestError
 
 Bbox = tuple[float, float, float, float]
 
@@ -30,11 +30,11 @@ def check_bbox(raw: str | None) -> Bbox | None:
     try:
         vals = [float(v) for v in raw.split(",")]
     except ValueError:
-        raise BadRequest("bbox 须为 minlon,minlat,maxlon,maxlat (bbox must be four numbers)") from None
+        raise BadRequestError("bbox 须为 minlon,minlat,maxlon,maxlat (bbox must be four numbers)") from None
     if len(vals) == 6:
         vals = [vals[0], vals[1], vals[3], vals[4]]
     if len(vals) != 4 or not (-180 <= vals[0] <= vals[2] <= 180 and -90 <= vals[1] <= vals[3] <= 90):
-        raise BadRequest(
+        raise BadRequestError(
             "bbox 须为 minlon,minlat,maxlon,maxlat 且范围有效 (bbox must be minlon,minlat,maxlon,maxlat)"
         )
     return (vals[0], vals[1], vals[2], vals[3])

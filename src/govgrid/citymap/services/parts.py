@@ -25,7 +25,7 @@ from govgrid.citymap.services.places import cell_indexes
 from govgrid.core.audit import service as audit
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 from govgrid.core.geofiles import excerpt
 
 log = logging.getLogger(__name__)
@@ -101,16 +101,16 @@ def import_parts(
     """Import city parts (GeoJSON points with class_code, name); all or nothing; code county+class+serial."""
     county = divisions.get(session, county_code)
     if county.level != "county":
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "部件按县导入 (parts are imported per county)",
             details=[{"loc": ["county_code"], "msg": county.level}],
         )
     access.require_grid_admin(session, actor, county.code)
     msg = check_crs(crs)
     if msg:
-        raise ValidationFailed(msg, details=[{"loc": ["crs"], "msg": msg}])
+        raise ValidationFailedError(msg, details=[{"loc": ["crs"], "msg": msg}])
     if not features:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "没有要素 (no features to import)", details=[{"loc": ["features"], "msg": "empty"}]
         )
     raw = session.scalar(select(Division.boundary).where(Division.code == county.code))
@@ -123,7 +123,7 @@ def import_parts(
     ]
     if problems or len(found) != len(features):
         log.info("parts import refused", extra={"county_code": county.code, "problems": len(problems)})
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"导入被拒绝，共 {len(problems)} 个问题，未写入任何数据 (import refused: nothing was written)",
             details=problems[:200],
         )

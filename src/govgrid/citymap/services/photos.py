@@ -10,7 +10,7 @@ from govgrid.citymap.services import access
 from govgrid.citymap.services.common import Actor
 from govgrid.core.audit import service as audit
 from govgrid.core.authz.principal import Principal
-from govgrid.core.errors import NotFound, ValidationFailed
+from govgrid.core.errors import NotFoundError, ValidationFailedError
 
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
@@ -20,18 +20,18 @@ MAGIC = {"image/jpeg": b"\xff\xd8", "image/png": b"\x89PNG", "image/webp": b"RIF
 def save_photo(session: Session, *, actor: Actor, content_type: str, data: bytes) -> Photo:
     """Store a report photo (JPEG, PNG or WebP, at most 8 MB)."""
     if content_type not in PHOTO_TYPES:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"照片须为 JPEG/PNG/WebP，收到 {content_type} (photo must be JPEG, PNG or WebP)",
             details=[{"loc": ["file"], "msg": content_type}],
         )
     if not data:
-        raise ValidationFailed("照片为空 (empty photo)", details=[{"loc": ["file"], "msg": "empty"}])
+        raise ValidationFailedError("照片为空 (empty photo)", details=[{"loc": ["file"], "msg": "empty"}])
     if len(data) > PHOTO_MAX_BYTES:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "照片超过 8 MB (photo larger than 8 MB)", details=[{"loc": ["file"], "msg": str(len(data))}]
         )
     if not data.startswith(MAGIC[content_type]):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "文件内容与类型不符 (file content does not match its type)",
             details=[{"loc": ["file"], "msg": content_type}],
         )
@@ -56,5 +56,5 @@ def get_photo(session: Session, *, principal: Principal, photo_id: int) -> Photo
     )
     photo = session.get(Photo, photo_id)
     if photo is None or (case_id is None and photo.uploaded_by != principal.name):
-        raise NotFound("照片不存在或无权查看 (no such photo in your scope)")
+        raise NotFoundError("照片不存在或无权查看 (no such photo in your scope)")
     return photo

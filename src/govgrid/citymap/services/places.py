@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from govgrid.citymap import spatial
 from govgrid.citymap.models import GridCell
 from govgrid.core.divisions import service as divisions
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 
 
 class CellIndexCache:
@@ -66,7 +66,7 @@ def locate_point(session: Session, lon: float, lat: float) -> Place:
     divisions.check_point(lon, lat)
     county = divisions.locate(session, lon, lat, level="county")
     if county is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "位置不在任何县级区划内 (the point lies outside every county)",
             details=[{"loc": ["lon"], "msg": f"{lon},{lat}"}],
         )

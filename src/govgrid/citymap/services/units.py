@@ -19,7 +19,7 @@ from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
-from govgrid.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from govgrid.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def create_unit(
     """Register a field unit of a department (an admin, operator or dispatcher of the department)."""
     dept = session.scalar(select(Department).where(Department.code == department_code))
     if dept is None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"部门 {department_code} 不存在 (unknown department)",
             details=[{"loc": ["department_code"], "msg": department_code}],
         )
@@ -58,12 +58,12 @@ def create_unit(
         )
     bad = [s for s in skills if s not in catalog.SKILLS]
     if bad or not skills:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"技能须为 {', '.join(catalog.SKILLS)} 之一 (unknown skill)",
             details=[{"loc": ["skills"], "msg": ", ".join(bad) or "empty"}],
         )
     if session.scalar(select(FieldUnit.id).where(FieldUnit.code == code)) is not None:
-        raise Conflict(f"处置力量编号 {code} 已存在 (unit code exists)")
+        raise ConflictError(f"处置力量编号 {code} 已存在 (unit code exists)")
     div = divisions.get(session, dept.division_code)
     unit = FieldUnit(
         code=code,
@@ -98,7 +98,7 @@ def get_unit(session: Session, *, principal: Principal, unit_id: int) -> FieldUn
     """One unit in scope (404 otherwise)."""
     unit = session.scalar(select(FieldUnit).where(FieldUnit.id == unit_id, access.units_clause(principal)))
     if unit is None:
-        raise NotFound(f"处置力量 {unit_id} 不存在或不在您的范围内 (no such unit in your scope)")
+        raise NotFoundError(f"处置力量 {unit_id} 不存在或不在您的范围内 (no such unit in your scope)")
     return unit
 
 
@@ -118,10 +118,10 @@ def _movable(session: Session, principal: Principal, unit_id: int, refusal: str)
     """The unit, if the principal may report for it (404 if there is none, 403 with `refusal` otherwise)."""
     unit = session.get(FieldUnit, unit_id)
     if unit is None:
-        raise NotFound(f"处置力量 {unit_id} 不存在 (no such unit)")
+        raise NotFoundError(f"处置力量 {unit_id} 不存在 (no such unit)")
     if not access.may_move_unit(session, principal, unit):
         log.info("citymap refused: unit report", extra={"principal_id": principal.id, "unit_id": unit.id})
-        raise Forbidden(refusal)
+        raise ForbiddenError(refusal)
     return unit
 
 
@@ -152,14 +152,16 @@ def report_positions(
         "只能上报本单位处置力量的位置 (you may report positions of your own units only)",
     )
     if not points:
-        raise ValidationFailed("没有位置 (no positions)", details=[{"loc": ["positions"], "msg": "empty"}])
+        raise ValidationFailedError(
+            "没有位置 (no positions)", details=[{"loc": ["positions"], "msg": "empty"}]
+        )
     now = utcnow()
     rows = []
     for i, (lon, lat, at, speed) in enumerate(points):
         when = at or now
         problems = _position_problems(lon, lat, when, speed, now)
         if problems:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 "位置报告无效，未写入 (invalid position report: nothing written)",
                 details=[{"loc": ["positions", i], "msg": "; ".join(problems)}],
             )
@@ -181,12 +183,12 @@ def set_unit_status(session: Session, *, principal: Principal, unit_id: int, sta
     try:
         new = UnitStatus(status)
     except ValueError:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"未知状态 {status} (unknown status)", details=[{"loc": ["status"], "msg": status}]
         ) from None
     before = unit.status
     if not can_move_unit(before, new):  # the table allows every move today: a unit knows where it is
-        raise Conflict(f"{unit.name} 的状态不能由 {before} 改为 {new.value} (status cannot move so)")
+        raise ConflictError(f"{unit.name} 的状态不能由 {before} 改为 {new.value} (status cannot move so)")
     unit.status = new.value
     session.flush()
     audit.record(

@@ -16,7 +16,9 @@ class AuditRecord(Base):
 
     __tablename__ = "audit_records"
 
-    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
     at: Mapped[datetime]
     actor_type: Mapped[str] = mapped_column(String(16))  # user, api_key, public, system
     actor_id: Mapped[str | None] = mapped_column(String(64))

@@ -98,22 +98,22 @@ def record(
     actor_type, actor_id, actor_name = actor.audit_identity
     # Round-trip the detail through JSON now so the hashed form equals what the database returns.
     detail_json = json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str))
-    values: dict[str, Any] = dict(
-        seq=prev_seq + 1,
-        at=utcnow(),
-        actor_type=actor_type,
-        actor_id=actor_id,
-        actor_name=actor_name,
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        division_code=division_code,
-        department_id=department_id,
-        purpose=purpose,
-        detail=detail_json,
-        request_id=request_id_var.get(),
-        prev_hash=prev_hash,
-    )
+    values: dict[str, Any] = {
+        "seq": prev_seq + 1,
+        "at": utcnow(),
+        "actor_type": actor_type,
+        "actor_id": actor_id,
+        "actor_name": actor_name,
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": None if entity_id is None else str(entity_id),
+        "division_code": division_code,
+        "department_id": department_id,
+        "purpose": purpose,
+        "detail": detail_json,
+        "request_id": request_id_var.get(),
+        "prev_hash": prev_hash,
+    }
     digest = compute_hash(values)
     session.execute(insert(_RECORDS).values(**values, hash=digest))
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=values["seq"], hash=digest))
@@ -133,7 +133,8 @@ class VerifyResult:
 def _iter(session: Session, batch: int = 5000) -> Iterator[AuditRecord]:
     last = 0
     while True:
-        rows = list(session.scalars(select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)))
+        stmt = select(AuditRecord).where(AuditRecord.seq > last).order_by(AuditRecord.seq).limit(batch)
+        rows = list(session.scalars(stmt))
         if not rows:
             return
         yield from rows
@@ -148,10 +149,14 @@ def verify(session: Session) -> VerifyResult:
     checked = 0
     for rec in _iter(session):
         if rec.seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq, f"record {expected_seq} is missing (next found: {rec.seq})")
+            return VerifyResult(
+                False, checked, expected_seq, f"record {expected_seq} is missing (next found: {rec.seq})"
+            )
         values = {k: getattr(rec, k) for k in _FIELDS}
         if rec.prev_hash != prev:
-            return VerifyResult(False, checked, rec.seq, "prev_hash does not match the previous record's hash")
+            return VerifyResult(
+                False, checked, rec.seq, "prev_hash does not match the previous record's hash"
+            )
         if compute_hash(values) != rec.hash:
             return VerifyResult(False, checked, rec.seq, "content does not match its hash (edited)")
         prev = rec.hash
@@ -159,13 +164,24 @@ def verify(session: Session) -> VerifyResult:
         checked += 1
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != checked or head.hash != prev):
-        return VerifyResult(False, checked, checked + 1 if head.seq > checked else head.seq,
-                            f"chain head says {head.seq} records, found {checked} (records removed at the end?)")
+        return VerifyResult(
+            False,
+            checked,
+            checked + 1 if head.seq > checked else head.seq,
+            f"chain head says {head.seq} records, found {checked} (records removed at the end?)",
+        )
     return VerifyResult(True, checked)
 
 
-def list_in_scope(session: Session, principal: Any, *, action: str | None, entity_type: str | None, limit: int,
-                  offset: int) -> tuple[list[AuditRecord], int]:
+def list_in_scope(
+    session: Session,
+    principal: Any,
+    *,
+    action: str | None,
+    entity_type: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[AuditRecord], int]:
     """Audit records of the departments and divisions the principal's admin or supervisor roles cover."""
     from sqlalchemy import func
 
@@ -175,7 +191,9 @@ def list_in_scope(session: Session, principal: Any, *, action: str | None, entit
     roles = ("admin", "supervisor")
     stmt = select(AuditRecord).where(
         policy.scope(AuditRecord.department_id, principal, roles=roles)
-        | AuditRecord.division_code.in_(select(Division.code).where(policy.division_clause(principal, Division.path, roles)))
+        | AuditRecord.division_code.in_(
+            select(Division.code).where(policy.division_clause(principal, Division.path, roles))
+        )
     )
     if action:
         stmt = stmt.where(AuditRecord.action == action)

@@ -19,9 +19,11 @@ from govgrid.core.authz.principal import Assignment, Principal
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions.models import Division
 from govgrid.core.divisions.service import in_subtree
-from govgrid.core.errors import Forbidden
+from govgrid.core.errors import ForbiddenError
 
-READ_ROLES = ("admin", "operator", "supervisor", "viewer", "dispatcher", "handler", "inspector", "verifier", "approver")
+READ_ROLES = (
+    "admin", "operator", "supervisor", "viewer", "dispatcher", "handler", "inspector", "verifier", "approver"
+)
 
 
 def _assignment_clause(a: Assignment) -> ColumnElement[bool]:
@@ -50,7 +52,9 @@ def visible_department_ids(principal: Principal | None, roles: Iterable[str] | N
     )
 
 
-def scope(column: Any, principal: Principal | None, roles: Iterable[str] | None = None) -> ColumnElement[bool]:
+def scope(
+    column: Any, principal: Principal | None, roles: Iterable[str] | None = None
+) -> ColumnElement[bool]:
     """Predicate: `column` (a department id) is in the principal's scope."""
     if principal is not None and principal.is_superuser:
         return true()
@@ -62,11 +66,11 @@ def division_clause(principal: Principal | None, path_column: Any, roles: Iterab
     """Predicate over a division path column: the territory the principal oversees as a whole.
 
     Only assignments with reach=division oversee a territory: everything recorded against a division (tickets,
-    cases, audit records without a department) in it and below it. A line-reach assignment oversees its own line
-    only and a department-reach one its own department: those see department-owned records through `scope`
-    and territory-wide records through their own department's rules, never through this clause. A module whose
-    rule is that a line covers a territory for its own work (a carbon verifier of the ecology line) says so with
-    `reaches=("division", "line")`; "department" is never accepted."""
+    cases, audit records without a department) in it and below it. A line-reach assignment oversees its own
+    line only and a department-reach one its own department: those see department-owned records through
+    `scope` and territory-wide records through their own department's rules, never through this clause. A
+    module whose rule is that a line covers a territory for its own work (a carbon verifier of the ecology
+    line) says so with `reaches=("division", "line")`; "department" is never accepted."""
     if "department" in reaches:
         raise ValueError("a department-reach assignment oversees no territory")
     if principal is None:
@@ -82,7 +86,9 @@ def division_clause(principal: Principal | None, path_column: Any, roles: Iterab
     return or_(*parts) if parts else false()
 
 
-def can_act(session: Session, principal: Principal | None, department_id: int, roles: Iterable[str] | None = None) -> bool:
+def can_act(
+    session: Session, principal: Principal | None, department_id: int, roles: Iterable[str] | None = None
+) -> bool:
     """True if the department is in scope for one of the roles."""
     if principal is None:
         return False
@@ -92,18 +98,24 @@ def can_act(session: Session, principal: Principal | None, department_id: int, r
     return session.scalar(stmt) is not None
 
 
-def require(session: Session, principal: Principal | None, department_id: int, roles: Iterable[str] | None = None,
-            *, what: str = "该部门的数据 (this department's data)") -> None:
-    """Raise Forbidden unless the department is in scope for one of the roles."""
+def require(
+    session: Session,
+    principal: Principal | None,
+    department_id: int,
+    roles: Iterable[str] | None = None,
+    *,
+    what: str = "该部门的数据 (this department's data)",
+) -> None:
+    """Raise ForbiddenError unless the department is in scope for one of the roles."""
     if not can_act(session, principal, department_id, roles):
         need = "/".join(roles) if roles else "any role"
-        raise Forbidden(f"无权访问{what}；需要在该部门或其上级拥有 {need} 角色 (not in your scope)")
+        raise ForbiddenError(f"无权访问{what}；需要在该部门或其上级拥有 {need} 角色 (not in your scope)")
 
 
 def require_role(principal: Principal | None, *roles: str) -> None:
-    """Raise Forbidden unless the principal holds one of the roles somewhere."""
+    """Raise ForbiddenError unless the principal holds one of the roles somewhere."""
     if principal is None or not principal.has_role(*roles):
-        raise Forbidden(f"需要以下角色之一: {', '.join(roles)} (requires one of these roles)")
+        raise ForbiddenError(f"需要以下角色之一: {', '.join(roles)} (requires one of these roles)")
 
 
 # The grant hook: the exchange module registers a checker so that shared data becomes visible.
@@ -116,7 +128,9 @@ def register_grant_checker(resource_kind: str, checker: GrantChecker) -> None:
     _grant_checkers[resource_kind] = checker
 
 
-def find_grant(session: Session, principal: Principal | None, resource_kind: str, resource_id: str, action: str = "read") -> Any:
+def find_grant(
+    session: Session, principal: Principal | None, resource_kind: str, resource_id: str, action: str = "read"
+) -> Any:
     """The grant that lets the principal act on a resource outside its scope, or None (deny by default)."""
     if principal is None:
         return None

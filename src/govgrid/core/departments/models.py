@@ -38,4 +38,6 @@ class Department(Base):
     division: Mapped[Division] = relationship(lazy="joined", innerjoin=True)
     line: Mapped[Line] = relationship(lazy="joined", innerjoin=True)
 
-    __table_args__ = (UniqueConstraint("line_code", "division_code", "name", name="uq_departments_line_division_name"),)
+    __table_args__ = (
+        UniqueConstraint("line_code", "division_code", "name", name="uq_departments_line_division_name"),
+    )

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govgrid.core.departments.catalogue import LINES
 from govgrid.core.departments.models import Department, Line
 from govgrid.core.divisions import service as divisions
-from govgrid.core.errors import Conflict, NotFound, ValidationFailed
+from govgrid.core.errors import ConflictError, NotFoundError, ValidationFailedError
+
+if TYPE_CHECKING:
+    from govgrid.core.authz.principal import Principal
+    from govgrid.core.divisions.models import Division
 
 
 def ensure_lines(session: Session) -> int:
@@ -24,25 +30,30 @@ def ensure_lines(session: Session) -> int:
 
 
 def get(session: Session, department_id: int) -> Department:
-    """One department by id, or NotFound."""
+    """One department by id, or NotFoundError."""
     dept = session.get(Department, department_id)
     if dept is None:
-        raise NotFound(f"部门 {department_id} 不存在 (no department with id {department_id})")
+        raise NotFoundError(f"部门 {department_id} 不存在 (no department with id {department_id})")
     return dept
 
 
 def get_by_code(session: Session, code: str) -> Department:
-    """One department by its code, or NotFound."""
+    """One department by its code, or NotFoundError."""
     dept = session.scalar(select(Department).where(Department.code == code))
     if dept is None:
-        raise NotFound(f"部门 {code} 不存在 (no department with code {code})")
+        raise NotFoundError(f"部门 {code} 不存在 (no department with code {code})")
     return dept
 
 
 def default_name(division_name: str, line: Line) -> str:
     """A conventional department name, e.g. 内黄县税务局."""
-    suffix = {"government": "人民政府办公室", "discipline_inspection": "纪委监委", "data_management": "数据管理局",
-              "hotline_12345": "12345热线中心", "petition": "信访局"}.get(line.code, line.name_zh + "局")
+    suffix = {
+        "government": "人民政府办公室",
+        "discipline_inspection": "纪委监委",
+        "data_management": "数据管理局",
+        "hotline_12345": "12345热线中心",
+        "petition": "信访局",
+    }.get(line.code, line.name_zh + "局")
     return division_name + suffix
 
 
@@ -51,22 +62,28 @@ def find_parent(session: Session, *, line_code: str, division_code: str) -> Depa
     div = divisions.get(session, division_code)
     for anc in reversed(divisions.ancestors(session, div)):
         dept = session.scalar(
-            select(Department).where(Department.line_code == line_code, Department.division_code == anc.code).limit(1)
+            select(Department)
+            .where(Department.line_code == line_code, Department.division_code == anc.code)
+            .limit(1)
         )
         if dept is not None:
             return dept
     return None
 
 
-def create(session: Session, *, line_code: str, division_code: str, name: str | None = None, code: str | None = None) -> Department:
+def create(
+    session: Session, *, line_code: str, division_code: str, name: str | None = None, code: str | None = None
+) -> Department:
     """Create a department; its parent is the nearest same-line department up the tree."""
     line = session.get(Line, line_code)
     if line is None:
-        raise ValidationFailed(f"未知条线 {line_code} (unknown line)", details=[{"loc": ["line_code"], "msg": "unknown line"}])
+        raise ValidationFailedError(
+            f"未知条线 {line_code} (unknown line)", details=[{"loc": ["line_code"], "msg": "unknown line"}]
+        )
     div = divisions.get(session, division_code)
     code = code or f"{division_code}-{line_code}"
     if session.scalar(select(Department.id).where(Department.code == code)) is not None:
-        raise Conflict(f"部门代码 {code} 已存在 (department code already exists)")
+        raise ConflictError(f"部门代码 {code} 已存在 (department code already exists)")
     parent = find_parent(session, line_code=line_code, division_code=division_code)
     dept = Department(code=code, name=name or default_name(div.name, line), line_code=line_code,
                       division_code=division_code, parent_id=parent.id if parent else None)
@@ -90,7 +107,9 @@ def ensure(session: Session, *, line_code: str, division_code: str, name: str | 
     """The department of a line in a division, created if missing."""
     code = f"{division_code}-{line_code}"
     dept = session.scalar(select(Department).where(Department.code == code))
-    return dept if dept is not None else create(session, line_code=line_code, division_code=division_code, name=name)
+    if dept is not None:
+        return dept
+    return create(session, line_code=line_code, division_code=division_code, name=name)
 
 
 def lines(session: Session) -> list[Line]:
@@ -98,8 +117,15 @@ def lines(session: Session) -> list[Line]:
     return list(session.scalars(select(Line).order_by(Line.sort)))
 
 
-def list_visible(session: Session, *, principal, line_code: str | None = None, division_code: str | None = None,
-                 limit: int = 100, offset: int = 0) -> tuple[list[Department], int]:
+def list_visible(
+    session: Session,
+    *,
+    principal: Principal,
+    line_code: str | None = None,
+    division_code: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> tuple[list[Department], int]:
     """Departments in the principal's scope, optionally filtered, paged."""
     from sqlalchemy import func
 
@@ -113,15 +139,18 @@ def list_visible(session: Session, *, principal, line_code: str | None = None, d
     if division_code:
         stmt = stmt.where(Department.division_code == division_code)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    items = list(session.scalars(stmt.order_by(Division.path, Department.line_code).limit(limit).offset(offset)))
+    stmt = stmt.order_by(Division.path, Department.line_code)
+    items = list(session.scalars(stmt.limit(limit).offset(offset)))
     return items, total
 
 
-def matrix(session: Session, *, principal, max_divisions: int = 40) -> tuple[list[Line], list, dict[str, dict[str, Department]]]:
+def matrix(
+    session: Session, *, principal: Principal, max_divisions: int = 40
+) -> tuple[list[Line], list[Division], dict[str, dict[str, Department]]]:
     """The 条×块 matrix of the principal's visible departments: lines x divisions -> department.
 
-    Columns are the principal's own divisions and one level below them (a county and its townships; a city and its
-    counties), so the matrix stays readable; deeper units are reached from the department pages."""
+    Columns are the principal's own divisions and one level below them (a county and its townships; a city
+    and its counties), so the matrix stays readable; deeper units are reached from the department pages."""
     from govgrid.core.authz import policy
     from govgrid.core.divisions.models import Division
 

@@ -17,7 +17,9 @@ class Level(StrEnum):
     grid = "grid"
 
 
-LEVEL_ORDER = [Level.national, Level.province, Level.city, Level.county, Level.township, Level.village, Level.grid]
+LEVEL_ORDER = [
+    Level.national, Level.province, Level.city, Level.county, Level.township, Level.village, Level.grid
+]
 LEVEL_ZH = {
     Level.national: "国家",
     Level.province: "省级",

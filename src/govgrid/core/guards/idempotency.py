@@ -1,8 +1,9 @@
-"""Idempotency keys: a client that retries a create with the same `Idempotency-Key` gets the first result back.
+"""Idempotency keys: a client that retries a create with the same `Idempotency-Key` gets the first
+result back.
 
-The key is claimed inside the create's own transaction before anything is created, so a failed request leaves no
-claim behind, and two concurrent requests with one key make one record: the second waits on the unique index
-(PostgreSQL) or the write queue (SQLite) and then answers with what the first made."""
+The key is claimed inside the create's own transaction before anything is created, so a failed request leaves
+no claim behind, and two concurrent requests with one key make one record: the second waits on the unique
+index (PostgreSQL) or the write queue (SQLite) and then answers with what the first made."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govgrid.core.db import rowcount, utcnow
-from govgrid.core.errors import Conflict, ValidationFailed
+from govgrid.core.errors import ConflictError, ValidationFailedError
 from govgrid.core.guards.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -36,24 +37,29 @@ class Prior:
 
 
 def fingerprint(content: Any) -> str:
-    """SHA-256 of a request's content in canonical JSON (what must be equal for a retry to be the same request)."""
-    return hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    """SHA-256 of a request's content in canonical JSON
+    (what must be equal for a retry to be the same request)."""
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _check_key(key: str) -> None:
     if not _KEY_RE.match(key):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"{HEADER} 须为 1-128 个可见 ASCII 字符 ({HEADER} must be 1 to 128 printable ASCII characters)",
             details=[{"loc": ["header", HEADER], "msg": "1-128 printable ASCII characters"}])
 
 
 def _prior(session: Session, scope: str, key: str, fp: str) -> Prior | None:
     rec = session.scalar(select(IdempotencyRecord).where(
-        IdempotencyRecord.scope == scope, IdempotencyRecord.key == key, IdempotencyRecord.created_at >= utcnow() - KEEP))
+        IdempotencyRecord.scope == scope,
+        IdempotencyRecord.key == key,
+        IdempotencyRecord.created_at >= utcnow() - KEEP,
+    ))
     if rec is None or not rec.entity_id:
         return None
     if rec.fingerprint != fp:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"此 {HEADER} 已用于内容不同的请求；新请求请换一个新的键 "
             f"(this {HEADER} was used for a different request; use a new key for a new request)",
             details=[{"loc": ["header", HEADER], "msg": "reused with different content"}])
@@ -68,7 +74,10 @@ def claim(session: Session, *, scope: str, key: str, content: Any) -> Idempotenc
     if prior is not None:
         return prior
     session.execute(delete(IdempotencyRecord).where(
-        IdempotencyRecord.scope == scope, IdempotencyRecord.key == key, IdempotencyRecord.created_at < utcnow() - KEEP))
+        IdempotencyRecord.scope == scope,
+        IdempotencyRecord.key == key,
+        IdempotencyRecord.created_at < utcnow() - KEEP,
+    ))
     rec = IdempotencyRecord(scope=scope, key=key, fingerprint=fp, entity_type="", entity_id="", response={})
     try:
         with session.begin_nested():
@@ -78,8 +87,10 @@ def claim(session: Session, *, scope: str, key: str, content: Any) -> Idempotenc
         prior = _prior(session, scope, key, fp)
         if prior is not None:
             return prior
-        raise Conflict(f"使用同一 {HEADER} 的请求正在处理，请稍后重试 (a request with this {HEADER} is in progress)",
-                       headers={"Retry-After": "1"}) from None
+        raise ConflictError(
+            f"使用同一 {HEADER} 的请求正在处理，请稍后重试 (a request with this {HEADER} is in progress)",
+            headers={"Retry-After": "1"},
+        ) from None
     return rec
 
 
@@ -94,4 +105,5 @@ def complete(session: Session, record: IdempotencyRecord, *, entity_type: str, e
 
 def purge(session: Session) -> int:
     """Drop keys older than the retention window; returns how many went."""
-    return rowcount(session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - KEEP)))
+    stale = delete(IdempotencyRecord).where(IdempotencyRecord.created_at < utcnow() - KEEP)
+    return rowcount(session.execute(stale))

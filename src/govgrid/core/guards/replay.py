@@ -15,7 +15,9 @@ from govgrid.core.guards.models import SeenNonce
 WINDOW = timedelta(minutes=5)
 
 
-def fresh_timestamp(timestamp: str | int | None, *, window: timedelta = WINDOW, now: float | None = None) -> bool:
+def fresh_timestamp(
+    timestamp: str | int | None, *, window: timedelta = WINDOW, now: float | None = None
+) -> bool:
     """True if a Unix timestamp (seconds) lies within `window` of now, either side."""
     try:
         ts = int(str(timestamp))

@@ -26,7 +26,8 @@ class User(Base):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     locale: Mapped[str] = mapped_column(String(8), default="zh-CN")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The department whose administrator created the account: only administrators covering it may grant it roles.
+    # The department whose administrator created the account:
+    # only administrators covering it may grant it roles.
     home_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), default=None)
 
     roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
@@ -47,7 +48,9 @@ class RoleAssignment(Base):
     user: Mapped[User] = relationship(back_populates="roles")
     department: Mapped[Department] = relationship(lazy="joined", innerjoin=True)
 
-    __table_args__ = (UniqueConstraint("user_id", "department_id", "role", name="uq_role_assignments_user_dept_role"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "department_id", "role", name="uq_role_assignments_user_dept_role"),
+    )
 
 
 class ApiKey(Base):
@@ -82,7 +85,8 @@ class UserSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
-    ended_reason: Mapped[str | None] = mapped_column(String(32), default=None)  # logout, password, disabled, admin
+    # logout, password, disabled, admin
+    ended_reason: Mapped[str | None] = mapped_column(String(32), default=None)
 
 
 class LoginThrottle(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -16,10 +17,19 @@ from govgrid.core.authz.principal import Assignment, Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
-from govgrid.core.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
+from govgrid.core.errors import (
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+    RateLimitedError,
+    UnauthorizedError,
+    ValidationFailedError,
+)
 from govgrid.core.identity import security, throttle
 from govgrid.core.identity.enums import Reach, Role
 from govgrid.core.identity.models import ApiKey, RoleAssignment, User
+
+log = logging.getLogger(__name__)
 
 MIN_PASSWORD = 8
 
@@ -65,7 +75,9 @@ def load_api_key_principal(session: Session, full_key: str) -> Principal | None:
     if prefix is None:
         return None
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
-    if key is None or key.revoked_at is not None or not security.api_key_matches(full_key.strip(), key.key_hash):
+    if key is None or key.revoked_at is not None:
+        return None
+    if not security.api_key_matches(full_key.strip(), key.key_hash):
         return None
     return Principal(
         kind="api_key",
@@ -85,12 +97,19 @@ def authenticate(session: Session, *, username: str, password: str, address: str
     lock = throttle.active_lock(session, username=username, address=address)
     if lock is not None:
         minutes = max(1, math.ceil(lock.seconds / 60))
-        raise RateLimited(
+        log.warning("login refused: locked", extra={"scope": lock.scope, "seconds": lock.seconds})
+        raise RateLimitedError(
             f"登录失败次数过多，{'该账号' if lock.scope == 'user' else '来自此地址的登录'}已临时锁定，"
             f"请 {minutes} 分钟后再试 (too many failed logins: locked for {lock.seconds} s)",
-            retry_after=lock.seconds, code="login_locked",
-            audit=dict(actor=actor, action="auth.login_refused_locked", entity_type="user",
-                       detail={"username": username, "scope": lock.scope}))
+            retry_after=lock.seconds,
+            code="login_locked",
+            audit={
+                "actor": actor,
+                "action": "auth.login_refused_locked",
+                "entity_type": "user",
+                "detail": {"username": username, "scope": lock.scope},
+            },
+        )
     user = session.scalar(select(User).where(User.username == username))
     ok = security.verify_password(password, user.password_hash if user else None)
     reason = None
@@ -100,54 +119,88 @@ def authenticate(session: Session, *, username: str, password: str, address: str
         reason = "inactive"
     elif user.is_demo and not get_settings().demo_mode:
         reason = "demo_account_outside_demo_mode"
-    entry: dict[str, Any] = dict(actor=actor, action="auth.login" if reason is None else "auth.login_failed",
-                                 entity_type="user", entity_id=user.id if user else None,
-                                 detail={"username": username, **({"reason": reason} if reason else {})})
-    if reason is not None:
+    entry: dict[str, Any] = {
+        "actor": actor,
+        "action": "auth.login" if reason is None else "auth.login_failed",
+        "entity_type": "user",
+        "entity_id": user.id if user else None,
+        "detail": {"username": username, **({"reason": reason} if reason else {})},
+    }
+    # `user is None` implies a reason; testing it too lets the type checker narrow `user` below.
+    if reason is not None or user is None:
         # The request's transaction rolls back; the refusal and its count are recorded after it.
         def count(s: Session) -> None:
             throttle.record_failure(s, username=username, address=address)
 
         followups = [count] if reason == "bad_credentials" else []
+        log.info("login failed", extra={"reason": reason, "user_id": user.id if user else None})
         if reason == "demo_account_outside_demo_mode":
-            raise Unauthorized("演示账号只能在演示模式下登录 (demo accounts only work in demo mode)", audit=entry)
-        raise Unauthorized("用户名或密码错误 (wrong username or password)", audit=entry, followups=followups)
-    assert user is not None
+            raise UnauthorizedError(
+                "演示账号只能在演示模式下登录 (demo accounts only work in demo mode)", audit=entry
+            )
+        raise UnauthorizedError(
+            "用户名或密码错误 (wrong username or password)", audit=entry, followups=followups
+        )
     throttle.record_success(session, username=username)
     audit.record(session, **entry)
+    log.info("login", extra={"user_id": user.id})
     return user
 
 
-def create_user(session: Session, *, actor: Actor, username: str, password: str, display_name: str | None = None,
-                is_superuser: bool = False, is_demo: bool = False, locale: str = "zh-CN",
-                home_department_id: int | None = None) -> User:
+def create_user(
+    session: Session,
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    display_name: str | None = None,
+    is_superuser: bool = False,
+    is_demo: bool = False,
+    locale: str = "zh-CN",
+    home_department_id: int | None = None,
+) -> User:
     """Create a user with an argon2 password hash."""
     problems = []
     if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
-        problems.append({"loc": ["username"], "msg": "用户名只能包含字母、数字和 ._- (letters, digits and ._- only, up to 64)"})
+        problems.append({
+            "loc": ["username"],
+            "msg": "用户名只能包含字母、数字和 ._- (letters, digits and ._- only, up to 64)",
+        })
     if len(password) < MIN_PASSWORD:
-        problems.append({"loc": ["password"], "msg": f"密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)"})
+        problems.append({
+            "loc": ["password"],
+            "msg": f"密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)",
+        })
     if problems:
-        raise ValidationFailed("无法创建用户 (cannot create user)", details=problems)
+        raise ValidationFailedError("无法创建用户 (cannot create user)", details=problems)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"用户名 {username} 已存在 (username already taken)")
-    user = User(username=username, display_name=display_name or username, password_hash=security.hash_password(password),
-                is_superuser=is_superuser, is_demo=is_demo, locale=locale, home_department_id=home_department_id)
+        raise ConflictError(f"用户名 {username} 已存在 (username already taken)")
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        password_hash=security.hash_password(password),
+        is_superuser=is_superuser,
+        is_demo=is_demo,
+        locale=locale,
+        home_department_id=home_department_id,
+    )
     session.add(user)
     session.flush()
     audit.record(session, actor=actor, action="user.create", entity_type="user", entity_id=user.id,
                  detail={"username": username, "is_superuser": is_superuser})
+    log.info("user created", extra={"user_id": user.id, "is_superuser": is_superuser})
     return user
 
 
 def _check_role(role: str, reach: str) -> None:
     problems = []
     if role not in {r.value for r in Role}:
-        problems.append({"loc": ["role"], "msg": f"未知角色 (unknown role); one of {', '.join(r.value for r in Role)}"})
+        roles = ", ".join(r.value for r in Role)
+        problems.append({"loc": ["role"], "msg": f"未知角色 (unknown role); one of {roles}"})
     if reach not in {r.value for r in Reach}:
         problems.append({"loc": ["reach"], "msg": "reach must be department, line or division"})
     if problems:
-        raise ValidationFailed("角色无效 (invalid role)", details=problems)
+        raise ValidationFailedError("角色无效 (invalid role)", details=problems)
 
 
 def assign_role(session: Session, *, actor: Actor, user: User, department: Department, role: str,
@@ -155,15 +208,27 @@ def assign_role(session: Session, *, actor: Actor, user: User, department: Depar
     """Give a user a role in a department."""
     _check_role(role, reach)
     existing = session.scalar(select(RoleAssignment).where(
-        RoleAssignment.user_id == user.id, RoleAssignment.department_id == department.id, RoleAssignment.role == role))
+        RoleAssignment.user_id == user.id,
+        RoleAssignment.department_id == department.id,
+        RoleAssignment.role == role,
+    ))
     if existing is not None:
         if existing.reach != reach:
             before = existing.reach
             existing.reach = reach
             session.flush()
-            audit.record(session, actor=actor, action="user.change_role_reach", entity_type="user", entity_id=user.id,
-                         department_id=department.id, division_code=department.division_code,
-                         detail={"role": role, "reach": reach, "previous_reach": before, "assignment_id": existing.id})
+            audit.record(
+                session,
+                actor=actor,
+                action="user.change_role_reach",
+                entity_type="user",
+                entity_id=user.id,
+                department_id=department.id,
+                division_code=department.division_code,
+                detail={"role": role, "reach": reach, "previous_reach": before, "assignment_id": existing.id},
+            )
+            log.info("role reach changed", extra={"user_id": user.id, "department_id": department.id,
+                                                  "role": role, "reach": reach, "previous_reach": before})
         return existing
     ra = RoleAssignment(user_id=user.id, department_id=department.id, role=role, reach=reach)
     session.add(ra)
@@ -171,24 +236,42 @@ def assign_role(session: Session, *, actor: Actor, user: User, department: Depar
     audit.record(session, actor=actor, action="user.assign_role", entity_type="user", entity_id=user.id,
                  department_id=department.id, division_code=department.division_code,
                  detail={"role": role, "reach": reach})
+    log.info("role granted", extra={"user_id": user.id, "department_id": department.id, "role": role,
+                                    "reach": reach})
     return ra
 
 
 def get_user(session: Session, user_id: int) -> User:
-    """One user by id, or NotFound."""
+    """One user by id, or NotFoundError."""
     user = session.get(User, user_id)
     if user is None:
-        raise NotFound(f"用户 {user_id} 不存在 (no such user)")
+        raise NotFoundError(f"用户 {user_id} 不存在 (no such user)")
     return user
 
 
-def create_api_key(session: Session, *, actor: Actor, name: str, department_id: int, role: str = "operator",
-                   reach: str = "department", created_by: int | None = None) -> tuple[ApiKey, str]:
+def create_api_key(
+    session: Session,
+    *,
+    actor: Actor,
+    name: str,
+    department_id: int,
+    role: str = "operator",
+    reach: str = "department",
+    created_by: int | None = None,
+) -> tuple[ApiKey, str]:
     """Issue an API key for a department; the clear key is returned once and never stored."""
     _check_role(role, reach)
     dept = departments.get(session, department_id)
     full, prefix, digest = security.new_api_key()
-    key = ApiKey(name=name, prefix=prefix, key_hash=digest, department_id=dept.id, role=role, reach=reach, created_by=created_by)
+    key = ApiKey(
+        name=name,
+        prefix=prefix,
+        key_hash=digest,
+        department_id=dept.id,
+        role=role,
+        reach=reach,
+        created_by=created_by,
+    )
     session.add(key)
     session.flush()
     audit.record(session, actor=actor, action="api_key.create", entity_type="api_key", entity_id=key.id,
@@ -206,13 +289,29 @@ def revoke_api_key(session: Session, *, actor: Actor, key: ApiKey) -> ApiKey:
     return key
 
 
-def ensure_user_with_role(session: Session, *, actor: Actor, username: str, password: str, display_name: str,
-                          department_code: str, role: str, reach: str = "department", is_demo: bool = False) -> User:
+def ensure_user_with_role(
+    session: Session,
+    *,
+    actor: Actor,
+    username: str,
+    password: str,
+    display_name: str,
+    department_code: str,
+    role: str,
+    reach: str = "department",
+    is_demo: bool = False,
+) -> User:
     """A user holding a role in a department, created if missing (demo and seed loaders)."""
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        user = create_user(session, actor=actor, username=username, password=password, display_name=display_name,
-                           is_demo=is_demo)
+        user = create_user(
+            session,
+            actor=actor,
+            username=username,
+            password=password,
+            display_name=display_name,
+            is_demo=is_demo,
+        )
     assign_role(session, actor=actor, user=user, department=departments.get_by_code(session, department_code),
                 role=role, reach=reach)
     return user
@@ -220,29 +319,30 @@ def ensure_user_with_role(session: Session, *, actor: Actor, username: str, pass
 
 def department_members(session: Session, department_id: int) -> list[User]:
     """Users holding any role in a department."""
-    return list(session.scalars(select(User).join(RoleAssignment).where(RoleAssignment.department_id == department_id)
-                                .distinct().order_by(User.username)))
+    stmt = select(User).join(RoleAssignment).where(RoleAssignment.department_id == department_id)
+    return list(session.scalars(stmt.distinct().order_by(User.username)))
 
 
 def api_keys_in_scope(session: Session, principal: Principal) -> list[ApiKey]:
     """API keys of the departments the principal administers."""
     from govgrid.core.authz import policy
 
-    return list(session.scalars(select(ApiKey).where(policy.scope(ApiKey.department_id, principal, roles=("admin",)))
-                                .order_by(ApiKey.id)))
+    stmt = select(ApiKey).where(policy.scope(ApiKey.department_id, principal, roles=("admin",)))
+    return list(session.scalars(stmt.order_by(ApiKey.id)))
 
 
 def get_api_key(session: Session, key_id: int) -> ApiKey:
-    """One API key by id, or NotFound."""
+    """One API key by id, or NotFoundError."""
     key = session.get(ApiKey, key_id)
     if key is None:
-        raise NotFound(f"API 密钥 {key_id} 不存在 (no such key)")
+        raise NotFoundError(f"API 密钥 {key_id} 不存在 (no such key)")
     return key
 
 
-# ---- granting roles: nobody grants more than they hold, nor outside their territory -------------------------
+# ---- granting roles: nobody grants more than they hold, nor outside their territory ------------------------
 
-# Roles that only a named kind of administrator may grant in some lines: (role, line) -> check(principal, dept).
+# Roles that only a named kind of administrator may grant in some lines:
+# (role, line) -> check(principal, dept).
 GrantRule = Callable[[Principal, Department], bool]
 _grant_rules: dict[tuple[str, str], GrantRule] = {}
 
@@ -270,17 +370,24 @@ def may_grant(principal: Principal, department: Department, role: str, reach: st
         return None
     rule = _grant_rules.get((role, department.line_code)) or _grant_rules.get((role, "*"))
     if rule is not None and not rule(principal, department):
-        return f"角色 {role} 只能由其指定的管理机构授予 (the {role} role is granted only by its registry administrator)"
+        return (
+            f"角色 {role} 只能由其指定的管理机构授予 "
+            f"(the {role} role is granted only by its registry administrator)"
+        )
     admins = [a for a in principal.assignments if a.role == "admin"]
     if not any(_covers(a, department, reach) for a in admins):
         if any(_covers(a, department, "department") for a in admins):
-            return (f"您的管理范围不能授予 {reach} 覆盖面 (you cannot grant a wider reach than your own admin reach)")
+            return (
+                f"您的管理范围不能授予 {reach} 覆盖面 "
+                "(you cannot grant a wider reach than your own admin reach)"
+            )
         return "只能在本人管理的部门和区划内授予角色 (you can grant roles only within your own territory)"
     return None
 
 
 def user_in_territory(session: Session, principal: Principal, user: User) -> bool:
-    """True if every department the user belongs to (its home and its roles) lies in the principal's admin scope."""
+    """True if every department the user belongs to (its home and its roles) lies in the principal's
+    admin scope."""
     if principal.is_superuser:
         return True
     from govgrid.core.authz import policy
@@ -303,10 +410,17 @@ def grant_role(session: Session, *, actor: Principal, user: User, department: De
     if why is None and not user_in_territory(session, actor, user):
         why = "该用户不属于您管理的部门 (this user belongs to departments outside your territory)"
     if why is not None:
-        raise Forbidden(why, audit=dict(actor=actor, action="user.assign_role_refused", entity_type="user",
-                                        entity_id=user.id, department_id=department.id,
-                                        division_code=department.division_code,
-                                        detail={"role": role, "reach": reach, "reason": why}))
+        log.warning("role grant refused", extra={"user_id": user.id, "department_id": department.id,
+                                                 "role": role, "reach": reach})
+        raise ForbiddenError(why, audit={
+            "actor": actor,
+            "action": "user.assign_role_refused",
+            "entity_type": "user",
+            "entity_id": user.id,
+            "department_id": department.id,
+            "division_code": department.division_code,
+            "detail": {"role": role, "reach": reach, "reason": why},
+        })
     return assign_role(session, actor=actor, user=user, department=department, role=role, reach=reach)
 
 
@@ -314,33 +428,43 @@ def revoke_role(session: Session, *, actor: Principal, user: User, assignment_id
     """An administrator takes a role away (same territory rules as granting); audited."""
     ra = session.get(RoleAssignment, assignment_id)
     if ra is None or ra.user_id != user.id:
-        raise NotFound(f"用户 {user.id} 没有编号为 {assignment_id} 的角色 (no such role assignment)")
+        raise NotFoundError(
+            f"用户 {user.id} 没有编号为 {assignment_id} 的角色 (no such role assignment)"
+        )
     why = may_grant(actor, ra.department, ra.role, ra.reach)
     if why is not None:
-        raise Forbidden(why)
+        raise ForbiddenError(why)
     dept = ra.department
     session.delete(ra)
     session.flush()
     audit.record(session, actor=actor, action="user.revoke_role", entity_type="user", entity_id=user.id,
                  department_id=dept.id, division_code=dept.division_code,
                  detail={"role": ra.role, "reach": ra.reach, "assignment_id": assignment_id})
+    log.info("role revoked", extra={"user_id": user.id, "department_id": dept.id, "role": ra.role})
 
 
-def change_password(session: Session, *, user_id: int, current: str, new: str, keep_token: str | None) -> None:
+def change_password(
+    session: Session, *, user_id: int, current: str, new: str, keep_token: str | None
+) -> None:
     """The user changes its own password; every other session of theirs ends."""
     from govgrid.core.identity import sessions
 
     user = get_user(session, user_id)
     if not security.verify_password(current, user.password_hash):
-        raise ValidationFailed("当前密码不正确 (the current password is wrong)",
-                               details=[{"loc": ["current_password"], "msg": "wrong password"}])
+        raise ValidationFailedError(
+            "当前密码不正确 (the current password is wrong)",
+            details=[{"loc": ["current_password"], "msg": "wrong password"}],
+        )
     if len(new) < MIN_PASSWORD:
-        raise ValidationFailed(f"新密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)",
-                               details=[{"loc": ["new_password"], "msg": f"at least {MIN_PASSWORD} characters"}])
+        raise ValidationFailedError(
+            f"新密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)",
+            details=[{"loc": ["new_password"], "msg": f"at least {MIN_PASSWORD} characters"}],
+        )
     user.password_hash = security.hash_password(new)
     session.flush()
     actor = principal_for_user(user)
     audit.record(session, actor=actor, action="user.change_password", entity_type="user", entity_id=user.id)
+    log.info("password changed", extra={"user_id": user.id})
     sessions.end_all(session, user_id=user.id, actor=actor, reason="password", keep_token=keep_token)
 
 
@@ -349,14 +473,19 @@ def set_active(session: Session, *, actor: Principal, user: User, active: bool) 
     from govgrid.core.identity import sessions
 
     if not user_in_territory(session, actor, user):
-        raise Forbidden("该用户不属于您管理的部门 (this user belongs to departments outside your territory)")
+        raise ForbiddenError(
+            "该用户不属于您管理的部门 (this user belongs to departments outside your territory)"
+        )
     if user.is_superuser and not actor.is_superuser:
-        raise Forbidden("只有平台管理员可以停用平台管理员 (only a platform administrator can disable one)")
+        raise ForbiddenError(
+            "只有平台管理员可以停用平台管理员 (only a platform administrator can disable one)"
+        )
     if user.is_active != active:
         user.is_active = active
         session.flush()
-        audit.record(session, actor=actor, action="user.enable" if active else "user.disable", entity_type="user",
-                     entity_id=user.id)
+        action = "user.enable" if active else "user.disable"
+        audit.record(session, actor=actor, action=action, entity_type="user", entity_id=user.id)
+        log.info("user enabled" if active else "user disabled", extra={"user_id": user.id})
     if not active:
         sessions.end_all(session, user_id=user.id, actor=actor, reason="disabled")
     return user

@@ -1,4 +1,5 @@
-"""Server-side sessions: every token names one, so logout, a password change or a disabled account ends it at once."""
+"""Server-side sessions: every token names one, so logout,
+a password change or a disabled account ends it at once."""
 
 from __future__ import annotations
 
@@ -51,8 +52,12 @@ def end(session: Session, *, token: str, actor: Actor, reason: str = "logout") -
     return bool(ended)
 
 
-def end_all(session: Session, *, user_id: int, actor: Actor, reason: str, keep_token: str | None = None) -> int:
-    """End every open session of a user (password change, disabled account); optionally keep the caller's own."""
+def end_all(
+    session: Session, *, user_id: int, actor: Actor, reason: str, keep_token: str | None = None
+) -> int:
+    """End every open session of a user (password change, disabled account).
+
+    `keep_token`: the caller's own session stays open."""
     stmt = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
     keep = security.decode_token(keep_token) if keep_token else None
     if keep is not None:

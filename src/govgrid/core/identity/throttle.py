@@ -7,6 +7,7 @@ Each new lockout is written to the audit chain."""
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +24,8 @@ from govgrid.core.identity.models import LoginThrottle
 
 BASE_LOCK_SECONDS = 30
 FORGET_AFTER = timedelta(hours=24)  # failures older than this no longer count
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ def active_lock(session: Session, *, username: str, address: str | None) -> Lock
     now = utcnow()
     worst: Lock | None = None
     for scope, key in _keys(username, address):
-        row = session.scalar(select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key))
+        row = session.scalar(
+            select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key)
+        )
         if row is not None and row.locked_until is not None and row.locked_until > now:
             seconds = math.ceil((row.locked_until - now).total_seconds())
             if worst is None or seconds > worst.seconds:
@@ -64,7 +69,9 @@ def record_failure(session: Session, *, username: str, address: str | None) -> N
     now = utcnow()
     free = {"user": settings.login_free_failures, "addr": settings.login_address_free_failures}
     for scope, key in _keys(username, address):
-        row = session.scalar(select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key))
+        row = session.scalar(
+            select(LoginThrottle).where(LoginThrottle.scope == scope, LoginThrottle.key == key)
+        )
         if row is None:
             row = LoginThrottle(scope=scope, key=key, failures=0)
             try:
@@ -82,9 +89,15 @@ def record_failure(session: Session, *, username: str, address: str | None) -> N
         if over > 0:
             seconds = _lock_seconds(over)
             row.locked_until = now + timedelta(seconds=seconds)
-            audit.record(session, actor=SystemActor("login"), action="auth.lockout", entity_type="login_throttle",
-                         entity_id=row.id, detail={"scope": scope, "failures": row.failures, "seconds": seconds,
-                                                   "key": key})
+            log.warning("login lockout", extra={"scope": scope, "failures": row.failures, "seconds": seconds})
+            audit.record(
+                session,
+                actor=SystemActor("login"),
+                action="auth.lockout",
+                entity_type="login_throttle",
+                entity_id=row.id,
+                detail={"scope": scope, "failures": row.failures, "seconds": seconds, "key": key},
+            )
     session.flush()
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from govgrid.core.authz.principal import Principal
-from govgrid.core.errors import NotFound, ValidationFailed
+from govgrid.core.errors import NotFoundError, ValidationFailedError
 from govgrid.exchange.ckan.params import int_param
 from govgrid.exchange.enums import CallKind
 from govgrid.exchange.services import catalog, gateway
@@ -38,7 +38,7 @@ def datastore_sort(value: Any) -> list[tuple[str, bool]]:
     for part in parts:
         m = SORT_PART.match(str(part))
         if m is None:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 f"无法解析排序 (cannot parse sort): {str(part)[:80]}",
                 details=[{"loc": ["sort"], "msg": f"cannot parse sort: {str(part)[:80]}"}],
             )
@@ -56,18 +56,18 @@ def datastore_q(value: Any) -> str | dict[str, str] | None:
         try:
             value = json.loads(value)
         except ValueError:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 "q 不是有效 JSON (q is not valid JSON)", details=[{"loc": ["q"], "msg": "Invalid JSON"}]
             ) from None
     if isinstance(value, dict):
         if not all(isinstance(v, str | int | float) for v in value.values()):
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 "q 的值应为文本 (q values must be text)", details=[{"loc": ["q"], "msg": "must be text"}]
             )
         return {str(k): str(v) for k, v in value.items()}
     if isinstance(value, str | int | float):
         return str(value)
-    raise ValidationFailed(
+    raise ValidationFailedError(
         "q 应为文本或对象 (q must be text or an object)", details=[{"loc": ["q"], "msg": "invalid"}]
     )
 
@@ -78,12 +78,12 @@ def _filters(params: dict[str, Any]) -> dict[str, Any]:
         try:
             filters = json.loads(filters)
         except ValueError:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 "filters 不是有效 JSON (filters is not valid JSON)",
                 details=[{"loc": ["filters"], "msg": "Invalid JSON"}],
             ) from None
     if not isinstance(filters, dict) or not all(isinstance(v, str | int | float) for v in filters.values()):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "filters 应为字段到值的对象 (filters must map fields to values)",
             details=[{"loc": ["filters"], "msg": "must be a dict of values"}],
         )
@@ -94,7 +94,7 @@ def datastore_search(session: Session, principal: Principal | None, params: dict
     """Records of `<code>-records` through the gateway (filters, q, sort, fields, limit, offset)."""
     ident = str(params.get("resource_id") or params.get("id") or "")
     if not ident.endswith("-records"):
-        raise NotFound(f"资源不存在或没有数据存储 (Resource not found in the datastore): {ident}")
+        raise NotFoundError(f"资源不存在或没有数据存储 (Resource not found in the datastore): {ident}")
     code = ident[: -len("-records")]
     filters = _filters(params)
     fields = params.get("fields")

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from govgrid.core.authz.principal import Principal
 from govgrid.core.departments import service as departments
-from govgrid.core.errors import NotFound, ValidationFailed
+from govgrid.core.errors import NotFoundError, ValidationFailedError
 from govgrid.exchange.ckan.dicts import group_dict, org_dict, package_dict, package_resources
 from govgrid.exchange.ckan.errors import SearchQueryError
 from govgrid.exchange.ckan.params import bool_param, int_param, json_list
@@ -79,10 +79,12 @@ def package_show(session: Session, principal: Principal | None, params: dict[str
     """One visible package by id or name (the resource code, any case)."""
     ident = params.get("id") or params.get("name")
     if not ident:
-        raise ValidationFailed("缺少 id (Missing value)", details=[{"loc": ["id"], "msg": "Missing value"}])
+        raise ValidationFailedError(
+            "缺少 id (Missing value)", details=[{"loc": ["id"], "msg": "Missing value"}]
+        )
     res = access.find_visible(session, actor=principal, code=str(ident), ignore_case=True)
     if res is None:
-        raise NotFound(f"数据集不存在 (Dataset not found): {ident}")
+        raise NotFoundError(f"数据集不存在 (Dataset not found): {ident}")
     return package_dict(res, base, search.line_names(session))
 
 
@@ -133,7 +135,7 @@ def facets(
     try:
         limit = int(params.get("facet.limit", 50))  # negative: no limit, as in CKAN
     except (TypeError, ValueError):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "facet.limit 应为整数 (facet.limit must be an integer)",
             details=[{"loc": ["facet.limit"], "msg": "Invalid integer"}],
         ) from None
@@ -176,7 +178,7 @@ def _fq_filters(fq: str) -> dict[str, str]:
 def _provider_id(session: Session, code: str) -> int:
     try:
         return departments.get_by_code(session, code).id
-    except NotFound:
+    except NotFoundError:
         return -1  # an unknown organization matches nothing
 
 
@@ -232,8 +234,8 @@ def organization_show(
     ident = str(params.get("id") or "")
     try:
         dept = departments.get_by_code(session, ident)
-    except NotFound:
-        raise NotFound(f"组织不存在 (Organization not found): {ident}") from None
+    except NotFoundError:
+        raise NotFoundError(f"组织不存在 (Organization not found): {ident}") from None
     packages = search.provider_entries(session, actor=principal, department_id=dept.id)
     out = org_dict(dept, len(packages))
     if bool_param(params, "include_datasets") or "include_datasets" not in params:
@@ -256,8 +258,8 @@ def resource_show(session: Session, principal: Principal | None, params: dict[st
     code = ident.rsplit("-", 1)[0] if ident.endswith(("-records", "-api")) else ""
     res = access.find_visible(session, actor=principal, code=code) if code else None
     if res is None:
-        raise NotFound(f"资源不存在 (Resource was not found): {ident}")
+        raise NotFoundError(f"资源不存在 (Resource was not found): {ident}")
     found = [r for r in package_resources(res, base) if r["id"] == ident]
     if not found:
-        raise NotFound(f"资源不存在 (Resource was not found): {ident}")
+        raise NotFoundError(f"资源不存在 (Resource was not found): {ident}")
     return found[0]

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import anyio
 from fastapi import Depends, Request
 
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 
 JSON_IN_THREAD = 65536  # bodies at least this big are decoded in a worker thread
 
@@ -20,11 +20,11 @@ def int_param(params: dict[str, Any], key: str, default: int, maximum: int) -> i
     try:
         n = int(value)
     except (TypeError, ValueError):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"{key} 应为整数 ({key} must be an integer)", details=[{"loc": [key], "msg": "Invalid integer"}]
         ) from None
     if n < 0:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"{key} 不能为负数 ({key} must not be negative)",
             details=[{"loc": [key], "msg": "Must be a positive integer"}],
         )
@@ -46,12 +46,12 @@ def json_list(params: dict[str, Any], key: str) -> list[str]:
         try:
             value = json.loads(value)
         except ValueError:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 f"{key} 应为 JSON 列表 ({key} must be a JSON list)",
                 details=[{"loc": [key], "msg": "Invalid JSON"}],
             ) from None
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"{key} 应为字符串列表 ({key} must be a list of strings)",
             details=[{"loc": [key], "msg": "not a list"}],
         )
@@ -63,12 +63,12 @@ def json_object(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body)
     except ValueError:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "请求体不是有效的 JSON (request body is not valid JSON)",
             details=[{"loc": ["body"], "msg": "Invalid JSON"}],
         ) from None
     if not isinstance(data, dict):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "请求体应为 JSON 对象 (body must be a JSON object)",
             details=[{"loc": ["body"], "msg": "must be an object"}],
         )

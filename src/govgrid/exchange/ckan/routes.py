@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from govgrid.core.authz.principal import Principal
 from govgrid.core.deps import OptionalPrincipal, SessionDep
-from govgrid.core.errors import NotFound
+from govgrid.core.errors import NotFoundError
 from govgrid.core.http import site_url
 from govgrid.exchange.ckan import datastore, packages
 from govgrid.exchange.ckan.errors import help_url
@@ -40,7 +40,7 @@ def _call(
 ) -> Response:
     fn = ACTIONS.get(action)
     if fn is None:
-        raise NotFound(f"不支持的操作 (Action name not known): {action}")
+        raise NotFoundError(f"不支持的操作 (Action name not known): {action}")
     # Rate limits (429 + Retry-After) and every other refusal reach the client through CKAN's error renderer.
     result = fn(session, principal, params, site_url(request))
     return JSONResponse({"help": help_url(request, action), "success": True, "result": result})

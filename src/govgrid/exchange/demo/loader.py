@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from govgrid.core.audit.service import SystemActor
-from govgrid.core.errors import NotFound
+from govgrid.core.errors import NotFoundError
 from govgrid.core.identity import service as identity
 from govgrid.core.identity.models import User
 from govgrid.core.modules import DemoContext
@@ -53,7 +53,7 @@ def _ensure_users(session: Session, ctx: DemoContext) -> dict[str, User]:
 def _loaded(session: Session) -> bool:
     try:
         access.find_resource(session, code="A01-410527-0001")
-    except NotFound:
+    except NotFoundError:
         return False
     return True
 

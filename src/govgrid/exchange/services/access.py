@@ -16,7 +16,7 @@ from govgrid.core.audit.service import Actor
 from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Assignment, Principal
 from govgrid.core.divisions.service import in_subtree
-from govgrid.core.errors import NotFound
+from govgrid.core.errors import NotFoundError
 from govgrid.exchange.enums import OpenType, SharingType
 from govgrid.exchange.models import Resource
 
@@ -102,7 +102,7 @@ def get_resource(session: Session, *, actor: Principal | None, code: str) -> Res
     """One visible catalog entry by code (invisible entries are 404, as if absent)."""
     res = find_visible(session, actor=actor, code=code)
     if res is None:
-        raise NotFound(f"目录资源 {code} 不存在或不可见 (no catalog entry {code} visible to you)")
+        raise NotFoundError(f"目录资源 {code} 不存在或不可见 (no catalog entry {code} visible to you)")
     return res
 
 
@@ -110,7 +110,7 @@ def find_resource(session: Session, *, code: str) -> Resource:
     """A catalog entry by code whoever asks (the callers check visibility or rights themselves)."""
     res = session.scalar(select(Resource).where(Resource.code == code))
     if res is None:
-        raise NotFound(f"目录资源 {code} 不存在 (no catalog entry {code})")
+        raise NotFoundError(f"目录资源 {code} 不存在 (no catalog entry {code})")
     return res
 
 

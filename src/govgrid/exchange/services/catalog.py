@@ -15,7 +15,7 @@ from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments import service as departments
-from govgrid.core.errors import Conflict, ValidationFailed
+from govgrid.core.errors import ConflictError, ValidationFailedError
 from govgrid.exchange import tokens
 from govgrid.exchange.enums import Grade, ItemType, MaskRule, OpenType, ResourceKind, SharingType
 from govgrid.exchange.models import DataItem, Resource, ResourceVersion, SearchTerm
@@ -181,12 +181,12 @@ def create_resource(
     if data.kind == ResourceKind.api and not data.api_url:
         problems.append({"loc": ["api_url"], "msg": "接口类资源须登记接口地址 (api resources need api_url)"})
     if problems:
-        raise ValidationFailed("目录信息不完整或不一致 (catalog entry invalid)", details=problems)
+        raise ValidationFailedError("目录信息不完整或不一致 (catalog entry invalid)", details=problems)
     div = dept.division
     if code is None:
         code = _next_code(session, data.class_code, div.code)
     elif session.scalar(select(Resource.id).where(Resource.code == code)) is not None:
-        raise Conflict(f"资源代码 {code} 已存在 (resource code exists)")
+        raise ConflictError(f"资源代码 {code} 已存在 (resource code exists)")
     fields = data.model_dump(exclude={"items", "provider_department_code"})
     res = Resource(
         code=code,
@@ -243,7 +243,7 @@ def update_resource(session: Session, *, actor: Principal, code: str, data: Reso
     )
     changes = data.model_dump(exclude_unset=True)
     if not changes:
-        raise ValidationFailed("没有要修改的内容 (nothing to change)")
+        raise ValidationFailedError("没有要修改的内容 (nothing to change)")
     items = data.items if "items" in changes else None
     changes.pop("items", None)
     for k, v in changes.items():
@@ -251,7 +251,7 @@ def update_resource(session: Session, *, actor: Principal, code: str, data: Reso
     problems = check_items(items or _current_items(res), res.sharing_type, res.open_type, res.grade)
     problems += _conditions_problem(res.sharing_type, res.sharing_conditions)
     if problems:
-        raise ValidationFailed("目录信息不完整或不一致 (catalog entry invalid)", details=problems)
+        raise ValidationFailedError("目录信息不完整或不一致 (catalog entry invalid)", details=problems)
     if items is not None:
         res.items.clear()
         session.flush()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from govgrid.core.audit import service as audit
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
-from govgrid.core.errors import ValidationFailed
+from govgrid.core.errors import ValidationFailedError
 from govgrid.core.privacy import mask_records
 from govgrid.exchange import ingest
 from govgrid.exchange.enums import AccessMode, CallKind, ItemType
@@ -53,7 +53,7 @@ def _equals(name: str, item_type: str, raw: Any, loc: str) -> Any:
     """SQL: the item equals a value given as text, converted as an upload would be (422 if it cannot be)."""
     value, problem = ingest.convert(ingest.ItemSpec(name, name, item_type, False), raw)
     if problem:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"{name} 的值无效 (invalid value for {name}): {problem}",
             details=[{"loc": [loc, name], "msg": problem}],
         )
@@ -72,7 +72,7 @@ def _refuse_masked(acc: Access, used: dict[str, list[str]]) -> None:
     ]
     if details:
         names = ", ".join(sorted({d["loc"][1] for d in details}))
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"脱敏字段不能用于筛选、排序或检索：{names} "
             f"(masked fields cannot be filtered, sorted or searched: {names})",
             details=details,
@@ -83,7 +83,7 @@ def _check_granted(acc: Access, where: str, names: Iterable[str]) -> None:
     bad = [k for k in names if k not in acc.fields]
     if bad:
         unknown = ", ".join(bad)
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"只能使用授权范围内的信息项：{unknown} (only granted data items can be used: {unknown})",
             details=[
                 {
@@ -100,7 +100,7 @@ def _check_granted(acc: Access, where: str, names: Iterable[str]) -> None:
 def _search_terms(q: str) -> list[str]:
     terms = [t for t in q.split() if t][:10]
     if any(len(t) > 100 for t in terms):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "检索词过长 (search term too long)", details=[{"loc": ["q"], "msg": "max 100"}]
         )
     return terms
@@ -131,7 +131,7 @@ def _served_fields(acc: Access, fields: list[str] | None) -> list[str]:
         return acc.fields
     unknown = [f for f in fields if f not in acc.fields]
     if unknown:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "请求的字段不在授权范围内 (fields outside the grant)",
             details=[{"loc": ["fields", f], "msg": "not granted"} for f in unknown],
         )
@@ -175,7 +175,7 @@ def read_records(
     _check_granted(acc, "q", q_fields)
     _refuse_masked(acc, {"filters": list(filters), "sort": [f for f, _ in sort], "q": list(q_fields)})
     if sort and after is not None:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "after（按 id 续页）不能与 sort 同用，请用 offset (after pages by id; with sort use offset)",
             details=[{"loc": ["after"], "msg": "not with sort"}],
         )
@@ -313,7 +313,7 @@ def verify(
     caller, acc = resolve(session, actor=actor, code=code, mode=AccessMode.verify)
     bad = [k for k in values if k not in acc.fields]
     if bad:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "核验字段须在授权范围内 (verify fields must be granted data items)",
             details=[{"loc": ["values", k], "msg": "not a granted data item"} for k in bad],
         )
@@ -328,7 +328,7 @@ def verify(
         if values and all(str(v).strip() for v in values.values()):
             try:
                 conditions = [_equals(k, items[k][0], v, "values") for k, v in values.items()]
-            except ValidationFailed:
+            except ValidationFailedError:
                 conditions = None  # a value that cannot be of its item's type matches nothing: "不一致"
         if conditions is not None:
             stmt = _records_stmt(acc.resource.upload_id, acc.row_filter, conditions, None).limit(1)

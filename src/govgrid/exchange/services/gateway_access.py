@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
-from govgrid.core.errors import Conflict, Forbidden, NotFound, Unauthorized
+from govgrid.core.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
 from govgrid.exchange.enums import AccessMode, MaskRule, ResourceKind, UploadStatus
 from govgrid.exchange.models import DataItem, Grant, Resource, Upload
 from govgrid.exchange.services.access import KIND, in_provider_scope, is_visible
@@ -137,7 +137,7 @@ def target(session: Session, code: str) -> Target:
     """The gateway's view of a resource by code (404 if there is none)."""
     rows = session.execute(_statement("target", _target_stmt), {"code": code}).all()
     if not rows:
-        raise NotFound(f"目录资源 {code} 不存在 (no catalog entry {code})")
+        raise NotFoundError(f"目录资源 {code} 不存在 (no catalog entry {code})")
     first = rows[0]
     items: dict[str, tuple[str, str, bool]] = {}
     for r in rows:
@@ -161,10 +161,10 @@ def _refuse(session: Session, actor: Principal, res: Target, code: str, mode: st
         extra={"resource_code": code, "mode": mode, "reason": reason, "actor": f"{actor.kind}:{actor.id}"},
     )
     if not visible:
-        raise NotFound(
+        raise NotFoundError(
             f"目录资源 {code} 不存在或不可见 (no catalog entry {code} visible to you)", audit=denied
         )
-    raise Forbidden(
+    raise ForbiddenError(
         f"没有资源 {code} 的有效授权，请先提交共享申请 (no active grant for {code}; file a sharing "
         "request first)",
         audit=denied,
@@ -176,7 +176,7 @@ def resolve(session: Session, *, actor: Principal | None, code: str, mode: str) 
     grant's rate limit. 404 if the entry is invisible, 403 without a grant, 409 for a provider-API
     resource."""
     if actor is None:
-        raise Unauthorized("需要登录 (authentication required)")
+        raise UnauthorizedError("需要登录 (authentication required)")
     res = target(session, code)
     own = in_provider_scope(session, actor=actor, resource=res)
     grant = None
@@ -191,7 +191,9 @@ def resolve(session: Session, *, actor: Principal | None, code: str, mode: str) 
         # (403).
         _refuse(session, actor, res, code, mode)
     if res.kind != ResourceKind.table:
-        raise Conflict(f"该资源由提供方接口提供: {res.api_url} (served by the provider's registered API)")
+        raise ConflictError(
+            f"该资源由提供方接口提供: {res.api_url} (served by the provider's registered API)"
+        )
     items = res.items
     fields = list(items) if own or not grant or not grant.fields else [f for f in grant.fields if f in items]
     clear = set(grant.clear_fields or []) if grant else set(items)

@@ -15,7 +15,7 @@ from govgrid.core.audit.service import Actor
 from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
-from govgrid.core.errors import Forbidden, NotFound, ValidationFailed
+from govgrid.core.errors import ForbiddenError, NotFoundError, ValidationFailedError
 from govgrid.exchange.enums import AccessMode, GrantStatus, RequestStatus, require_move
 from govgrid.exchange.models import Grant, Resource, SharingRequest
 from govgrid.exchange.services.access import APPROVE_ROLES, KIND, actor_name
@@ -119,7 +119,7 @@ def list_grants(
             .where(policy.scope(Resource.provider_department_id, actor))
         )
     else:
-        raise ValidationFailed("side 只能是 consumer/provider (side must be consumer or provider)")
+        raise ValidationFailedError("side 只能是 consumer/provider (side must be consumer or provider)")
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     page = stmt.order_by(Grant.granted_at.desc(), Grant.id).limit(limit).offset(offset)
     return list(session.scalars(page)), total
@@ -129,7 +129,7 @@ def revoke_grant(session: Session, *, actor: Principal, grant_id: int, reason: s
     """The provider (or the data management bureau that granted it) revokes a grant at once."""
     grant = session.get(Grant, grant_id)
     if grant is None:
-        raise NotFound(f"授权 {grant_id} 不存在 (no grant {grant_id})")
+        raise NotFoundError(f"授权 {grant_id} 不存在 (no grant {grant_id})")
     req = session.get(SharingRequest, grant.request_id) if grant.request_id else None
     allowed = policy.can_act(session, actor, grant.resource.provider_department_id, APPROVE_ROLES) or (
         req is not None and policy.can_act(session, actor, req.handler_department_id, APPROVE_ROLES)
@@ -140,8 +140,10 @@ def revoke_grant(session: Session, *, actor: Principal, grant_id: int, reason: s
                 "exchange grant revocation refused",
                 extra={"grant_id": grant.id, "actor": f"{actor.kind}:{actor.id}"},
             )
-            raise Forbidden("只有提供方或审批部门可以撤销授权 (only the provider or the approver can revoke)")
-        raise NotFound(f"授权 {grant_id} 不存在 (no grant {grant_id})")
+            raise ForbiddenError(
+                "只有提供方或审批部门可以撤销授权 (only the provider or the approver can revoke)"
+            )
+        raise NotFoundError(f"授权 {grant_id} 不存在 (no grant {grant_id})")
     before = grant_status(grant)
     require_move(before, GrantStatus.revoked, "授权已撤销 (grant already revoked)")
     grant.revoked_at = utcnow()

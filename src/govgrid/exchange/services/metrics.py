@@ -16,7 +16,7 @@ from govgrid.core.db import utcnow
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import Forbidden, ValidationFailed
+from govgrid.core.errors import ForbiddenError, ValidationFailedError
 from govgrid.exchange.enums import PENDING, RequestStatus
 from govgrid.exchange.models import GatewayCall, Resource, SharingRequest
 from govgrid.exchange.services.access import oversight_clause
@@ -79,7 +79,7 @@ def flow_matrix(
     its own departments (scope "departments"); anyone else gets 403."""
     if division_code is None:
         if actor.primary is None:
-            raise ValidationFailed("请指定行政区划 (give a division code)")
+            raise ValidationFailedError("请指定行政区划 (give a division code)")
         division_code = actor.primary.division_code
     div = divisions.get(session, division_code)
     oversees = _oversees(session, actor, div)
@@ -90,12 +90,12 @@ def flow_matrix(
         for a in actor.assignments
     )
     if not oversees and not works_there:
-        raise Forbidden("无权查看该区划的流转统计 (this division is outside your territory)")
+        raise ForbiddenError("无权查看该区划的流转统计 (this division is outside your territory)")
     now = utcnow()
     end = end or now
     start = start or (end - DEFAULT_PERIOD)
     if start >= end:
-        raise ValidationFailed("开始时间须早于结束时间 (start must be before end)")
+        raise ValidationFailedError("开始时间须早于结束时间 (start must be before end)")
     pd, cd = aliased(Department), aliased(Department)
     pv, cv = aliased(Division), aliased(Division)
     prefix = div.path + "%"

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 
-from govgrid.core.errors import RateLimited
+from govgrid.core.errors import RateLimitedError
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ class RateLimiter:
         self._windows: dict[int, tuple[int, int]] = {}
 
     def hit(self, grant_id: int, limit: int) -> None:
-        """Count one call under the grant, or raise RateLimited (with Retry-After) at the limit."""
+        """Count one call under the grant, or raise RateLimitedError (with Retry-After) at the limit."""
         now = time.time()
         window = int(now // 60)
         with self._lock:
@@ -34,7 +34,7 @@ class RateLimiter:
                     extra={"grant_id": grant_id, "reason": "rate_limited", "limit_per_minute": limit},
                 )
                 # core answers 429 with Retry-After (CKAN in its own error format, same header)
-                raise RateLimited(
+                raise RateLimitedError(
                     f"调用过于频繁：本授权每分钟最多 {limit} 次，请 {retry} 秒后重试 "
                     f"(rate limit of {limit} calls per minute for this grant; retry in {retry}s)",
                     retry_after=retry,

@@ -16,7 +16,7 @@ from govgrid.core.authz.principal import Principal
 from govgrid.core.departments.models import Department, Line
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import Unauthorized
+from govgrid.core.errors import UnauthorizedError
 from govgrid.exchange import tokens
 from govgrid.exchange.enums import GRADE_ZH, OPEN_TYPE_ZH, SHARING_TYPE_ZH, ResourceKind
 from govgrid.exchange.models import Resource, SearchTerm
@@ -95,7 +95,7 @@ def _search_stmt(
         stmt = stmt.where(Resource.provider_department_id == provider_department_id)
     if mine:
         if actor is None:
-            raise Unauthorized("需要登录 (authentication required)")
+            raise UnauthorizedError("需要登录 (authentication required)")
         stmt = stmt.where(policy.scope(Resource.provider_department_id, actor))
     return stmt, score_col
 

@@ -17,7 +17,7 @@ from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
-from govgrid.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from govgrid.core.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
 from govgrid.core.events import publish
 from govgrid.exchange.enums import (
     PENDING,
@@ -65,7 +65,7 @@ def _find_bureau(session: Session, division_code: str) -> Department:
         )
         if dept is not None:
             return dept
-    raise ValidationFailed(
+    raise ValidationFailedError(
         "找不到数据管理部门来审核不予共享的申请 (no data management bureau above the provider)"
     )
 
@@ -76,14 +76,14 @@ def _consumer_department(session: Session, principal: Principal, code: str | Non
     else:
         candidates = [a for a in principal.assignments if a.role in REQUEST_ROLES]
         if not candidates:
-            raise Forbidden(
+            raise ForbiddenError(
                 "需要在申请部门拥有经办角色 (you need a working role in the requesting department)"
             )
         dept = departments.get(session, candidates[0].department_id)
     if not principal.is_superuser and dept.id not in {
         a.department_id for a in principal.assignments if a.role in REQUEST_ROLES
     }:
-        raise Forbidden("只能以本部门名义申请数据 (you can only request for a department you work in)")
+        raise ForbiddenError("只能以本部门名义申请数据 (you can only request for a department you work in)")
     return dept
 
 
@@ -154,13 +154,13 @@ def submit_request(session: Session, *, actor: Principal, data: RequestCreate) -
     res = find_resource(session, code=data.resource_code)
     if not is_visible(session, actor=actor, resource_id=res.id) and not data.legal_basis.strip():
         # 不予共享 entries are not in the requester's catalog; a request must cite the law that reaches them.
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "不予共享的资源须引用法律依据才能申请 (a 不予共享 resource needs a cited legal basis)",
             details=[{"loc": ["legal_basis"], "msg": "required for 不予共享 resources"}],
         )
     consumer = _consumer_department(session, actor, data.consumer_department_code)
     if consumer.id == res.provider_department_id:
-        raise Conflict("这是本部门自己的数据，无需申请 (this is your own department's data)")
+        raise ConflictError("这是本部门自己的数据，无需申请 (this is your own department's data)")
     report, problems = _compliance(session, res, data)
     if problems:
         log.info(
@@ -171,7 +171,9 @@ def submit_request(session: Session, *, actor: Principal, data: RequestCreate) -
                 "problems": sorted({str(p["loc"][0]) for p in problems}),
             },
         )
-        raise ValidationFailed("申请未通过合规检查 (request failed the compliance check)", details=problems)
+        raise ValidationFailedError(
+            "申请未通过合规检查 (request failed the compliance check)", details=problems
+        )
     now = utcnow()
     if res.sharing_type == SharingType.none:
         handler = _find_bureau(session, res.division_code)
@@ -253,7 +255,7 @@ def get_request(session: Session, *, actor: Principal, request_id: int) -> Shari
         select(SharingRequest).where(SharingRequest.id == request_id, _request_clause(actor))
     )
     if req is None:
-        raise NotFound(f"申请 {request_id} 不存在或不可见 (no request {request_id} visible to you)")
+        raise NotFoundError(f"申请 {request_id} 不存在或不可见 (no request {request_id} visible to you)")
     return req
 
 
@@ -266,7 +268,7 @@ def _approve_clear_fields(req: SharingRequest, clear_fields: list[str] | None) -
         if f not in allowed or not (items.get(f) and (items[f].personal or items[f].sensitive))
     ]
     if bad:
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "明文字段必须是所申请的个人信息项 (clear fields must be requested personal items)",
             details=[{"loc": ["clear_fields"], "msg": ", ".join(bad)}],
         )
@@ -290,10 +292,12 @@ def decide(
     )
     before = RequestStatus(req.status)
     if is_final(before):
-        raise Conflict(f"申请已处于「{before.zh}」状态，不能再{action} (request is already {req.status})")
+        raise ConflictError(
+            f"申请已处于「{before.zh}」状态，不能再{action} (request is already {req.status})"
+        )
     target = DECISIONS.get(action)
     if target is None:
-        raise ValidationFailed(f"未知操作 (unknown action): {action}")
+        raise ValidationFailedError(f"未知操作 (unknown action): {action}")
     require_move(before, target, "申请已通过审核 (request already checked)")
     now = utcnow()
     if target == RequestStatus.pending_approval:
@@ -301,7 +305,7 @@ def decide(
         req.checked_at = now
     elif target == RequestStatus.refused:
         if len(reason.strip()) < 2:
-            raise ValidationFailed(
+            raise ValidationFailedError(
                 "拒绝必须说明理由 (a refusal must state its reasons)",
                 details=[{"loc": ["reason"], "msg": "required"}],
             )
@@ -399,7 +403,9 @@ def list_requests(
     elif box == "all":
         stmt = stmt.where(_request_clause(actor))
     else:
-        raise ValidationFailed("box 只能是 mine/inbox/overdue/all (box must be mine, inbox, overdue or all)")
+        raise ValidationFailedError(
+            "box 只能是 mine/inbox/overdue/all (box must be mine, inbox, overdue or all)"
+        )
     if status:
         stmt = stmt.where(SharingRequest.status == status)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0

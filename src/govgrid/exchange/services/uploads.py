@@ -12,7 +12,7 @@ from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Principal
-from govgrid.core.errors import Conflict, NotFound, ValidationFailed
+from govgrid.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from govgrid.exchange import ingest
 from govgrid.exchange.enums import ItemType, ResourceKind, UploadStatus, require_move
 from govgrid.exchange.models import Record, Resource, Upload
@@ -53,7 +53,7 @@ def upload_records(
     res = find_resource(session, code=code)
     if principal is not None:
         if not is_visible(session, actor=principal, resource_id=res.id):
-            raise NotFound(f"目录资源 {code} 不存在或不可见 (no catalog entry {code} visible to you)")
+            raise NotFoundError(f"目录资源 {code} 不存在或不可见 (no catalog entry {code} visible to you)")
         policy.require(
             session,
             principal,
@@ -62,12 +62,12 @@ def upload_records(
             what="该资源的数据 (this resource's data)",
         )
     if res.kind != ResourceKind.table:
-        raise Conflict(
+        raise ConflictError(
             "该资源由提供方接口提供，不在此上传数据 (this resource is served by the provider's API)"
         )
     fmt = (fmt or ("json" if filename.lower().endswith(".json") else "csv")).lower()
     if fmt not in ("csv", "json"):
-        raise ValidationFailed(
+        raise ValidationFailedError(
             "只接受 CSV 或 JSON 文件 (CSV or JSON only)", details=[{"loc": ["format"], "msg": fmt}]
         )
     specs = [ingest.ItemSpec(i.name, i.label, i.type, i.required) for i in res.items]
@@ -77,7 +77,7 @@ def upload_records(
             "exchange upload refused",
             extra={"resource_code": code, "problems": parsed.error_count, "format": fmt},
         )
-        raise ValidationFailed(
+        raise ValidationFailedError(
             f"上传被拒绝：{parsed.error_count} 处错误，未导入任何数据，原版本继续提供 "
             f"(upload refused: {parsed.error_count} problems; nothing imported, the previous version stays "
             "served)",
@@ -85,7 +85,9 @@ def upload_records(
             code="upload_rejected",
         )
     if not parsed.rows:
-        raise ValidationFailed("文件没有数据行 (no data rows)", details=[{"loc": ["file"], "msg": "empty"}])
+        raise ValidationFailedError(
+            "文件没有数据行 (no data rows)", details=[{"loc": ["file"], "msg": "empty"}]
+        )
     prev = active_upload(session, resource=res)
     last_version = session.scalar(select(func.max(Upload.version)).where(Upload.resource_id == res.id)) or 0
     up = Upload(
