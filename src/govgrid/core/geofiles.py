@@ -4,9 +4,11 @@ GDAL picks a format from a file's content, not its name, and some formats (VRT, 
 /vsicurl/ and other network or archive file systems) read other files or fetch URLs. So every upload is
 checked here by its magic bytes against an allow-list per kind (GeoJSON, GeoPackage, ESRI Shapefile in a zip
 for vectors; GeoTIFF for rasters), written to a private temporary file and opened by its plain path only, with
-the driver pinned where the library allows it and GDAL configured to refuse network access, directory scans
-and VRT tricks. GeoJSON never reaches GDAL. Errors name the upload, never a server path, and quote file values
-only as short escaped excerpts."""
+GDAL configured to refuse network access, directory scans and VRT tricks. The vector reader's GDAL (the
+one pyogrio bundles) keeps only the GPKG and ESRI Shapefile drivers: every other driver is deregistered
+before the first upload is opened (`restrict_vector_drivers`), so no content can select VRT, CSV, WFS or any
+driver that follows paths or URLs; the raster reader pins GTiff at open. GeoJSON never reaches GDAL.
+Errors name the upload, never a server path, and quote file values only as short escaped excerpts."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import math
 import re
 import struct
 import tempfile
+import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +27,7 @@ from enum import StrEnum
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from govgrid.core.errors import PayloadTooLargeError, ValidationFailedError
+from govgrid.core.errors import PayloadTooLargeError, UnavailableError, ValidationFailedError
 
 
 class VectorFormat(StrEnum):
@@ -49,6 +52,11 @@ HARDENED_GDAL: dict[str, str] = {
     "GDAL_PAM_ENABLED": "NO",  # no .aux.xml written or read
     "CPL_DEBUG": "OFF",
 }
+
+# The only drivers left in pyogrio's GDAL (a driver allow-list: pyogrio cannot pass one per open).
+VECTOR_DRIVERS = frozenset({VectorFormat.gpkg.value, VectorFormat.shapefile_zip.value})
+_drivers_lock = threading.Lock()
+_drivers_state = {"restricted": False}
 
 _SHAPEFILE_PARTS = {".shp", ".shx", ".dbf", ".prj", ".cpg"}
 _TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
@@ -232,6 +240,47 @@ def _unpack_shapefile(filename: str, data: bytes, tmp: str, limits: Limits) -> s
     return str(Path(tmp) / "upload.shp")
 
 
+def _pyogrio_gdal() -> Any:
+    """The GDAL library pyogrio is linked with (its bundled copy, or the system's), through ctypes."""
+    import ctypes
+    import ctypes.util
+
+    import pyogrio
+
+    bundled = sorted((Path(pyogrio.__file__).parent.parent / "pyogrio.libs").glob("libgdal*.so*"))
+    name = str(bundled[0]) if bundled else ctypes.util.find_library("gdal")
+    if not name:
+        return None
+    lib = ctypes.CDLL(name)
+    lib.GDALGetDriverCount.restype = ctypes.c_int
+    lib.GDALGetDriver.restype = ctypes.c_void_p
+    lib.GDALGetDriver.argtypes = [ctypes.c_int]
+    lib.GDALGetDriverShortName.restype = ctypes.c_char_p
+    lib.GDALGetDriverShortName.argtypes = [ctypes.c_void_p]
+    lib.GDALDeregisterDriver.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def restrict_vector_drivers() -> None:
+    """Deregister every vector reader driver but GPKG and ESRI Shapefile (once per process); refuse uploads
+    (503) if the allow-list cannot be enforced."""
+    import pyogrio
+
+    with _drivers_lock:
+        if not _drivers_state["restricted"]:
+            lib = _pyogrio_gdal()
+            if lib is not None:
+                handles = [lib.GDALGetDriver(i) for i in range(lib.GDALGetDriverCount())]
+                for handle in handles:
+                    if lib.GDALGetDriverShortName(handle).decode() not in VECTOR_DRIVERS:
+                        lib.GDALDeregisterDriver(handle)
+            _drivers_state["restricted"] = True
+        left = set(pyogrio.list_drivers())
+    if not left <= VECTOR_DRIVERS:
+        raise UnavailableError("服务器的矢量文件读取组件未能限定格式，暂不接收 GeoPackage 和 Shapefile 上传；"
+                               "请改用 GeoJSON 或联系管理员")
+
+
 def _read_with_gdal(filename: str, data: bytes, fmt: VectorFormat, limits: Limits) -> VectorData:
     import pyogrio
     import pyogrio.raw
@@ -246,6 +295,7 @@ def _read_with_gdal(filename: str, data: bytes, fmt: VectorFormat, limits: Limit
             gpkg.write_bytes(data)
             path = str(gpkg)
         pyogrio.set_gdal_config_options(HARDENED_GDAL)
+        restrict_vector_drivers()
         try:
             info = pyogrio.read_info(path)
             if str(info.get("driver")) != fmt.value:
