@@ -25,13 +25,12 @@ from govgrid.core.errors import (
     UnauthorizedError,
     ValidationFailedError,
 )
-from govgrid.core.identity import security, throttle
+from govgrid.core.identity import passwords, security, throttle
 from govgrid.core.identity.enums import Reach, Role
 from govgrid.core.identity.models import ApiKey, RoleAssignment, User
 
 log = logging.getLogger(__name__)
 
-MIN_PASSWORD = 8
 
 
 def _assignment(dept: Department, role: str, reach: str) -> Assignment:
@@ -166,11 +165,8 @@ def create_user(
             "loc": ["username"],
             "msg": "用户名只能包含字母、数字和 ._- (letters, digits and ._- only, up to 64)",
         })
-    if len(password) < MIN_PASSWORD:
-        problems.append({
-            "loc": ["password"],
-            "msg": f"密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)",
-        })
+    weak = passwords.problems(password, username=username)
+    problems.extend({"loc": ["password"], "msg": msg} for msg in weak)
     if problems:
         raise ValidationFailedError("无法创建用户 (cannot create user)", details=problems)
     if session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -455,10 +451,11 @@ def change_password(
             "当前密码不正确 (the current password is wrong)",
             details=[{"loc": ["current_password"], "msg": "wrong password"}],
         )
-    if len(new) < MIN_PASSWORD:
+    weak = passwords.problems(new, username=user.username)
+    if weak:
         raise ValidationFailedError(
-            f"新密码至少 {MIN_PASSWORD} 位 (at least {MIN_PASSWORD} characters)",
-            details=[{"loc": ["new_password"], "msg": f"at least {MIN_PASSWORD} characters"}],
+            "新密码不符合密码要求：" + "；".join(weak),
+            details=[{"loc": ["new_password"], "msg": msg} for msg in weak],
         )
     user.password_hash = security.hash_password(new)
     session.flush()
