@@ -442,8 +442,23 @@ def create_api_key(session: SessionDep, principal: CurrentPrincipal, body: s.Api
         department_id=dept.id,
         role=body.role,
         created_by=principal.id if principal.kind == "user" else None,
+        valid_days=body.valid_days,
     )
     return s.ApiKeyCreated(key=full, **s.ApiKeyRead.model_validate(key).model_dump())
+
+
+@router.post("/api-keys/{key_id}/rotate", response_model=s.ApiKeyCreated, status_code=201, tags=["users"])
+def rotate_api_key(
+    session: SessionDep, principal: CurrentPrincipal, key_id: int, body: s.ApiKeyRotate
+) -> s.ApiKeyCreated:
+    """Replace an API key of a department I administer: the new key is shown once, the old one keeps working
+    for the grace period."""
+    key = identity.get_api_key(session, key_id)
+    policy.require(session, principal, key.department_id, roles=("admin",))
+    new, full = identity.rotate_api_key(session, actor=principal, key=key, grace_days=body.grace_days,
+                                        valid_days=body.valid_days,
+                                        created_by=principal.id if principal.kind == "user" else None)
+    return s.ApiKeyCreated(key=full, **s.ApiKeyRead.model_validate(new).model_dump())
 
 
 @router.delete("/api-keys/{key_id}", response_model=s.ApiKeyRead, tags=["users"])

@@ -144,6 +144,14 @@ class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     department_id: int
     role: str = "operator"
+    valid_days: int = Field(default=365, ge=1, le=730, description="the key stops working after these days")
+
+
+class ApiKeyRotate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grace_days: int = Field(default=7, ge=0, le=30, description="days the old key keeps working (0: now)")
+    valid_days: int = Field(default=365, ge=1, le=730)
 
 
 class ApiKeyRead(ORM):
@@ -154,6 +162,8 @@ class ApiKeyRead(ORM):
     role: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    replaced_by_id: int | None = None
 
 
 class ApiKeyCreated(ApiKeyRead):

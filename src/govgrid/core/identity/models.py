@@ -69,6 +69,9 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    # a key stops working at expires_at; rotation sets the old key's expiry to the end of its grace period
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    replaced_by_id: Mapped[int | None] = mapped_column(default=None)
 
     department: Mapped[Department] = relationship(lazy="joined", innerjoin=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -30,6 +31,10 @@ from govgrid.core.identity.enums import Reach, Role
 from govgrid.core.identity.models import ApiKey, RoleAssignment, User
 
 log = logging.getLogger(__name__)
+
+API_KEY_DAYS = 365
+API_KEY_MAX_DAYS = 730
+API_KEY_MAX_GRACE_DAYS = 30
 
 
 
@@ -75,6 +80,8 @@ def load_api_key_principal(session: Session, full_key: str) -> Principal | None:
         return None
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if key is None or key.revoked_at is not None:
+        return None
+    if key.expires_at is not None and key.expires_at <= utcnow():
         return None
     if not security.api_key_matches(full_key.strip(), key.key_hash):
         return None
@@ -254,9 +261,13 @@ def create_api_key(
     role: str = "operator",
     reach: str = "department",
     created_by: int | None = None,
+    valid_days: int = API_KEY_DAYS,
 ) -> tuple[ApiKey, str]:
     """Issue an API key for a department; the clear key is returned once and never stored."""
     _check_role(role, reach)
+    if not 1 <= valid_days <= API_KEY_MAX_DAYS:
+        raise ValidationFailedError(f"API 密钥有效期须在 1 到 {API_KEY_MAX_DAYS} 天之间",
+                                    details=[{"loc": ["valid_days"], "msg": f"1-{API_KEY_MAX_DAYS}"}])
     dept = departments.get(session, department_id)
     full, prefix, digest = security.new_api_key()
     key = ApiKey(
@@ -267,12 +278,36 @@ def create_api_key(
         role=role,
         reach=reach,
         created_by=created_by,
+        expires_at=utcnow() + timedelta(days=valid_days),
     )
     session.add(key)
     session.flush()
     audit.record(session, actor=actor, action="api_key.create", entity_type="api_key", entity_id=key.id,
-                 department_id=dept.id, division_code=dept.division_code, detail={"name": name, "role": role})
+                 department_id=dept.id, division_code=dept.division_code,
+                 detail={"name": name, "role": role, "valid_days": valid_days})
     return key, full
+
+
+def rotate_api_key(
+    session: Session, *, actor: Actor, key: ApiKey, grace_days: int = 7, valid_days: int = API_KEY_DAYS,
+    created_by: int | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key with the old one's scope; the old key keeps working for `grace_days` (0: stops now)."""
+    if key.revoked_at is not None or key.replaced_by_id is not None:
+        raise ConflictError(f"API 密钥 {key.prefix} 已吊销或已轮换，不能再次轮换；请轮换它的新密钥")
+    if not 0 <= grace_days <= API_KEY_MAX_GRACE_DAYS:
+        raise ValidationFailedError(f"旧密钥的过渡期须在 0 到 {API_KEY_MAX_GRACE_DAYS} 天之间",
+                                    details=[{"loc": ["grace_days"], "msg": f"0-{API_KEY_MAX_GRACE_DAYS}"}])
+    new, full = create_api_key(session, actor=actor, name=key.name, department_id=key.department_id,
+                               role=key.role, reach=key.reach, created_by=created_by, valid_days=valid_days)
+    ends = utcnow() + timedelta(days=grace_days)
+    key.expires_at = ends if key.expires_at is None else min(key.expires_at, ends)
+    key.replaced_by_id = new.id
+    session.flush()
+    audit.record(session, actor=actor, action="api_key.rotate", entity_type="api_key", entity_id=key.id,
+                 department_id=key.department_id, detail={"replaced_by": new.id, "grace_days": grace_days})
+    log.info("api key rotated", extra={"key_id": key.id, "new_key_id": new.id})
+    return new, full
 
 
 def revoke_api_key(session: Session, *, actor: Actor, key: ApiKey) -> ApiKey:
