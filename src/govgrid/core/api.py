@@ -461,6 +461,20 @@ def rotate_api_key(
     return s.ApiKeyCreated(key=full, **s.ApiKeyRead.model_validate(new).model_dump())
 
 
+@router.get("/sessions", response_model=list[s.SessionRead], tags=["users"])
+def list_sessions(session: SessionDep, principal: CurrentPrincipal) -> list[s.SessionRead]:
+    """Open logins of the users I administer (newest first)."""
+    return [s.SessionRead(id=row.id, user_id=user.id, username=user.username, kind=row.kind,
+                          created_at=row.created_at, expires_at=row.expires_at)
+            for row, user in identity.sessions_in_scope(session, principal)]
+
+
+@router.delete("/sessions/{session_id}", status_code=204, tags=["users"])
+def revoke_session(session: SessionDep, principal: CurrentPrincipal, session_id: int) -> None:
+    """End one login of a user I administer, at once."""
+    identity.end_session_by_id(session, actor=principal, session_id=session_id)
+
+
 @router.delete("/api-keys/{key_id}", response_model=s.ApiKeyRead, tags=["users"])
 def revoke_api_key(session: SessionDep, principal: CurrentPrincipal, key_id: int) -> s.ApiKeyRead:
     """Revoke an API key of a department I administer."""

@@ -166,6 +166,15 @@ class ApiKeyRead(ORM):
     replaced_by_id: int | None = None
 
 
+class SessionRead(BaseModel):
+    id: int
+    user_id: int
+    username: str
+    kind: str
+    created_at: datetime
+    expires_at: datetime
+
+
 class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="shown once; store it now")
 

@@ -521,3 +521,45 @@ def set_active(session: Session, *, actor: Principal, user: User, active: bool) 
     if not active:
         sessions.end_all(session, user_id=user.id, actor=actor, reason="disabled")
     return user
+
+
+def sessions_in_scope(session: Session, principal: Principal) -> list[tuple[Any, User]]:
+    """Open sessions of the users an administrator manages (every department of theirs in its admin scope)."""
+    from govgrid.core.authz import policy
+    from govgrid.core.identity.models import UserSession
+
+    policy.require_role(principal, "admin")
+    now = utcnow()
+    rows = session.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.ended_at.is_(None), UserSession.expires_at > now)
+        .options(selectinload(User.roles))
+        .order_by(UserSession.created_at.desc())
+    ).all()
+    mine: dict[int, bool] = {}
+    found = []
+    for row, user in rows:
+        if user.id not in mine:
+            mine[user.id] = user_in_territory(session, principal, user)
+        if mine[user.id]:
+            found.append((row, user))
+    return found
+
+
+def end_session_by_id(session: Session, *, actor: Principal, session_id: int) -> None:
+    """An administrator ends one open session of a user it manages (a lost phone, a shared computer)."""
+    from govgrid.core.authz import policy
+    from govgrid.core.identity.models import UserSession
+
+    policy.require_role(actor, "admin")
+    row = session.get(UserSession, session_id)
+    user = get_user(session, row.user_id) if row is not None else None
+    if row is None or user is None or not user_in_territory(session, actor, user):
+        raise NotFoundError(f"没有编号为 {session_id} 的登录会话，或该用户不归您管理")
+    if row.ended_at is None:
+        row.ended_at = utcnow()
+        row.ended_reason = "admin"
+        session.flush()
+        audit.record(session, actor=actor, action="auth.session_revoked", entity_type="user",
+                     entity_id=user.id, detail={"session": session_id})
+        log.info("session revoked", extra={"user_id": user.id, "session_id": session_id})
