@@ -233,3 +233,34 @@ def test_a_forged_request_does_not_use_up_the_nonce(client, world, db):
     assert real.status_code == 200 and "工单号" in reply_content(real.text)
     missing = client.post(URL, params={"signature": "0" * 40, "nonce": fresh_nonce()}, content=xml.encode())
     assert missing.status_code == 403  # no timestamp at all
+
+
+HOSTILE = {
+    # an external entity naming a server file: its content must never come back or be stored
+    "xxe_file": ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY leak SYSTEM "file:///etc/passwd">]>'
+                 "<xml><ToUserName>gh_demo</ToUserName><FromUserName>oUserA</FromUserName>"
+                 "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&leak;</Content>"
+                 "<MsgId>990001</MsgId></xml>"),
+    # entity expansion (billion laughs): refused without expanding
+    "expansion": ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "' + "x" * 64 + '">'
+                  + "".join(f'<!ENTITY {chr(98 + i)} "' + f"&{chr(97 + i)};" * 16 + '">' for i in range(8))
+                  + "]><xml><ToUserName>gh_demo</ToUserName><FromUserName>oUserA</FromUserName>"
+                  "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&i;</Content>"
+                  "<MsgId>990002</MsgId></xml>"),
+    # an internal entity, harmless in itself: a message with a DOCTYPE is still not a WeChat message
+    "internal": ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY who "居民">]>'
+                 "<xml><ToUserName>gh_demo</ToUserName><FromUserName>oUserA</FromUserName>"
+                 "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>&who;反映路灯不亮</Content>"
+                 "<MsgId>990003</MsgId></xml>"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE))
+def test_hostile_xml_is_refused_without_reading_files_or_expanding(client, world, db, kind):
+    before = count_tickets(db)
+    started = time.monotonic()
+    r = post_plain(client, world, HOSTILE[kind])
+    assert time.monotonic() - started < 5, "the parser must not expand entities"
+    assert r.status_code == 400, r.text
+    assert "root:" not in r.text and "xxxxxxxx" not in r.text
+    assert count_tickets(db) == before

@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 from xml.parsers.expat import ExpatError
 
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
+from defusedxml import ElementTree as DefusedTree
 from sqlalchemy.orm import Session
 from wechatpy import create_reply, parse_message
 from wechatpy.crypto import WeChatCrypto
@@ -125,6 +127,7 @@ def _verify(
     nonce: str,
 ) -> tuple[str, WeChatCrypto | None]:
     """Check the signature (safe mode: msg_signature over the encrypted body) and decrypt."""
+    refuse_hostile_xml(text)
     if safe:
         crypto = WeChatCrypto(channels.clear_token(channel), channels.clear_aes_key(channel), channel.app_id)
         try:
@@ -180,8 +183,22 @@ def handle_message(
     return CallbackReply(reply, number, created)
 
 
+def refuse_hostile_xml(text: str) -> None:
+    """A WeChat message never carries a DTD: refuse one (external entities, entity expansion) before any
+    parser sees the body."""
+    if not text.strip():
+        return
+    try:
+        DefusedTree.fromstring(text, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden):
+        raise BadRequestError("消息 XML 含有文档类型声明或实体，已拒绝", code="bad_request") from None
+    except DefusedTree.ParseError:
+        return  # malformed: the parser below names it
+
+
 def _parse(xml: str) -> Any:
     """The wechatpy message object of a plaintext message XML, or BadRequestError."""
+    refuse_hostile_xml(xml)
     try:
         msg = parse_message(xml)
     except (ExpatError, KeyError, TypeError, AttributeError, ValueError) as exc:
