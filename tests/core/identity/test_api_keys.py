@@ -29,7 +29,8 @@ def _works(client, key: str) -> bool:
 def test_a_key_expires_after_its_days(client, db, login):
     made = _issue(client, login, db, valid_days=30)
     assert made["expires_at"] is not None and _works(client, made["key"])
-    db.execute(update(ApiKey).where(ApiKey.id == made["id"]).values(expires_at=utcnow() - timedelta(seconds=1)))
+    past = utcnow() - timedelta(seconds=1)
+    db.execute(update(ApiKey).where(ApiKey.id == made["id"]).values(expires_at=past))
     db.flush()
     assert not _works(client, made["key"])
 
@@ -55,5 +56,6 @@ def test_rotation_needs_an_admin_of_that_department(client, db, login):
     assert client.post(f"/api/v1/api-keys/{old['id']}/rotate", json={}).status_code == 401
     other = client.post(f"/api/v1/api-keys/{old['id']}/rotate", headers=login("pd_gov"), json={})
     assert other.status_code == 403
-    bad = client.post(f"/api/v1/api-keys/{old['id']}/rotate", headers=login("nh_gov"), json={"grace_days": 90})
+    bad = client.post(f"/api/v1/api-keys/{old['id']}/rotate", headers=login("nh_gov"),
+                      json={"grace_days": 90})
     assert bad.status_code == 422
