@@ -13,10 +13,9 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from govgrid.carbon.engine.assessment import run_assessment
-from govgrid.carbon.engine.demo import generate_demo_inputs
 from govgrid.carbon.engine.spec import ApplicabilityError, Problem, ValidationError
-from govgrid.carbon.engine.stock import CarbonStockModel
+
+# The engine's raster stack (rasterio, scipy) is imported inside the commands: `govgrid` itself starts fast.
 
 app = typer.Typer(help="Wetland carbon sink accounting (湿地碳汇核算).", no_args_is_help=True)
 
@@ -61,6 +60,8 @@ def stock(
         "compress": compress,
         "progress": True,
     }
+    from govgrid.carbon.engine.stock import CarbonStockModel
+
     try:
         res = CarbonStockModel().execute(args)
     except ValidationError as exc:
@@ -72,6 +73,8 @@ def stock(
 @app.command()
 def run(config: Annotated[Path, typer.Argument(help="assessment config (.toml or .yaml)")]) -> None:
     """Run a whole assessment and write the MRV report (HTML + PDF) and rasters."""
+    from govgrid.carbon.engine.assessment import run_assessment
+
     try:
         res = run_assessment(config, progress=True)
     except ValidationError as exc:
@@ -88,6 +91,8 @@ def run(config: Annotated[Path, typer.Argument(help="assessment config (.toml or
 @app.command("demo-data")
 def demo_data(out: Annotated[Path, typer.Argument(help="folder for the Junshan demo inputs")]) -> None:
     """Generate the seeded Junshan demo inputs and a config for ``carbon run``."""
+    from govgrid.carbon.engine.demo import generate_demo_inputs
+
     cfg = generate_demo_inputs(out)
     typer.echo(f"demo inputs written (DEMO DATA); config: {cfg}")
 

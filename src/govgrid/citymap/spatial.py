@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import shapely
 from pyproj import CRS, Transformer
-from scipy.optimize import linear_sum_assignment
 from shapely.geometry.base import BaseGeometry
-from sklearn.neighbors import BallTree
+
+if TYPE_CHECKING:
+    from sklearn.neighbors import BallTree
 
 EARTH_RADIUS_M = 6_371_008.8
 INFEASIBLE = 1e12  # cost of an assignment that is not allowed (skill missing)
@@ -236,6 +237,8 @@ class UnitIndex:
     """Nearest qualified units: one haversine BallTree per skill over the available units."""
 
     def __init__(self, unit_ids: list[int], lons: Any, lats: Any, skills: list[list[str]]):
+        from sklearn.neighbors import BallTree  # imported when first needed: it takes seconds to load
+
         self.unit_ids = np.asarray(unit_ids, dtype=np.int64)
         self.lons = np.asarray(lons, float)
         self.lats = np.asarray(lats, float)
@@ -287,6 +290,8 @@ def batch_assign(
     )
     ok = np.array([[s in us for us in unit_skills] for s in case_skills], dtype=bool)
     cost = np.where(ok, d, INFEASIBLE)
+    from scipy.optimize import linear_sum_assignment
+
     rows, cols = linear_sum_assignment(cost)
     return [(int(r), int(c), float(d[r, c])) for r, c in zip(rows, cols, strict=True) if ok[r, c]]
 

@@ -7,38 +7,37 @@ contract). Files: ``spec`` (the validate-then-execute contract), ``rasters`` (bl
 MRV report), ``demo`` (seeded synthetic inputs).
 """
 
-from .assessment import run_assessment
-from .config import load_config, validate_config
-from .demo import generate_demo_inputs
-from .methodology import (
-    REGISTRY,
-    AccountingInputs,
-    CreditResult,
-    Methodology,
-    ProjectInfo,
-    get_methodology,
-    register,
-)
-from .result import AssessmentResult
-from .spec import ApplicabilityError, Problem, ValidationError
-from .stock import CarbonStockModel, valuation_constant
+from __future__ import annotations
 
-__all__ = [
-    "REGISTRY",
-    "AccountingInputs",
-    "ApplicabilityError",
-    "AssessmentResult",
-    "CarbonStockModel",
-    "CreditResult",
-    "Methodology",
-    "Problem",
-    "ProjectInfo",
-    "ValidationError",
-    "generate_demo_inputs",
-    "get_methodology",
-    "load_config",
-    "register",
-    "run_assessment",
-    "validate_config",
-    "valuation_constant",
-]
+import importlib
+from typing import Any
+
+# Names are loaded from their submodule on first use (PEP 562): importing one light submodule such as
+# ``spec`` does not load the raster stack (rasterio, scipy, scikit-learn).
+_WHERE = {
+    "run_assessment": "assessment",
+    "load_config": "config",
+    "validate_config": "config",
+    "generate_demo_inputs": "demo",
+    "REGISTRY": "methodology",
+    "AccountingInputs": "methodology",
+    "CreditResult": "methodology",
+    "Methodology": "methodology",
+    "ProjectInfo": "methodology",
+    "get_methodology": "methodology",
+    "register": "methodology",
+    "AssessmentResult": "result",
+    "ApplicabilityError": "spec",
+    "Problem": "spec",
+    "ValidationError": "spec",
+    "CarbonStockModel": "stock",
+    "valuation_constant": "stock",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

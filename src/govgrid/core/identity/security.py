@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -24,6 +25,13 @@ API_KEY_PREFIX = "gg"
 
 def hash_password(password: str) -> str:
     """Argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+@functools.cache
+def demo_password_hash(password: str) -> str:
+    """One argon2id hash per demo password, shared by every demo account (demo accounts work only in demo
+    mode; hashing each of dozens of accounts separately made the demo and every test session slow)."""
     return _hasher.hash(password)
 
 

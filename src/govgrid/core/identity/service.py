@@ -181,7 +181,7 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name or username,
-        password_hash=security.hash_password(password),
+        password_hash=security.demo_password_hash(password) if is_demo else security.hash_password(password),
         is_superuser=is_superuser,
         is_demo=is_demo,
         locale=locale,
