@@ -10,7 +10,9 @@ keyset-paged in the same page size, two ways in one process:
   rate limit, field scope, masking of ID number / name / phone / address, response hash, one hash-chained
   audit record and one call-log row per page, committed per call like a request; JSON-encoded.
 
-Prints rows/s for both and the overhead ratio (gateway time / bare time).
+The two are interleaved page by page over the same keyset pages; each page's time is its best of 5 reads (a
+busy machine delays single reads, not the work each path does). Prints rows/s for both and the overhead ratio
+(gateway time / bare time). The bare path encodes its body to bytes as a response would.
 
     python bench/exchange_gateway.py [--rows 1000000] [--page 500] [--pages 200] [--smoke]
                                      [--database-url postgresql+psycopg://...]
@@ -167,41 +169,46 @@ def measure(code: str, consumer: object, page: int, pages: int, rounds: int = 5)
         res = session.scalar(select(Resource).where(Resource.code == code))
         upload_id = uploads.active_upload(session, resource=res).id
 
-    def bare() -> int:
-        served, after = 0, None
-        for _ in range(pages):
-            with db.session_scope() as session:
-                stmt = select(Record.id, Record.data).where(Record.upload_id == upload_id)
-                if after is not None:
-                    stmt = stmt.where(Record.id > after)
-                rows = session.execute(stmt.order_by(Record.id).limit(page + 1)).all()[:page]
-                records = [dict(data) for _, data in rows]
-                json.dumps({"records": records}, ensure_ascii=False)
-                served += len(records)
-                after = rows[-1][0]
-        return served
+    # The page boundaries (keyset `after` ids) are taken once, so both paths read exactly the same pages.
+    bounds: list[int | None] = [None]
+    with db.session_scope() as session:
+        ids = session.scalars(
+            select(Record.id).where(Record.upload_id == upload_id).order_by(Record.id).limit(page * pages)
+        ).all()
+    bounds += [ids[k * page - 1] for k in range(1, pages) if k * page - 1 < len(ids)]
 
-    def gateway() -> int:
-        served, after = 0, None
-        for _ in range(pages):
-            with db.session_scope() as session:
-                out = exchange_gateway.read_records(
-                    session, actor=consumer, code=code, limit=page, after=after, purpose="benchmark"
-                )
-                exchange_gateway.page_body(out)  # the response body, reusing the audited serialisation
-                served += len(out["records"])
-                after = out["next_after"]
-        return served
+    def bare(after: int | None) -> int:
+        with db.session_scope() as session:
+            stmt = select(Record.id, Record.data).where(Record.upload_id == upload_id)
+            if after is not None:
+                stmt = stmt.where(Record.id > after)
+            rows = session.execute(stmt.order_by(Record.id).limit(page + 1)).all()[:page]
+            records = [dict(data) for _, data in rows]
+            json.dumps({"records": records}, ensure_ascii=False).encode()
+            return len(records)
 
-    bare(), gateway()  # warm caches and the jieba/JSON paths once
-    times = {"bare": [], "gateway": []}
-    rows = {}
+    def gateway(after: int | None) -> int:
+        with db.session_scope() as session:
+            out = exchange_gateway.read_records(
+                session, actor=consumer, code=code, limit=page, after=after, purpose="benchmark"
+            )
+            exchange_gateway.page_body(out)  # the response body, reusing the audited serialisation
+            return len(out["records"])
+
+    for after in bounds[:3]:  # warm caches and the JSON paths once
+        bare(after), gateway(after)
+    # Interleaved page by page (bare, gateway, bare, ...) so both see the same machine; each page's time is
+    # its best of `rounds` reads, which filters out the moments another process held the CPU.
+    best = {"bare": [float("inf")] * len(bounds), "gateway": [float("inf")] * len(bounds)}
+    rows = {"bare": 0, "gateway": 0}
     for _ in range(rounds):
-        for name, fn in (("bare", bare), ("gateway", gateway)):
-            t0 = time.perf_counter()
-            rows[name] = fn()
-            times[name].append(time.perf_counter() - t0)
-    tb, tg = min(times["bare"]), min(times["gateway"])
+        rows = {"bare": 0, "gateway": 0}
+        for i, after in enumerate(bounds):
+            for name, fn in (("bare", bare), ("gateway", gateway)):
+                t0 = time.perf_counter()
+                rows[name] += fn(after)
+                best[name][i] = min(best[name][i], time.perf_counter() - t0)
+    tb, tg = sum(best["bare"]), sum(best["gateway"])
     return {
         "bare_rows_s": rows["bare"] / tb,
         "gateway_rows_s": rows["gateway"] / tg,
@@ -225,12 +232,12 @@ def run(label: str, url: str, args: argparse.Namespace) -> None:
     _log(f"[{label}] building {args.rows:,} rows ...")
     code, consumer = build(url, args.rows)
     m = measure(code, consumer, args.page, args.pages)
-    _log(f"[{label}] page size {args.page}, {m['rows']:,} rows per pass (best of 5 interleaved passes)")
+    _log(f"[{label}] page size {args.page}, {m['rows']:,} rows per pass (each page: best of 5, interleaved)")
     _log(f"[{label}] bare endpoint (no policy/masking/audit): {m['bare_rows_s']:>10,.0f} rows/s")
     _log(f"[{label}] gateway (grant, masking, audit):        {m['gateway_rows_s']:>10,.0f} rows/s")
     _log(
         f"[{label}] overhead ratio gateway/bare:            {m['ratio']:>10.2f}x   "
-        f"(target <= 1.5x, >= 20,000 masked rows/s)"
+        f"(target <= 1.3x)"
     )
     _log(f"[{label}] {verify_audit()}")
 

@@ -3,9 +3,14 @@ modules' commands."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -13,6 +18,12 @@ from rich.console import Console
 from govgrid.config import Settings
 from govgrid.core.bootstrap import bootstrap, settings_or_exit, use_database_secret
 from govgrid.core.logs import LOG_FORMATS, configure_logging
+from govgrid.core.modules import DEMO_PASSWORD, DemoContext
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from govgrid.demo import DemoProgress
 
 app = typer.Typer(help="govgrid: 条块协同的数字政府平台 (digital government across lines and territories)",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -53,6 +64,51 @@ def db_upgrade() -> None:
     console.print("[green]database is up to date[/green]")
 
 
+@db_app.command("backup")
+def db_backup(dest: Annotated[Path, typer.Argument(help="file to write (never overwritten)")]) -> None:
+    """Copy the database online (SQLite backup API or pg_dump) with a signed manifest of the audit head."""
+    from govgrid.core import backup
+    from govgrid.core.errors import AppError
+
+    settings = settings_or_exit()
+    bootstrap(settings)
+    use_database_secret(settings)
+    try:
+        made = backup.backup(settings.database_url, dest)
+    except AppError as exc:
+        err.print(f"[red]备份失败：[/red]{exc.message}")
+        raise typer.Exit(1) from None
+    typer.echo(f"备份完成：{dest}")
+    typer.echo(f"清单：{backup.manifest_path(dest)}")
+    typer.echo(f"审计链头：第 {made.audit_seq} 条 {made.audit_hash}")
+    typer.echo(f"实例公钥：{made.public_key}")
+
+
+@db_app.command("restore")
+def db_restore(
+    source: Annotated[Path, typer.Argument(help="a backup written by `govgrid db backup`")],
+    yes: Annotated[bool, typer.Option("--yes", help="replace the current database without asking")] = False,
+) -> None:
+    """Replace the database with a checked backup; verify the audit chain and the signed head after."""
+    from govgrid.core import backup
+    from govgrid.core.errors import AppError
+
+    settings = settings_or_exit()
+    bootstrap(settings)
+    use_database_secret(settings)
+    if not yes and not typer.confirm(f"用 {source} 替换当前数据库？", default=False):
+        raise typer.Exit(1)
+    try:
+        result = backup.restore(settings.database_url, source)
+    except AppError as exc:
+        err.print(f"[red]恢复被拒绝：[/red]{exc.message}")
+        raise typer.Exit(1) from None
+    if not result.ok:
+        err.print(f"[red]恢复后审计链校验失败，第 {result.broken_seq} 条：[/red]{result.reason}")
+        raise typer.Exit(1)
+    typer.echo(f"恢复完成，审计链完整：已校验 {result.checked} 条")
+
+
 LogFormatOption = Annotated[str | None, typer.Option(
     "--log-format",
     help="json (one object per line, for a log collector) or console; default GOVGRID_LOG_FORMAT",
@@ -83,7 +139,9 @@ def serve(
     _run_server(host, port)
 
 
-def _run_server(host: str, port: int) -> None:
+def _run_server(host: str, port: int, demo: tuple[DemoProgress, DemoContext] | None = None) -> None:
+    """Serve the app; with `demo`, load the demo data in a thread once the server answers (the modules'
+    background jobs start after it)."""
     import uvicorn
 
     from govgrid.app import create_app
@@ -91,8 +149,48 @@ def _run_server(host: str, port: int) -> None:
 
     settings = get_settings()
     configure_logging(settings.log_format, settings.log_level)
-    application = create_app(background=True)
+    application = create_app(background=demo is None)
+    if demo is not None:
+        _load_demo_after_start(application, *demo)
     uvicorn.run(application, host=host, port=port, log_config=None, log_level=settings.log_level.lower())
+
+
+def _quiet_loader(record: logging.LogRecord) -> bool:
+    """Drop the demo loader thread's lines below WARNING (its progress is printed step by step)."""
+    return record.threadName != _LOADER_THREAD or record.levelno >= logging.WARNING
+
+
+_LOADER_THREAD = "demo-loader"
+
+
+def _load_demo_after_start(application: FastAPI, progress: DemoProgress, ctx: DemoContext) -> None:
+    """Start the demo loader thread when the app starts; pages read `app.state.demo_progress` for the
+    banner."""
+    from govgrid.core.modules import module_specs
+
+    application.state.demo_progress = progress
+    for handler in logging.getLogger().handlers:  # the loader's thousands of INFO lines would bury the output
+        handler.addFilter(_quiet_loader)
+    inner = application.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        loop = asyncio.get_running_loop()
+
+        def start_jobs() -> None:
+            for spec in module_specs():
+                for start in spec.background:
+                    if inspect.iscoroutinefunction(start):
+                        asyncio.run_coroutine_threadsafe(start(), loop).result()
+                    else:
+                        start()
+
+        async with inner(app) as state:
+            threading.Thread(target=_load_in_background, args=(progress, ctx, start_jobs),
+                             name=_LOADER_THREAD, daemon=True).start()
+            yield state
+
+    application.router.lifespan_context = lifespan
 
 
 @app.command()
@@ -100,29 +198,60 @@ def demo(host: str = "127.0.0.1", port: int = 8000,
          database: Annotated[Path, typer.Option(help="SQLite file")] = Path(DEMO_DB),
          no_serve: Annotated[bool, typer.Option("--no-serve", help="only prepare the demo database")] = False,
          log_format: LogFormatOption = None) -> None:
-    """Create or reuse ./govgrid-demo.db, load the demo data and start the server."""
-    from govgrid.core.db import session_scope
-    from govgrid.demo import load_demo
+    """Create or reuse ./govgrid-demo.db and serve it at once; the demo data loads in the background."""
+    from govgrid.core.migrate import upgrade
+    from govgrid.demo import DemoProgress, demo_steps, run_steps
 
     url = f"sqlite:///{database.resolve()}"
     settings = _with_log_format(Settings(database_url=url, demo_mode=True), log_format)
     bootstrap(settings)
     logging.basicConfig(level=logging.WARNING)
-    console.print(f"演示数据库 (demo database): {database.resolve()}")
-    prepare_database(url)
+    # Plain prints, one item per line: a key or an address is never wrapped by a console's width.
+    _say(f"演示数据库 (demo database): {database.resolve()}")
+    upgrade(url)
     use_database_secret(settings)
-    with session_scope() as session:
-        ctx = load_demo(session, base_url=f"http://{host}:{port}")
-    console.rule("govgrid demo")
-    console.print(f"打开 (open): [bold]http://{host}:{port}/[/bold]   API: http://{host}:{port}/docs")
-    console.print(f"演示账号密码 (demo password for every account): [bold]{ctx.password}[/bold]")
+    base = f"http://{host}:{port}"
+    ctx = DemoContext(password=DEMO_PASSWORD, base_url=base)
+    progress = DemoProgress(demo_steps())
+    if no_serve:
+        run_steps(progress, ctx, report=_say)
+        _print_demo(ctx)
+        return
+    _say(f"打开 (open): {base}/")
+    _say(f"API: {base}/docs")
+    _say("演示数据在后台加载，页面顶部显示进度 (the demo data loads in the background; pages show a banner)")
+    _run_server(host, port, demo=(progress, ctx))
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # noqa: T201  (the demo's own output: plain lines, never wrapped)
+
+
+def _print_demo(ctx: DemoContext) -> None:
+    """The accounts, keys and links of the demo, one per line."""
+    _say("---- govgrid demo ----")
+    _say(f"打开 (open): {ctx.base_url}/")
+    _say(f"API: {ctx.base_url}/docs")
+    _say("演示账号密码 (demo password for every account):")
+    _say(ctx.password)
     for username, what in ctx.users.items():
-        console.print(f"  {username:<16} {what}")
+        _say(f"  {username:<16} {what}")
     for line in ctx.printed:
-        console.print(line)
-    console.print("[yellow]演示账号只在演示模式下可用 (demo accounts are refused outside demo mode)[/yellow]")
-    if not no_serve:
-        _run_server(host, port)
+        _say(line)
+    _say("演示账号只在演示模式下可用 (demo accounts are refused outside demo mode)")
+
+
+def _load_in_background(progress: DemoProgress, ctx: DemoContext, start_jobs: Callable[[], None]) -> None:
+    """The demo loader thread: every step, then the accounts and keys, then the modules' background jobs."""
+    from govgrid.demo import run_steps
+
+    try:
+        run_steps(progress, ctx, report=_say)
+    except Exception as exc:  # the server keeps serving what is there; the banner says it failed
+        _say(f"演示数据加载失败 (loading the demo data failed): {exc}")
+        return
+    _print_demo(ctx)
+    start_jobs()
 
 
 @audit_app.command("verify")

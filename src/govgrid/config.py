@@ -53,6 +53,16 @@ class Settings(BaseSettings):
                                              "(all accounts) before backoff")
     login_max_lock_minutes: int = Field(default=30, ge=1,
                                         description="longest lockout after repeated failures")
+    map_tiles: str = Field(default="", description="basemap tiles for every map: an XYZ URL template "
+                           "({z}/{x}/{y}, optional {s}) or a WMTS one ({TileMatrix}/{TileRow}/{TileCol}), "
+                           "e.g. "
+                           "天地图 https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&"
+                           "VERSION=1.0.0&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&"
+                           "TILEROW={y}&TILECOL={x}&tk=<key>; empty = offline (division boundaries and "
+                           "names)")
+    map_tiles_labels: str = Field(default="", description="an optional label overlay in the same form "
+                                  "(天地图: LAYER=cva, vec_w -> cva_w)")
+    map_tiles_attribution: str = Field(default="", description="the tile provider's attribution text")
 
     @model_validator(mode="after")
     def _secret_policy(self) -> Settings:
@@ -85,6 +95,22 @@ class Settings(BaseSettings):
             # demo, or nothing configured: the local names only (a deployment sets GOVGRID_PUBLIC_BASE_URL)
             hosts += [h for h in ("127.0.0.1", "localhost", "::1", "[::1]", "testserver") if h not in hosts]
         return hosts
+
+    def map_tile_origins(self) -> list[str]:
+        """The origins the basemap tiles come from (the pages' CSP allows images from them)."""
+        from urllib.parse import urlsplit
+
+        out = []
+        for url in (self.map_tiles, self.map_tiles_labels):
+            parts = urlsplit(url.strip())
+            if parts.scheme in ("http", "https") and parts.hostname:
+                host = parts.netloc.split("@")[-1]
+                if "{" in host:  # a subdomain placeholder: CSP allows a wildcard only as the first label
+                    host = "*." + host.split(".", 1)[-1]
+                origin = f"{parts.scheme}://{host}"
+                if origin not in out:
+                    out.append(origin)
+        return out
 
     @property
     def is_sqlite(self) -> bool:

@@ -12,6 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import shapely
 from shapely.geometry import MultiPoint, mapping, shape
@@ -189,3 +192,88 @@ def load_demo(session: Session, *, base_url: str = "http://127.0.0.1:8000") -> D
             spec.load_demo(session, ctx)
             session.flush()
     return ctx
+
+
+def load_reference(session: Session, ctx: DemoContext) -> None:
+    """The GB/T 2260 division tree and the line catalogue (idempotent)."""
+    report = divisions.load_gb2260(session)
+    departments.ensure_lines(session)
+    if report.inserted:
+        ctx.printed.append(f"  行政区划 (divisions): {report.inserted} 个 (GB/T 2260)")
+
+
+@dataclass
+class DemoStep:
+    """One unit of demo loading, committed on its own so the server stays usable between steps."""
+
+    key: str
+    zh: str
+    en: str
+    run: Callable[[Session, DemoContext], None]
+
+
+def demo_steps() -> list[DemoStep]:
+    """The divisions, the core demo, then every enabled module's demo loader, in navigation order."""
+    steps = [DemoStep("divisions", "行政区划与条线", "divisions and lines", load_reference),
+             DemoStep("core", "部门与演示账号", "departments and demo accounts", load_core)]
+    steps += [DemoStep(spec.name, spec.title_zh, spec.title_en, spec.load_demo)
+              for spec in module_specs() if spec.load_demo is not None]
+    return steps
+
+
+@dataclass
+class DemoProgress:
+    """How far `govgrid demo` has loaded (the pages show a banner until `done`)."""
+
+    steps: list[DemoStep]
+    index: int = 0
+    done: bool = False
+    failed: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        """The number of steps."""
+        return len(self.steps)
+
+    def label(self, locale: str) -> str:
+        """The name of the step under way, in the page's language."""
+        step = self.steps[max(0, min(self.index, self.total) - 1)] if self.steps else None
+        return "" if step is None else (step.zh if locale == "zh-CN" else step.en)
+
+
+def run_steps(progress: DemoProgress, ctx: DemoContext, report: Callable[[str], None] = print) -> None:
+    """Run every step in its own transaction (a step the server's writers kept waiting is retried), printing
+    one progress line per step; `progress.done` (or `failed`) at the end."""
+    from govgrid.core.db import session_scope
+    from govgrid.core.errors import UnavailableError
+
+    started = time.perf_counter()
+    try:
+        for i, step in enumerate(progress.steps, 1):
+            progress.index = i
+            report(f"演示数据 (demo data) {i}/{progress.total}: {step.zh} ({step.en}) …")
+            t0 = time.perf_counter()
+            for attempt in range(1, _STEP_ATTEMPTS + 1):
+                try:
+                    with session_scope() as session:
+                        step.run(session, ctx)
+                    break
+                except UnavailableError:  # the write turn stayed busy: a request was writing
+                    if attempt == _STEP_ATTEMPTS:
+                        raise
+                    time.sleep(0.5)
+            progress.seconds[step.key] = round(time.perf_counter() - t0, 1)
+            report(f"演示数据 (demo data) {i}/{progress.total}: {step.zh} 完成 (done) "
+                   f"{progress.seconds[step.key]} s")
+    except Exception:
+        progress.failed = True
+        log.exception("loading the demo data failed at step %d", progress.index)
+        report(f"演示数据加载失败 (demo data failed) at step {progress.index}/{progress.total}")
+        raise
+    finally:
+        progress.done = not progress.failed
+    report(f"演示数据已全部加载 (all demo data loaded) in {time.perf_counter() - started:.1f} s")
+
+
+_STEP_ATTEMPTS = 5

@@ -7,7 +7,7 @@ from govgrid.citymap.models import Camera, Case, FieldUnit, GridCell, Part
 from govgrid.core.modules import DemoContext
 
 API = "/api/v1/citymap"
-DEMO_PASSWORD = "demo-pass"  # the demo users' password in this test
+DEMO_PASSWORD = "lantern-pingding-grid-47"  # the demo users' password in this test (12+ characters, issue 16)
 
 
 def _count(db, model, *where):

@@ -44,7 +44,7 @@ def test_request_form_and_inbox_decision(client, login, db, people):
     assert r.status_code == 303
     inbox = client.get("/exchange/requests", headers=login("nh_tax"))
     assert "低保复核身份核对" in inbox.text
-    req_id = int(r.headers["location"].split("=")[1])
+    req_id = int(r.headers["location"].rsplit("id=", 1)[1])
     r = client.post(
         f"/exchange/requests/{req_id}/decision",
         data={"action": "approve"},
@@ -53,7 +53,7 @@ def test_request_form_and_inbox_decision(client, login, db, people):
     )
     assert r.status_code == 303
     page = client.get("/exchange/grants", headers=login("nh_handler"))
-    assert people.name in page.text and "active" in page.text
+    assert people.name in page.text and "有效" in page.text
 
 
 def test_matrix_page_renders_heat_map_data(client, login, db, people):

@@ -378,7 +378,7 @@ def test_issue11_3_4_hostile_resource_names_never_execute_in_any_page(exchange_l
     assert HOSTILE in page.inner_text("#items-table")
     page.fill("#request-form textarea[name=purpose]", "核对恶意名称的显示")
     page.click("#request-form button[type=submit]")
-    page.wait_for_url("**/exchange/requests?submitted=*")
+    page.wait_for_url("**/exchange/requests?notice=submitted*")
     assert HOSTILE in page.inner_text("#mine")
     page.goto(base + "/exchange/matrix")
     page.wait_for_load_state("networkidle")
@@ -406,7 +406,7 @@ def test_readme_example_and_every_exchange_form_work_in_the_browser(exchange_liv
     row = police.locator(f"tr:has(a[href='/exchange/resources/{code}'])", has=police.locator("form"))
     row.first.locator("input[name=reason]").fill("复核结束，重新申请")
     row.first.locator("button").click()
-    police.wait_for_url(base + "/exchange/grants")
+    police.wait_for_url("**/exchange/grants?notice=revoked*")
     assert police.locator(f"tr:has(a[href='/exchange/resources/{code}']) form").count() == 0
     # The consumer searches the catalog (GET form) and files the request (POST form).
     civil.goto(base + "/exchange")
@@ -421,21 +421,22 @@ def test_readme_example_and_every_exchange_form_work_in_the_browser(exchange_liv
         civil.check(f"#f-{field}")
     civil.fill("#request-form input[name=row_filter_division]", "410527100")
     civil.click("#request-form button[type=submit]")
-    civil.wait_for_url("**/exchange/requests?submitted=*")
+    civil.wait_for_url("**/exchange/requests?notice=submitted*")
     req_id = civil.url.rsplit("=", 1)[1]
     assert f"#{req_id}" in civil.inner_text("#mine")
-    # The provider accepts, then approves, from its inbox (POST forms).
+    # The provider accepts, then approves, from the request's approval form (POST forms).
     police.goto(base + "/exchange/requests")
-    inbox_row = police.locator("#inbox tr", has_text=f"#{req_id}")
-    inbox_row.locator("button[value=accept]").click()
-    police.wait_for_url(base + "/exchange/requests")
-    police.locator("#inbox tr", has_text=f"#{req_id}").locator("button[value=approve]").click()
-    police.wait_for_url(base + "/exchange/requests")
+    police.locator("#inbox tr", has_text=f"#{req_id}").locator("a.decide").click()
+    police.locator("button[value=accept]").click()
+    police.wait_for_url("**/exchange/requests?notice=accepted*")
+    police.locator("#inbox tr", has_text=f"#{req_id}").locator("a.decide").click()
+    police.locator("button[value=approve]").click()
+    police.wait_for_url("**/exchange/requests?notice=approved*")
     assert police.locator("#inbox tr", has_text=f"#{req_id}").count() == 0
     # The consumer holds the grant again; the matrix page's division form answers.
     civil.goto(base + "/exchange/grants")
     held = civil.locator("table").first.locator(f"tr:has(a[href='/exchange/resources/{code}'])")
-    assert "active" in held.all_inner_texts()[0]
+    assert "有效" in held.all_inner_texts()[0]
     civil.goto(base + "/exchange/matrix")
     civil.fill("input[name=division]", "410527")
     civil.press("input[name=division]", "Enter")

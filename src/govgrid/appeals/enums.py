@@ -221,6 +221,7 @@ class LocationSource(StrEnum):
     address = "address"
     text = "text"
     channel = "channel"
+    chosen = "chosen"  # the reporter chose the county / township in the form
 
 
 class SupervisionAction(StrEnum):

@@ -76,12 +76,47 @@ def _errors(exc: AppError) -> list[str]:
     ]
 
 
+def _report_ctx(session: Session, form: dict[str, Any], errors: list[str]) -> dict[str, Any]:
+    """The report form's context: categories, the counties and townships to choose from, the place so far."""
+    place = None
+    if not errors and (form.get("address") or form.get("county_code") or form.get("township_code")):
+        div = routing.resolve_place(
+            session,
+            address=form.get("address"),
+            county_code=form.get("county_code") or None,
+            township_code=form.get("township_code") or None,
+        )
+        place = routing.place_label(session, code=div.code) if div is not None else None
+    return {
+        "categories": categories.CATEGORIES,
+        "counties": routing.served_counties(session),
+        "errors": errors,
+        "form": form,
+        "place": place,
+    }
+
+
 @router.get("/report")
-def report_form(request: Request) -> Response:
+def report_form(request: Request, session: SessionDep) -> Response:
     """The resident's report form (mobile-friendly; no login)."""
-    return _render(
-        request, "appeals/report.html", {"categories": categories.CATEGORIES, "errors": [], "form": {}}
+    return _render(request, "appeals/report.html", _report_ctx(session, {}, []))
+
+
+@router.get("/report/place")
+def report_place(
+    session: SessionDep, address: str = "", county_code: str = "", township_code: str = ""
+) -> dict[str, Any]:
+    """Where a report would land (county, township, village), shown in the form before it is submitted."""
+    div = routing.resolve_place(
+        session,
+        address=address[: intake.MAX_ADDRESS],
+        county_code=county_code or None,
+        township_code=township_code or None,
     )
+    if div is None:
+        default = config.default_jurisdiction(session)
+        return {"place": routing.place_label(session, code=default), "resolved": False}
+    return {"place": routing.place_label(session, code=div.code), "resolved": True}
 
 
 @router.post("/report")
@@ -96,11 +131,16 @@ def report_submit(
     reporter_name: Annotated[str, Form()] = "",
     reporter_phone: Annotated[str, Form()] = "",
     channel: Annotated[str, Form()] = "web",
+    county_code: Annotated[str, Form()] = "",
+    township_code: Annotated[str, Form()] = "",
+    step: Annotated[str, Form()] = "submit",
 ) -> Response:
-    """Create the ticket and show the number and the tracking code."""
+    """Create the ticket and show its number and tracking code (`step=check`: show where it would land)."""
     form = {
         "description": description,
         "category_code": category_code,
+        "county_code": county_code,
+        "township_code": township_code,
         "address": address,
         "lon": lon,
         "lat": lat,
@@ -108,6 +148,8 @@ def report_submit(
         "reporter_phone": reporter_phone,
     }
     try:
+        if step == "check":
+            return _render(request, "appeals/report.html", _report_ctx(session, form, []))
         default = config.default_jurisdiction(session)
         data = intake.TicketInput(
             channel=Channel.mobile if channel == Channel.mobile else Channel.web,
@@ -117,6 +159,8 @@ def report_submit(
             lon=_float(lon, "lon"),
             lat=_float(lat, "lat"),
             default_division_code=default,
+            county_code=county_code or None,
+            township_code=township_code or None,
             reporter_name=reporter_name or None,
             reporter_phone=reporter_phone or None,
         )
@@ -126,10 +170,11 @@ def report_submit(
         return _render(
             request,
             "appeals/report.html",
-            {"categories": categories.CATEGORIES, "errors": _errors(exc), "form": form},
+            _report_ctx(session, form, _errors(exc)),
             status_code=exc.status,
         )
-    return _render(request, "appeals/report_done.html", {"ticket": t})
+    place = routing.place_label(session, code=t.division_code)
+    return _render(request, "appeals/report_done.html", {"ticket": t, "place": place})
 
 
 @router.get("/track")

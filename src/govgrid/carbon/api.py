@@ -16,7 +16,18 @@ from govgrid.carbon.models import (
     MonitoringReport,
 )
 from govgrid.carbon.serials import serial_label
-from govgrid.carbon.services import accounts, alerts, credits, projects, public, reports
+from govgrid.carbon.services import (
+    accounts,
+    alerts,
+    buffer,
+    corrections,
+    credits,
+    exports,
+    mrv,
+    projects,
+    public,
+    reports,
+)
 from govgrid.core.deps import CurrentPrincipal, PageDep, SessionDep
 from govgrid.core.websec import attachment_headers
 
@@ -50,6 +61,8 @@ def project_read(p: CarbonProject) -> s.ProjectRead:
         crediting_end=p.crediting_end,
         is_demo=p.is_demo,
         created_at=p.created_at,
+        risk_rating=p.risk_rating,
+        area_crs=p.area_crs,
     )
 
 
@@ -73,6 +86,8 @@ def report_read(r: MonitoringReport, files: list[str] | None = None) -> s.Report
         verification_statement=r.verification_statement,
         verified_at=r.verified_at,
         files=files or [],
+        verification_opinion=r.verification_opinion,
+        verification_findings=r.verification_findings or [],
     )
 
 
@@ -91,6 +106,7 @@ def issuance_read(i: Issuance) -> s.IssuanceRead:
         account_id=i.account_id,
         serial=serial_label(i.project.code, i.vintage_start, i.vintage_end, i.serial_start, i.serial_end),
         issued_at=i.issued_at,
+        buffer_quantity=i.buffer_quantity,
     )
 
 
@@ -112,6 +128,7 @@ def block_read(b: CreditBlock) -> s.BlockRead:
         retirement_reason=b.retirement_reason,
         retired_at=b.retired_at,
         serial=serial_label(b.project.code, b.vintage_start, b.vintage_end, b.serial_start, b.serial_end),
+        cancellation_reason=b.cancellation_reason,
     )
 
 
@@ -262,7 +279,13 @@ def verify_report(
 ) -> s.ReportRead:
     """A third-party verifier signs the report off (or rejects it)."""
     r = reports.verify_report(
-        session, actor=principal, report_id=report_id, approve=body.approve, statement=body.statement
+        session,
+        actor=principal,
+        report_id=report_id,
+        approve=body.approve,
+        statement=body.statement,
+        opinion=body.opinion,
+        findings=[f.model_dump() for f in body.findings],
     )
     return report_read(r, reports.report_file_names(session, report_id=r.id))
 
@@ -336,6 +359,35 @@ def retire(body: s.RetireRequest, session: SessionDep, principal: CurrentPrincip
     return [block_read(b) for b in credits.retire(session, actor=principal, **body.model_dump())]
 
 
+@router.post("/reversals", response_model=s.AdjustmentRead, status_code=201)
+def reversal(body: s.ReversalRequest, session: SessionDep, principal: CurrentPrincipal) -> s.AdjustmentRead:
+    """The registry administrator records a reversal: buffer credits are cancelled first."""
+    adj = buffer.record_reversal(session, actor=principal, **body.model_dump())
+    return s.AdjustmentRead.model_validate(adj)
+
+
+@router.post("/reports/{report_id}/corrections", response_model=s.AdjustmentRead, status_code=201)
+def correction(
+    report_id: int, body: s.CorrectionRequest, session: SessionDep, principal: CurrentPrincipal
+) -> s.AdjustmentRead:
+    """Correct an issued report downwards: a compensating entry cancels the excess (the report stays)."""
+    adj = corrections.correct_report(
+        session,
+        actor=principal,
+        report_id=report_id,
+        corrected_tco2e=body.corrected_tco2e,
+        reason=body.reason,
+    )
+    return s.AdjustmentRead.model_validate(adj)
+
+
+@router.get("/reports/{report_id}/mrv.pdf", summary="The MRV report for people, as a PDF (zh-CN)")
+def mrv_pdf(report_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
+    """The MRV report (监测报告) as a PDF with tables, the project map and the land-cover change."""
+    content, name = mrv.report_pdf(session, principal=principal, report_id=report_id)
+    return Response(content=content, media_type="application/pdf", headers=attachment_headers(name))
+
+
 # ---------------------------------------------------------------- alerts
 
 
@@ -381,3 +433,28 @@ def update_task(
 def public_registry(session: SessionDep) -> dict[str, Any]:
     """Open to everyone: no accounts, holders or personal data."""
     return public.public_registry(session)
+
+
+@router.get(
+    "/public/registry.csv",
+    summary="Public registry as CSV: one row per serial block (UTF-8 with BOM)",
+    openapi_extra={"x-public": True},
+    response_class=Response,
+)
+def public_registry_csv(session: SessionDep) -> Response:
+    """Serial range, vintage, project, methodology, status, retirement beneficiary and reason, per block."""
+    return Response(
+        content=exports.registry_csv(session),
+        media_type="text/csv; charset=utf-8",
+        headers=attachment_headers("carbon-registry.csv"),
+    )
+
+
+@router.get(
+    "/public/registry.json",
+    summary="Public registry as JSON: one record per serial block",
+    openapi_extra={"x-public": True},
+)
+def public_registry_json(session: SessionDep) -> dict[str, Any]:
+    """The same records as the CSV export, with the field list and the export time."""
+    return exports.registry_json(session)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from govgrid.carbon.models import CarbonProject, MonitoringReport
 from govgrid.carbon.serials import serial_label
-from govgrid.carbon.services import accounts, alerts, credits, projects, reports
+from govgrid.carbon.services import accounts, alerts, assessments, credits, projects, reports
 from govgrid.core.audit.service import Actor, SystemActor
 from govgrid.core.authz.principal import Principal
 from govgrid.core.errors import AppError, ConflictError
@@ -77,7 +77,7 @@ def report_summary(result: Any) -> dict[str, Any]:
         "credit": credit,
         "classification": {k: v for k, v in result.classification.items() if not isinstance(v, list | dict)},
         "demo": True,
-    }
+    } | assessments.mrv_figures(result)
 
 
 def record_run(session: Session, *, actor: Actor, project: CarbonProject, result: Any) -> MonitoringReport:

@@ -11,8 +11,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from govgrid.carbon.models import MonitoringReport
 from govgrid.carbon.serials import serial_label
-from govgrid.carbon.services import alerts, credits, projects, public, reports
-from govgrid.core.deps import SessionDep
+from govgrid.carbon.services import access, accounts, alerts, buffer, credits, mrv, projects, public, reports
+from govgrid.core.deps import SessionDep, get_locale
 from govgrid.core.pages import PagePrincipal, register_messages, render
 
 router = APIRouter(include_in_schema=False)
@@ -199,19 +199,23 @@ def project_page(
     alerts."""
     project = projects.get_project(session, principal=principal, project_id=project_id)
     report_rows = reports.list_reports(session, principal=principal, project_id=project_id)
-    files = {r.id: reports.report_file_names(session, report_id=r.id) for r in report_rows}
+    pool = accounts.buffer_account_of(session, division_code=project.division_code)
     return render(
         request,
         "carbon/project.html",
         {
             "project": project,
             "reports": report_rows,
-            "files": files,
             "issuances": credits.project_issuances(session, project_id=project_id),
             "blocks": credits.project_blocks(session, project_id=project_id),
             "alerts": alerts.project_alerts(session, project_id=project_id),
+            "adjustments": buffer.project_adjustments(session, project_id=project_id),
+            "buffer_accounts": {pool.id} if pool else set(),
+            "can": access.project_actions(session, principal, project),
+            "input_names": mrv.INPUT_ZH if get_locale(request) == "zh-CN" else {},
             "serial": serial_label,
             "feature": projects.project_boundary(project),
+            "parcels": projects.project_parcels(project),
             "charts": [report_chart(r) for r in report_rows],
         },
     )
@@ -222,7 +226,9 @@ def registry_page(request: Request, session: SessionDep) -> HTMLResponse:
     """The public registry of issued and retired credits (no login)."""
     reg = public.public_registry(session)
     return render(
-        request, "carbon/registry.html", {"reg": reg, "per_project": public.totals_per_project(reg)}
+        request,
+        "carbon/registry.html",
+        {"reg": reg, "per_project": public.totals_per_project(reg), "blocks": public.block_rows(session)},
     )
 
 

@@ -38,6 +38,9 @@ class ProjectCreate(BaseModel):
     )
     crediting_start: date
     crediting_end: date
+    risk_rating: Literal["low", "medium", "high"] = Field(
+        default="medium", description="non-permanence risk rating: sets the buffer share of each issuance"
+    )
 
 
 class ProjectRead(ORM):
@@ -59,6 +62,8 @@ class ProjectRead(ORM):
     crediting_end: date
     is_demo: bool
     created_at: datetime
+    risk_rating: str = "medium"
+    area_crs: str = Field(default="", description="the projected CRS area_ha was measured on")
 
 
 class ProjectPage(BaseModel):
@@ -102,6 +107,8 @@ class ReportRead(ORM):
     verification_statement: str | None
     verified_at: datetime | None
     files: list[str] = []  # noqa: RUF012 (pydantic copies a mutable default for every instance)
+    verification_opinion: str | None = None
+    verification_findings: list[dict[str, str]] = []  # noqa: RUF012
 
 
 class VerifyRequest(BaseModel):
@@ -109,6 +116,52 @@ class VerifyRequest(BaseModel):
 
     approve: bool = True
     statement: str = Field(min_length=1, max_length=5000, description="the verification statement (核查意见)")
+    opinion: Literal["unqualified", "qualified", "adverse"] | None = Field(
+        default=None, description="the verifier's opinion; 'adverse' rejects (default from approve)"
+    )
+    findings: list[Finding] = Field(default_factory=list, max_length=50)
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    finding: str = Field(min_length=1, max_length=1000)
+    resolution: str = Field(default="", max_length=1000)
+
+
+class ReversalRequest(BaseModel):
+    """A reversal (逆转): loss measured in a later period; buffer credits are cancelled first."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    project_id: int = Field(gt=0)
+    quantity: int = Field(gt=0, le=10**9, description="t CO2e lost")
+    reason: str = Field(min_length=1, max_length=500)
+    report_id: int | None = Field(default=None, gt=0, description="the later report that measured it")
+
+
+class CorrectionRequest(BaseModel):
+    """A correction of an issued report: the corrected figure; the excess is cancelled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    corrected_tco2e: float = Field(ge=0, le=1e9)
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class AdjustmentRead(ORM):
+    id: int
+    kind: str
+    project_id: int
+    report_id: int | None
+    original_tco2e: float | None
+    corrected_tco2e: float | None
+    quantity: int
+    from_buffer: int
+    from_project: int
+    uncovered: int
+    reason: str
+    created_at: datetime
 
 
 class IssueRequest(BaseModel):
@@ -136,6 +189,7 @@ class IssuanceRead(ORM):
     serial: str
     account_id: int
     issued_at: datetime
+    buffer_quantity: int = Field(default=0, description="the tail of the range held in the buffer pool")
 
 
 class AccountCreate(BaseModel):
@@ -175,6 +229,7 @@ class BlockRead(ORM):
     beneficiary: str | None
     retirement_reason: str | None
     retired_at: datetime | None
+    cancellation_reason: str | None = None
 
 
 class TransferRequest(BaseModel):
@@ -183,6 +238,7 @@ class TransferRequest(BaseModel):
     from_account_id: int = Field(gt=0)
     to_account_id: int = Field(gt=0)
     project_id: int | None = Field(default=None, gt=0, description="only credits of this project")
+    block_id: int | None = Field(default=None, gt=0, description="only this serial block (its head)")
     quantity: int = Field(gt=0, le=10**9)
 
 
@@ -191,6 +247,7 @@ class RetireRequest(BaseModel):
 
     account_id: int = Field(gt=0)
     project_id: int | None = Field(default=None, gt=0)
+    block_id: int | None = Field(default=None, gt=0, description="only this serial block (its head)")
     quantity: int = Field(gt=0, le=10**9)
     beneficiary: str = Field(min_length=1, max_length=200, description="published in the public registry")
     reason: str = Field(min_length=1, max_length=500)
@@ -259,6 +316,8 @@ class PublicProject(BaseModel):
     proponent: str
     methodology: str
     area_ha: float
+    area_crs: str = ""
+    risk_rating: str = "medium"
     crediting_start: date
     crediting_end: date
     boundary: dict[str, Any]
@@ -269,6 +328,7 @@ class PublicIssuance(BaseModel):
     vintage: str
     serial: str
     quantity: int
+    buffer_quantity: int = 0
     issued_at: datetime
 
 
@@ -280,10 +340,22 @@ class PublicRetirement(BaseModel):
     beneficiary: str | None
     reason: str | None
     retired_at: datetime | None
+    certificate: str = ""
+
+
+class PublicCancellation(BaseModel):
+    project_code: str
+    vintage: str
+    serial: str
+    quantity: int
+    reason: str | None
+    cancelled_at: datetime | None
 
 
 class PublicRegistry(BaseModel):
     projects: list[PublicProject]
     issuances: list[PublicIssuance]
     retirements: list[PublicRetirement]
+    cancellations: list[PublicCancellation] = []
+    buffer_pools: list[dict[str, Any]] = []
     totals: dict[str, int]

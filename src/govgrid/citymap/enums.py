@@ -4,6 +4,7 @@ Each lifecycle has ONE table. The case loop: `CASE_LOOP` names, for every action
 and the state it leads to; `TRANSITIONS`, `can_move` and `can_take` are read from it. Field units:
 `UNIT_TRANSITIONS` (a unit reports its own status freely) and `UNIT_STATUS_AFTER` (where the case loop puts an
 on-duty unit). The values are the strings stored in the database.
+Every state but the final ones (`FINAL_STATES`: evaluated, rejected) has an action leading on.
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ class CaseAction(StrEnum):
     verify_pass = "verify_pass"  # noqa: S105  (a step's name, not a password) 核查通过·结案
     verify_fail = "verify_fail"  # 核查未通过·返工
     evaluate = "evaluate"  # 综合评价
+    redispatch = "redispatch"  # 改派: the command centre sends a dispatched case elsewhere
+    send_back = "send_back"  # 回退: the handler returns a case that is not theirs to the command centre
 
 
 class Move(NamedTuple):
@@ -95,7 +98,11 @@ CASE_LOOP: dict[CaseAction, Move] = {
     CaseAction.verify_pass: _move((S.handled,), S.closed),
     CaseAction.verify_fail: _move((S.handled,), S.handling),  # 返工: back to the handler
     CaseAction.evaluate: _move((S.closed,), S.evaluated),
+    # no case is stuck with the wrong department: the command centre re-dispatches, the handler returns it
+    CaseAction.redispatch: _move((S.dispatched, S.handling), S.dispatched),
+    CaseAction.send_back: _move((S.dispatched, S.handling), S.filed),
 }
+FINAL_STATES = frozenset({CaseState.evaluated, CaseState.rejected})
 del S
 
 # Read from CASE_LOOP: the states each state may move to.

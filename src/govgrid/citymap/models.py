@@ -226,4 +226,6 @@ class CaseStep(Base):
     actor_name: Mapped[str | None] = mapped_column(String(100))
     role: Mapped[str | None] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
+    # the photo taken at this step (处理反馈: the "after" photo; the report's "before" photo is Case.photo_id)
+    photo_id: Mapped[int | None] = mapped_column(Integer, default=None)
     at: Mapped[datetime] = mapped_column()

@@ -169,6 +169,7 @@ class CaseStepRead(BaseModel):
     actor_name: str | None
     role: str | None
     note: str | None
+    photo_id: int | None = None
     at: datetime
 
 
@@ -188,6 +189,22 @@ class DispatchCase(BaseModel):
     department_code: str | None = Field(None, max_length=64)
     unit_id: int | None = None
     note: str | None = Field(None, max_length=1000)
+
+
+class RedispatchCase(BaseModel):
+    """改派: another department or unit, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=1000)
+    department_code: str | None = Field(None, max_length=64)
+    unit_id: int | None = None
+
+
+class SendBackCase(BaseModel):
+    """回退: why the case is not the handler's to handle."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=1000)
 
 
 class NoteBody(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import uuid
@@ -10,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -49,6 +50,11 @@ def register_error_renderer(prefix: str, renderer: ErrorRenderer) -> None:
     _renderers[prefix] = renderer
 
 
+def standard_api_prefixes() -> list[str]:
+    """The path prefixes whose errors keep a standard API's own format."""
+    return sorted(_renderers)
+
+
 def render_error(
     request: Request,
     status: int,
@@ -64,10 +70,8 @@ def render_error(
         if path.startswith(prefix):
             response = renderer(request, status, code, message, details or [])
             break
-    if response is None and _wants_html(request):
-        from govgrid.core.pages import render
-
-        response = render(request, "error.html", {"status": status, "message": message}, status_code=status)
+    if response is None and wants_html(request):
+        response = _html_error(request, status, message, details or [])
     if response is None:
         response = JSONResponse(error_body(code, message, details), status_code=status)
     if status < 500 or status == 503:  # (a 500 is logged with its traceback where it is caught)
@@ -78,11 +82,80 @@ def render_error(
     return response
 
 
-def _wants_html(request: Request) -> bool:
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page: not an API path, and text/html accepted before JSON."""
     path = request.url.path
-    if path.startswith("/api/") or path.endswith((".json", ".xml", ".jsonld", ".ttl")):
+    if path.startswith("/api/") or path.endswith((".json", ".xml", ".jsonld", ".ttl", ".geojson", ".csv")):
         return False
-    return "text/html" in request.headers.get("accept", "")
+    accept = request.headers.get("accept", "").lower()
+    html, json = accept.find("text/html"), accept.find("application/json")
+    return html >= 0 and (json < 0 or html < json)
+
+
+# an English translation in brackets inside a Chinese message: "中文 (English)"
+_ENGLISH_PART = re.compile(r"\s*[(（]([\x20-\x27\x2a-\x7e]*[A-Za-z]{3}[\x20-\x27\x2a-\x7e]*)[)）]")
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def localized_message(message: str, locale: str) -> str:
+    """A bilingual "中文 (English): detail" message in the page's language (unchanged if not bilingual)."""
+    parts = list(_ENGLISH_PART.finditer(message))
+    if not parts or not _CJK.search(message):
+        return message
+    if locale == "zh-CN":
+        return _ENGLISH_PART.sub("", message).strip()
+    # the last bracket translates the whole sentence; what follows it is data (a path, a size)
+    last = parts[-1]
+    return (last.group(1) + message[last.end():]).strip()
+
+
+# pydantic's messages for the fields of a form, in the pages' languages
+_FIELD_MESSAGES = {
+    "Field required": ("必填项，不能为空", "required"),
+    "Input should be a valid integer": ("应为整数", "must be a whole number"),
+    "Input should be a valid number": ("应为数字", "must be a number"),
+    "Input should be a valid date": ("应为日期（年-月-日）", "must be a date (YYYY-MM-DD)"),
+    "Input should be a valid datetime": ("应为日期和时间", "must be a date and time"),
+    "Input should be a valid boolean": ("应为是或否", "must be yes or no"),
+    "String should have at most": ("内容过长", "too long"),
+    "String should have at least": ("内容过短", "too short"),
+    "Input should be greater than": ("数值过小", "too small"),
+    "Input should be less than": ("数值过大", "too large"),
+    "Input should be": ("不是可选的值", "not one of the allowed values"),
+    "Value error": ("格式不正确", "invalid value"),
+}
+
+
+def _field_message(msg: str, locale: str) -> str:
+    for prefix, (zh, en) in _FIELD_MESSAGES.items():
+        if msg.startswith(prefix):
+            return zh if locale == "zh-CN" else en
+    text = localized_message(msg, locale)
+    if locale == "zh-CN" and not _CJK.search(text):
+        return "格式不正确"  # an English-only message from a library: never shown on a zh-CN page
+    return text
+
+
+def _html_error(request: Request, status: int, message: str, details: list[dict[str, Any]]) -> Response:
+    """The error as a page in the site's layout (a plain page if even the layout cannot be rendered)."""
+    from govgrid.core.deps import get_locale
+    from govgrid.core.pages import render
+
+    locale = get_locale(request)
+    where = ("body", "query", "path", "form")
+    fields = [{"field": ".".join(str(p) for p in d.get("loc", []) if p not in where),
+               "msg": _field_message(str(d.get("msg", "")), locale)} for d in details]
+    context = {"status": status, "message": localized_message(message, locale), "fields": fields,
+               "request_id": request_id_var.get() or getattr(request.state, "request_id", None),
+               "next_url": request.url.path}
+    try:
+        return render(request, "error.html", context, status_code=status)
+    except Exception:  # the page itself failed (a broken database): still an answer a person can read
+        log.exception("the error page could not be rendered")
+        text = html.escape(localized_message(message, locale))
+        body = (f'<!doctype html><html lang="{locale}"><meta charset="utf-8"><title>{status}</title>'
+                f"<h1>{status}</h1><p>{text}</p><p><a href=\"/\">首页 / Home</a></p></html>")
+        return HTMLResponse(body, status_code=status)
 
 
 def _loc(loc: Any) -> list[Any]:
@@ -183,6 +256,8 @@ class RequestContextMiddleware:
         # a caller's id is kept when it is a plain token (it goes into every log line); otherwise a new one
         rid = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
         token = request_id_var.set(rid)
+        # kept on the request too: a 500 page is rendered outside this middleware, after the reset below
+        scope.setdefault("state", {})["request_id"] = rid
         limit = get_settings().max_body_bytes
         path = scope.get("path", "")
         if "/uploads" in path or path.endswith("/upload"):

@@ -36,6 +36,11 @@ def register_messages(messages: dict[str, dict[str, str]]) -> None:
         _messages.setdefault(locale, {}).update(table)
 
 
+def catalogue() -> dict[str, dict[str, str]]:
+    """A copy of every registered UI string by locale (the one message catalogue)."""
+    return {locale: dict(table) for locale, table in _messages.items()}
+
+
 def register_nav(items: list[NavItem]) -> None:
     """Add links to the top navigation."""
     for item in items:
@@ -84,6 +89,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
                 if n.public or request.state.principal is not None],
         "principal": getattr(request.state, "principal", None),
         "path": request.url.path,
+        # `govgrid demo` serves at once and loads its data in the background: a banner until it is done
+        "demo_progress": getattr(getattr(request.scope.get("app"), "state", None), "demo_progress", None),
     }
     ctx.update(context or {})
     response = templates().TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)

@@ -182,7 +182,7 @@ def content_security_policy(nonce: str) -> str:
         "default-src 'self'",
         f"script-src 'self' 'nonce-{nonce}'",
         "style-src 'self' 'unsafe-inline'",  # Leaflet and Plotly set style attributes
-        "img-src 'self' data: blob:",
+        " ".join(["img-src 'self' data: blob:", *get_settings().map_tile_origins()]),  # basemap tiles
         "font-src 'self' data:",
         "connect-src 'self'",
         "object-src 'none'",

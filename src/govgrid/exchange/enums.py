@@ -177,6 +177,33 @@ REQUEST_STATUS_ZH: dict[str, str] = {
     RequestStatus.refused: "已拒绝",
     RequestStatus.withdrawn: "已撤回",
 }
+GRANT_STATUS_ZH: dict[str, str] = {
+    GrantStatus.active: "有效",
+    GrantStatus.expired: "已到期",
+    GrantStatus.revoked: "已撤销",
+}
+MASK_RULE_ZH: dict[str, str] = {
+    MaskRule.none: "不脱敏",
+    MaskRule.id_number: "身份证号脱敏（保留前3后4位）",
+    MaskRule.phone: "电话脱敏（保留前3后4位）",
+    MaskRule.name: "姓名脱敏（保留姓）",
+    MaskRule.address: "地址脱敏（保留到乡镇）",
+    MaskRule.full: "全部隐藏",
+}
+ITEM_TYPE_ZH: dict[str, str] = {
+    ItemType.string: "文本",
+    ItemType.integer: "整数",
+    ItemType.number: "数值",
+    ItemType.date: "日期",
+    ItemType.boolean: "是/否",
+    ItemType.division: "行政区划代码",
+    ItemType.id_number: "身份证号",
+    ItemType.phone: "电话",
+}
+ACCESS_MODE_ZH: dict[str, str] = {
+    AccessMode.records: "数据查询",
+    AccessMode.verify: "核验（只答一致/不一致）",
+}
 
 # ---------------------------------------------------------------- lifecycles
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
-from govgrid.exchange import api, ckan, dcat, pages
+from govgrid.exchange import api, ckan, dcat, pages, port
 from govgrid.exchange.cli import cli
 from govgrid.exchange.demo import load_demo
 from govgrid.exchange.services import metrics
+
+port.register()  # the data-pull port of core.ports (services pre-fill, economy, market)
 
 MODULE = ModuleSpec(
     name="exchange",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from importlib import resources
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse
 
 from govgrid.config import get_settings
 from govgrid.core.authz import policy
@@ -132,6 +134,16 @@ def password_submit(request: Request, session: SessionDep, principal: PagePrinci
         return render(request, "account_password.html", {"error": exc.message, "done": False},
                       status_code=exc.status)
     return render(request, "account_password.html", {"error": None, "done": True})
+
+
+_STATIC = Path(str(resources.files("govgrid.web"))) / "static"
+
+
+@router.get("/favicon.ico")
+def favicon() -> FileResponse:
+    """The site icon for browsers that ask for /favicon.ico (pages link the SVG)."""
+    return FileResponse(_STATIC / "favicon.ico", media_type="image/x-icon",
+                        headers={"Cache-Control": "public, max-age=86400"})
 
 
 @router.get("/lang/{code}")

@@ -48,7 +48,14 @@ def test_anonymous_gets_401(client, method, path):
 def test_public_registry_is_open_without_login(client):
     r = client.get(P + "/public/registry")
     assert r.status_code == 200
-    assert set(r.json()) == {"projects", "issuances", "retirements", "totals"}
+    assert set(r.json()) == {
+        "projects",
+        "issuances",
+        "retirements",
+        "cancellations",
+        "buffer_pools",
+        "totals",
+    }
 
 
 def test_proponent_registers_a_project_inside_its_county(client, login, flow, db):
@@ -104,6 +111,8 @@ def test_full_flow_verify_issue_transfer_retire(client, login, flow, db):
     assert r.status_code == 201, r.text
     iss = r.json()
     assert iss["quantity"] == 1234  # whole tonnes of the verified 1234.7
+    # medium risk: 15% of the range (its tail) is held back in the buffer pool
+    assert iss["buffer_quantity"] == 185
     assert iss["serial_end"] - iss["serial_start"] + 1 == 1234
     assert iss["serial"] == f"CN-GG-{p['code']}-2018-2023-{iss['serial_start']:09d}-{iss['serial_end']:09d}"
     # the same report cannot be issued twice
@@ -126,7 +135,7 @@ def test_full_flow_verify_issue_transfer_retire(client, login, flow, db):
     forestry = login("jsh_forestry")
     accounts = client.get(P + "/accounts", headers=forestry).json()
     mine = next(a for a in accounts if a["id"] == iss["account_id"])
-    assert mine["balance"] == 1234 and mine["kind"] == "department"
+    assert mine["balance"] == 1234 - 185 and mine["kind"] == "department"
     assert ext_id not in [a["id"] for a in accounts]  # external holders are not the county's business
 
     r = client.post(
@@ -159,7 +168,7 @@ def test_full_flow_verify_issue_transfer_retire(client, login, flow, db):
     assert retired[0]["status"] == "retired" and retired[0]["beneficiary"] == "岳阳某纸业有限公司"
 
     balances = {a["id"]: a for a in client.get(P + "/accounts", headers=registrar).json()}
-    assert balances[mine["id"]]["balance"] == 734
+    assert balances[mine["id"]]["balance"] == 1234 - 185 - 500
     assert (balances[ext_id]["balance"], balances[ext_id]["retired"]) == (300, 200)
     blocks = client.get(f"{P}/accounts/{ext_id}/blocks", headers=registrar).json()
     ranges = sorted((b["serial_start"], b["serial_end"]) for b in blocks)
@@ -183,6 +192,7 @@ def test_full_flow_verify_issue_transfer_retire(client, login, flow, db):
             "beneficiary": "岳阳某纸业有限公司",
             "reason": "2024 年度碳中和",
             "retired_at": ret[0]["retired_at"],
+            "certificate": ret[0]["certificate"],
         }
     ]
     text = r.text + client.get(P + "/public/registry").text
@@ -339,7 +349,7 @@ def test_transfer_and_retire_refusals_write_nothing(client, login, flow, db):
         assert set(r.json()) == {"error"}
     assert _count(db, CreditBlock) == blocks_before
     bal = {a["id"]: a["balance"] for a in client.get(P + "/accounts", headers=login("hn_registry")).json()}
-    assert bal[acc] == iss["quantity"] and bal[ext] == 0
+    assert bal[acc] == iss["quantity"] - iss["buffer_quantity"] and bal[ext] == 0
     # another county's operator cannot move the county's credits
     r = client.post(
         P + "/transfers",

@@ -41,9 +41,9 @@ def test_uploaded_files_are_served_as_downloads(client, login, flow):
         assert r.headers["x-content-type-options"] == "nosniff"
         assert r.headers["content-security-policy"].startswith("sandbox")
         assert len(r.headers["x-content-sha256"]) == 64
-    # the project page still shows the figure (an <img> loads a download) and links the report
+    # the project page links the MRV report for people (not the engine's own HTML)
     page = client.get(f"/carbon/projects/{p['id']}", headers=login("jsh_forestry")).text
-    assert f"/api/v1/carbon/reports/{rep['id']}/files/report.html" in page
+    assert f"/carbon/reports/{rep['id']}/mrv" in page
 
 
 def test_the_servers_own_report_is_a_page_where_nothing_runs(client, login, flow, db):

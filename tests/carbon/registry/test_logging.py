@@ -48,7 +48,8 @@ def test_each_state_change_logs_one_line_without_personal_data(client, login, fl
         "credits retired",
     ):
         assert messages.count(message) == 1, (message, messages)
-    assert messages.count("carbon account opened") == 2  # the proponent's (at issuance) and the enterprise's
+    # the proponent's and the province's buffer pool (at issuance) and the enterprise's
+    assert messages.count("carbon account opened") == 3
     verified = next(r for r in _lines(caplog) if r.getMessage() == "monitoring report verified")
     assert (verified.report_id, verified.__dict__["from"], verified.to) == (
         rep["id"],

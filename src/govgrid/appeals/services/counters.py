@@ -145,3 +145,28 @@ def recount_intake(session: Session, *, ticket: Ticket, old_division: str, old_c
         n=-1,
     )
     count_intake(session, ticket=ticket)
+
+
+def bump_dispatch(
+    session: Session,
+    *,
+    ticket: Ticket,
+    metrics: str | Iterable[str],
+    n: int = 1,
+    department_id: int | None = None,
+) -> None:
+    """Count an outcome of the ticket's current dispatch under that dispatch: its day, unit and category.
+
+    Every rate's numerator (signed, contacted, responded, answered, closed) lands in the same counter row as
+    its denominator (`dispatched`), and a dispatch has at most one of each (a reopen takes its close back, a
+    return or merge takes the dispatch back), so no rate of any row, month or subtree can pass 100%: a ticket
+    dispatched on 31 January and signed on 1 February counts for January."""
+    bump_many(
+        session,
+        at=ticket.dispatched_at or ticket.updated_at or ticket.created_at,
+        division_code=ticket.division_code,
+        department_id=department_id if department_id is not None else ticket.department_id,
+        category_code=ticket.category_code,
+        metrics=[metrics] if isinstance(metrics, str) else metrics,
+        n=n,
+    )

@@ -153,7 +153,7 @@ def _auto_close(session: Session, ticket: Ticket, now: datetime, actor: Actor) -
         division_code=ticket.division_code,
         department_id=ticket.department_id,
     )
-    counters.bump_ticket(session, ticket=ticket, metrics="closed", at=now)
+    counters.bump_dispatch(session, ticket=ticket, metrics="closed")
 
 
 def run_escalations(session: Session, *, now: datetime, actor: Actor | None = None) -> EscalationRun:

@@ -46,6 +46,8 @@ class TicketInput:
     lat: float | None = None
     address: str | None = None
     default_division_code: str | None = None
+    county_code: str | None = None  # chosen by the reporter (the form's 区县 / 乡镇 choice)
+    township_code: str | None = None
     media_url: str | None = None
     reporter_name: str | None = None
     reporter_phone: str | None = None
@@ -125,6 +127,8 @@ def create_ticket(
         address=data.address,
         default_division_code=data.default_division_code,
         text=text,
+        county_code=data.county_code,
+        township_code=data.township_code,
     )
     if within is not None and not any(loc.division.path.startswith(p) for p in within):
         log.info("hotline ticket refused", extra={"division_code": loc.division.code, "reason": "territory"})

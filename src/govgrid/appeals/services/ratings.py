@@ -15,6 +15,7 @@ from govgrid.appeals.enums import (
     Rating,
     RatingSource,
     TicketAction,
+    TicketState,
     require_move,
 )
 from govgrid.appeals.models import Ticket
@@ -98,7 +99,7 @@ def rate(
                 note="诉求已办结",
                 at=now,
             )
-            counters.bump_ticket(session, ticket=ticket, metrics="closed", at=now)
+            counters.bump_dispatch(session, ticket=ticket, metrics="closed")
         return ticket
     reopen(
         session,
@@ -140,6 +141,14 @@ def reopen(
     """Back to the responsible unit with a new resolution clock; a rejected ticket escalates one level."""
     now = now or utcnow()
     before, after = ticket.state, require_move(TicketAction.reopen, ticket.state)
+    # The dispatch's answer (and close) are taken back: it is answered and closed again at most once.
+    undone = ["answered"]
+    answered_at, due = ticket.answered_at, ticket.resolve_due
+    if answered_at is not None and (due is None or answered_at <= due):
+        undone.append("answered_on_time")
+    if before == TicketState.closed:
+        undone.append("closed")
+    counters.bump_dispatch(session, ticket=ticket, metrics=undone, n=-1)
     ticket.state = after
     ticket.reopen_count += 1
     ticket.answered_at = None

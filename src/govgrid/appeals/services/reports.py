@@ -131,6 +131,7 @@ def monthly_report(session: Session, *, division: str | None, month: str) -> dic
     r = stats.rates(session, root=root, start=start, end=end, data=data)
     towns = stats.rankings(session, root=root, start=start, end=end, by="township", data=data)
     villages = stats.rankings(session, root=root, start=start, end=end, by="village", data=data)
+    villages_top, villages_bottom = stats.best_and_worst(villages)
     depts = stats.rankings(session, root=root, start=start, end=end, by="department", data=data)
     return {
         "division": {"code": root.code, "name": root.name},
@@ -154,8 +155,8 @@ def monthly_report(session: Session, *, division: str | None, month: str) -> dic
             "composite": None if r.composite is None else round(r.composite, 1),
         },
         "townships": towns,
-        "villages_top": villages[:5],
-        "villages_bottom": villages[-5:][::-1],
+        "villages_top": villages_top,
+        "villages_bottom": villages_bottom,
         "departments": depts,
         "hotspots": stats.hotspots(session, root=root, start=start, end=end, limit=10),
     }

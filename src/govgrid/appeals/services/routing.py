@@ -39,6 +39,7 @@ _dept_cache: dict[str, tuple[float, int]] = {}
 def clear_caches() -> None:
     """Forget cached division names and department ids (after reorganisations; tests)."""
     _named_cache.clear()
+    _served_cache.clear()
     _dept_cache.clear()
 
 
@@ -75,6 +76,96 @@ def resolve_address(session: Session, *, address: str, root: Division) -> Divisi
     return session.get(Division, code)
 
 
+@dataclass
+class ServedCounty:
+    """A county (or district) served here: one with townships in the divisions tree, and its townships."""
+
+    code: str
+    name: str
+    townships: list[tuple[str, str]]  # (code, name), in code order
+
+
+_served_cache: list[tuple[float, list[ServedCounty]]] = []
+
+
+def served_counties(session: Session) -> list[ServedCounty]:
+    """The counties a resident can choose (those with townships), with their townships (cached a minute)."""
+    if _served_cache and time.monotonic() - _served_cache[0][0] <= CACHE_SECONDS:
+        return _served_cache[0][1]
+    towns = session.execute(
+        select(Division.code, Division.name, Division.parent_code)
+        .where(Division.level == "township")
+        .order_by(Division.code)
+    ).all()
+    per: dict[str, list[tuple[str, str]]] = {}
+    for code, name, parent in towns:
+        if parent:
+            per.setdefault(parent, []).append((code, name))
+    rows = session.execute(select(Division.code, Division.name).where(Division.code.in_(list(per)))).all()
+    names: dict[str, str] = {r[0]: r[1] for r in rows}
+    out = [ServedCounty(c, names.get(c, c), per[c]) for c in sorted(per)]
+    _served_cache[:] = [(time.monotonic(), out)]
+    return out
+
+
+def _chosen_root(session: Session, county_code: str | None, township_code: str | None) -> Division | None:
+    """The county or township the reporter chose (422 if it is not one served here)."""
+    served = {c.code: c for c in served_counties(session)}
+    if township_code:
+        county = served.get(township_code[:6])
+        if county is None or township_code not in {t[0] for t in county.townships} or (
+            county_code and county_code != county.code
+        ):
+            raise ValidationFailedError(
+                "所选乡镇不在所选区县内，请重新选择 (the township chosen is not in the county chosen)",
+                details=[{"loc": ["township_code"], "msg": "not a township of a served county"}],
+            )
+        return session.get(Division, township_code)
+    if county_code:
+        if county_code not in served:
+            raise ValidationFailedError(
+                "所选区县不在本平台受理范围内，请重新选择 (the county chosen is not served here)",
+                details=[{"loc": ["county_code"], "msg": "not a served county"}],
+            )
+        return session.get(Division, county_code)
+    return None
+
+
+def county_in_address(session: Session, *, address: str) -> Division | None:
+    """The served county an address names (平定县冠山镇… → 平定县), else the one whose township or village
+    names it holds, when exactly one county has them; None when nothing or several counties match."""
+    served = served_counties(session)
+    named = [c for c in served if c.name in address]
+    if len(named) == 1:
+        return session.get(Division, named[0].code)
+    if named:
+        return None
+    by_town = [c for c in served if any(name in address for _code, name in c.townships)]
+    if len(by_town) == 1:
+        return session.get(Division, by_town[0].code)
+    return None
+
+
+def resolve_place(
+    session: Session,
+    *,
+    address: str | None,
+    county_code: str | None = None,
+    township_code: str | None = None,
+) -> Division | None:
+    """The division a report lands in from the choice in the form and the address, before anything is saved:
+    the chosen township or county (or the county the address names), then the deepest township/village the
+    address names below it. None when neither a choice nor the address tells the county."""
+    address = (address or "").strip()
+    root = _chosen_root(session, county_code, township_code)
+    if root is None and address:
+        root = county_in_address(session, address=address)
+    if root is None:
+        return None
+    found = resolve_address(session, address=address, root=root) if address else None
+    return found or root
+
+
 def locate(
     session: Session,
     *,
@@ -83,8 +174,10 @@ def locate(
     address: str | None,
     default_division_code: str | None,
     text: str | None = None,
+    county_code: str | None = None,
+    township_code: str | None = None,
 ) -> Location:
-    """Resolve a point or an address to the deepest division (village or grid cell)."""
+    """Resolve a point, the reporter's county/township choice or an address to the deepest division."""
     if (lon is None) != (lat is None):
         raise ValidationFailedError(
             "经纬度须同时提供 (give both longitude and latitude)",
@@ -103,6 +196,16 @@ def locate(
                 details=[{"loc": ["lon"], "msg": f"only located to {div.level} {div.code}"}],
             )
         return Location(div, lon, lat, LocationSource.point)
+    if county_code or township_code:
+        chosen = resolve_place(session, address=address, county_code=county_code, township_code=township_code)
+        if chosen is not None:
+            return Location(chosen, None, None, LocationSource.chosen)
+    if address and address.strip():
+        # An address naming another served county lands there, not in the channel's default county.
+        named = county_in_address(session, address=address)
+        if named is not None and named.code != default_division_code:
+            found = resolve_address(session, address=address, root=named)
+            return Location(found or named, None, None, LocationSource.address)
     root = session.get(Division, default_division_code) if default_division_code else None
     if address and address.strip():
         found = resolve_address(session, address=address, root=root) if root is not None else None
@@ -203,3 +306,17 @@ def candidate_units(session: Session, *, division_code: str) -> list[tuple[int, 
     ).all()
     first = [(r[0], r[1]) for r in rows if r[2] in codes]
     return first + [(r[0], r[1]) for r in rows if r[2] not in codes]
+
+
+def place_label(session: Session, *, code: str | None) -> dict[str, str | None] | None:
+    """What a resident is shown before submitting: the county, township and village a report lands in."""
+    division = session.get(Division, code) if code else None
+    if division is None:
+        return None
+    codes = [c for c in division.path.strip("/").split("/") if c]
+    rows = session.execute(select(Division.code, Division.name).where(Division.code.in_(codes))).all()
+    names: dict[str, str] = {r[0]: r[1] for r in rows}
+    lin = lineage(division)
+    parts = {k: names.get(lin[k]) if k in lin else None for k in ("county", "township", "village")}
+    label = "".join(v for v in (parts["county"], parts["township"], parts["village"]) if v)
+    return {"code": division.code, "label": label or division.name, **parts}

@@ -305,3 +305,14 @@ def monthly_trend(session: Session, *, root: Division, months: list[str]) -> lis
             }
         )
     return out
+
+
+def best_and_worst(
+    ranked: list[dict[str, Any]], size: int = 5
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The best and the worst of a ranking, disjoint: each unit is in at most one list (a short ranking is
+    split in two halves, the best half taking the middle one); units without a score are in neither."""
+    scored = [r for r in ranked if r["composite"] is not None]
+    best = scored[: min(size, (len(scored) + 1) // 2)]
+    worst = scored[len(best) :][-size:][::-1]
+    return best, worst

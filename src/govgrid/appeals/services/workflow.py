@@ -145,6 +145,12 @@ def dispatch(
     return ticket
 
 
+def _dispatch_metrics(ticket: Ticket) -> list[str]:
+    """The metrics the ticket's current dispatch counted (to take back when the dispatch is withdrawn)."""
+    overridden = ticket.department_id != ticket.proposed_department_id  # as `dispatch` decided it
+    return ["dispatched", "overridden"] if overridden else ["dispatched"]
+
+
 def sign(session: Session, *, actor: Principal, ticket: Ticket, now: datetime | None = None) -> Ticket:
     """The responsible unit signs for the ticket (签收)."""
     now = now or utcnow()
@@ -174,8 +180,8 @@ def sign(session: Session, *, actor: Principal, ticket: Ticket, now: datetime | 
         department_id=ticket.department_id,
     )
     on_time = ticket.sign_due is None or now <= ticket.sign_due
-    counters.bump_ticket(
-        session, ticket=ticket, metrics=["signed", "signed_on_time"] if on_time else ["signed"], at=now
+    counters.bump_dispatch(
+        session, ticket=ticket, metrics=["signed", "signed_on_time"] if on_time else ["signed"]
     )
     return ticket
 
@@ -233,7 +239,7 @@ def contact(
         and (ticket.sign_due is None or ticket.signed_at <= ticket.sign_due)
     ):
         metrics.append("responded_on_time")
-    counters.bump_ticket(session, ticket=ticket, metrics=metrics, at=now)
+    counters.bump_dispatch(session, ticket=ticket, metrics=metrics)
     return ticket
 
 
@@ -276,8 +282,8 @@ def answer(
         department_id=ticket.department_id,
     )
     on_time = ticket.resolve_due is None or now <= ticket.resolve_due
-    counters.bump_ticket(
-        session, ticket=ticket, metrics=["answered", "answered_on_time"] if on_time else ["answered"], at=now
+    counters.bump_dispatch(
+        session, ticket=ticket, metrics=["answered", "answered_on_time"] if on_time else ["answered"]
     )
     return ticket
 
@@ -294,6 +300,8 @@ def return_ticket(
             "退回须说明理由 (give a reason)", details=[{"loc": ["reason"], "msg": "required"}]
         )
     old = ticket.department_id
+    # A returned dispatch was not the unit's business: it leaves the unit's denominator (nothing was signed).
+    counters.bump_dispatch(session, ticket=ticket, metrics=_dispatch_metrics(ticket), n=-1)
     ticket.state = after
     ticket.department_id = None
     ticket.sign_due = ticket.contact_due = ticket.resolve_due = None
@@ -340,6 +348,9 @@ def merge(
         [ticket, into],
         message="只有该辖区的派遣员可以合并工单 (only a dispatcher of this territory may merge)",
     )
+    if before == TicketState.dispatched:
+        # A duplicate withdrawn while waiting to be signed leaves its unit's denominator.
+        counters.bump_dispatch(session, ticket=ticket, metrics=_dispatch_metrics(ticket), n=-1)
     ticket.state = after
     ticket.merged_into_id = into.id
     ticket.updated_at = now

@@ -13,12 +13,57 @@
 - ``public``: the public registry (no accounts, holders or people);
 - ``alerts``: land-cover checks of a report, protection alerts with tasks for the county's departments, the
   alert inbox.
+- ``buffer``, ``corrections`` (缓冲池、补偿分录): the buffer pool and reversals (buffer first), corrections of
+  an issued report as compensating entries;
+- ``assessments``, ``mrv``, ``exports``: engine runs from the pages with progress, the MRV report for people
+  (page and PDF), the public registry as CSV and JSON;
+- ``traders``, ``market``, ``marketdata``, ``settlement``, ``benefits``, ``surveillance`` (碳汇交易): who
+  trades with which account; listings, orders, matching and bidding; market data; reservations and delivery
+  versus payment, fees, retirement of purchased credits; benefit sharing ledgers; surveillance flags.
 
 Every function takes the session first and keyword-only arguments after it, flushes and never commits, and
 raises ``govgrid.core.errors`` types. Domain code they use: ``govgrid.carbon.enums`` (states and their
 transition tables), ``landcover`` (raster comparison), ``spatial`` (geodesic areas, overlaps), ``serials``.
 """
 
-from govgrid.carbon.services import access, accounts, alerts, credits, projects, public, reports
+from govgrid.carbon.services import (
+    access,
+    accounts,
+    alerts,
+    assessments,
+    benefits,
+    buffer,
+    corrections,
+    credits,
+    exports,
+    market,
+    marketdata,
+    mrv,
+    projects,
+    public,
+    reports,
+    settlement,
+    surveillance,
+    traders,
+)
 
-__all__ = ["access", "accounts", "alerts", "credits", "projects", "public", "reports"]
+__all__ = [
+    "access",
+    "accounts",
+    "alerts",
+    "assessments",
+    "benefits",
+    "buffer",
+    "corrections",
+    "credits",
+    "exports",
+    "market",
+    "marketdata",
+    "mrv",
+    "projects",
+    "public",
+    "reports",
+    "settlement",
+    "surveillance",
+    "traders",
+]

@@ -166,6 +166,17 @@ def require_holder(session: Session, *, actor: Actor, account: CarbonAccount) ->
         )
 
 
+def project_actions(session: Session, principal: Principal, project: CarbonProject) -> dict[str, bool]:
+    """Which registry forms the principal sees on a project: proponent, verifier, registry administrator."""
+    path = division_path(session, project.division_code)
+    return {
+        "propose": policy.can_act(session, principal, project.department_id, PROPONENT_ROLES),
+        "verify": bool(covering_verifiers(principal, path))
+        and project.department_id not in principal.department_ids,
+        "admin": is_registry_admin(principal, path),
+    }
+
+
 def may_grant_verifier(principal: Principal, department: Department) -> bool:
     """Only the registry administrator covering the department makes verifiers (the core asks before any
     grant)."""

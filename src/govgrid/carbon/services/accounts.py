@@ -67,6 +67,40 @@ def ensure_department_account(session: Session, *, actor: Actor, department: Dep
     return acc
 
 
+def buffer_account_of(session: Session, *, division_code: str) -> CarbonAccount | None:
+    """The buffer pool account of the province holding ``division_code`` (None before its first issuance)."""
+    province = division_code[:2] + "0000"
+    return session.scalar(
+        select(CarbonAccount).where(
+            CarbonAccount.kind == AccountKind.buffer, CarbonAccount.division_code == province
+        )
+    )
+
+
+def ensure_buffer_account(session: Session, *, actor: Actor, division_code: str) -> CarbonAccount:
+    """The province's buffer pool account (缓冲池账户), opened on the first issuance there."""
+    acc = buffer_account_of(session, division_code=division_code)
+    if acc is None:
+        province = division_code[:2] + "0000"
+        acc = _new_account(
+            session,
+            holder_name="碳汇登记簿缓冲池 (registry buffer pool)",
+            kind=AccountKind.buffer,
+            department_id=None,
+            division_code=province,
+        )
+        audit.record(
+            session,
+            actor=actor,
+            action="carbon.account_open",
+            entity_type="carbon_account",
+            entity_id=acc.id,
+            division_code=province,
+            detail={"number": acc.number, "kind": AccountKind.buffer.value},
+        )
+    return acc
+
+
 def create_account(
     session: Session,
     *,
@@ -160,3 +194,27 @@ def list_blocks(session: Session, *, principal: Principal, account_id: int) -> l
             select(CreditBlock).where(CreditBlock.account_id == account_id).order_by(CreditBlock.serial_start)
         )
     )
+
+
+def get_account(session: Session, *, principal: Principal, account_id: int) -> CarbonAccount:
+    """One account the caller may see; 404 if missing, 403 if out of scope."""
+    acc = session.get(CarbonAccount, account_id)
+    if acc is None:
+        raise NotFoundError(f"账户 {account_id} 不存在 (no account {account_id})")
+    visible = select(CarbonAccount.id).where(
+        CarbonAccount.id == account_id, access.visible_accounts(principal)
+    )
+    if session.scalar(visible) is None:
+        raise ForbiddenError("无权查看该账户 (this account is outside your scope)")
+    return acc
+
+
+def account_id_by_number(session: Session, *, number: str, loc: str) -> int:
+    """The id of the account numbered ``number`` (CA-000123); 422 on the field ``loc`` if there is none."""
+    found = session.scalar(select(CarbonAccount.id).where(CarbonAccount.number == number.strip().upper()))
+    if found is None:
+        raise ValidationFailedError(
+            f"账户号 {number.strip()[:40]} 不存在 (unknown account number)",
+            details=[{"loc": [loc], "msg": "unknown account number"}],
+        )
+    return found

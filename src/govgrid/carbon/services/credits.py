@@ -1,7 +1,9 @@
 """Credits: issuance as serial blocks (no double issuance of an area and vintage), transfers, retirement.
 
 Serial numbers come from one registry-wide counter row taken under a row lock; partial moves split a block so
-the blocks of an issuance always partition its range exactly.
+the blocks of an issuance always partition its range exactly. Every issuance holds the tail of its range
+back in the buffer pool (缓冲池) by the project's risk rating. Only active blocks move: a reserved (listed on
+the market) or cancelled block is refused with its reason.
 """
 
 from __future__ import annotations
@@ -13,7 +15,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govgrid.carbon.enums import CreditStatus, MovementKind, ReportStatus, require_move
+from govgrid.carbon.enums import (
+    BUFFER_SHARE,
+    AccountKind,
+    CreditStatus,
+    MovementKind,
+    ReportStatus,
+    RiskRating,
+    require_move,
+)
 from govgrid.carbon.models import (
     CarbonProject,
     CreditBlock,
@@ -28,7 +38,7 @@ from govgrid.carbon.spatial import OVERLAP_TOLERANCE_HA, boundary_geometry, over
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.db import utcnow
-from govgrid.core.errors import ConflictError, ValidationFailedError
+from govgrid.core.errors import ConflictError, NotFoundError, ValidationFailedError
 from govgrid.core.events import publish
 
 log = logging.getLogger(__name__)
@@ -70,10 +80,22 @@ def overlapping_issuances(
         stmt = stmt.where(Issuance.report_id != exclude_report_id)
     found = []
     for iss in session.scalars(stmt):
-        ha = overlap_ha(boundary_geometry(iss.project.boundary), geom)
+        ha = overlap_ha(project_geometry(iss.project), geom)
         if ha > OVERLAP_TOLERANCE_HA:
             found.append((iss, ha))
     return found
+
+
+def project_geometry(project: CarbonProject) -> Any:
+    """The geometry the overlap check runs on: the project's parcels (地块), or its boundary without them."""
+    return boundary_geometry(project.parcels or project.boundary)
+
+
+def buffer_quantity(quantity: int, risk_rating: str) -> int:
+    """Tonnes of an issuance held back in the buffer pool: the rating's share, rounded, at least one tonne
+    left to the project."""
+    share = BUFFER_SHARE[RiskRating(risk_rating)]
+    return max(0, min(quantity - 1, math.floor(quantity * share + 0.5)))
 
 
 def _issuable(report: MonitoringReport, quantity: int | None) -> int:
@@ -97,7 +119,7 @@ def _refuse_double_issuance(session: Session, report: MonitoringReport) -> None:
     project = report.project
     clash = overlapping_issuances(
         session,
-        geom=boundary_geometry(project.boundary),
+        geom=project_geometry(project),
         vintage_start=report.vintage_start,
         vintage_end=report.vintage_end,
     )
@@ -121,7 +143,7 @@ def _refuse_double_issuance(session: Session, report: MonitoringReport) -> None:
 
 
 def issue(session: Session, *, actor: Actor, report_id: int, quantity: int | None = None) -> Issuance:
-    """Issue credits for a verified report as one serial block into the proponent's account."""
+    """Issue credits for a verified report: one serial range, its buffer share into the buffer pool."""
     report = session.get(MonitoringReport, report_id)
     if report is None:
         raise ValidationFailedError(
@@ -145,6 +167,7 @@ def issue(session: Session, *, actor: Actor, report_id: int, quantity: int | Non
     end = start + qty - 1
     counter.next_serial = end + 1
     account = accounts.ensure_department_account(session, actor=actor, department=project.department)
+    held_back = buffer_quantity(qty, project.risk_rating)
     iss = Issuance(
         project_id=project.id,
         report_id=report.id,
@@ -155,35 +178,17 @@ def issue(session: Session, *, actor: Actor, report_id: int, quantity: int | Non
         serial_end=end,
         account_id=account.id,
         issued_by=access.holder_name(actor),
+        buffer_quantity=held_back,
+        risk_rating=project.risk_rating,
     )
     session.add(iss)
     session.flush()
-    block = CreditBlock(
-        issuance_id=iss.id,
-        project_id=project.id,
-        vintage_start=iss.vintage_start,
-        vintage_end=iss.vintage_end,
-        serial_start=start,
-        serial_end=end,
-        quantity=qty,
-        account_id=account.id,
-        status=CreditStatus.active,
-    )
-    session.add(block)
-    session.flush()
-    session.add(
-        CreditMovement(
-            kind=MovementKind.issue,
-            project_id=project.id,
-            block_id=block.id,
-            to_account_id=account.id,
-            serial_start=start,
-            serial_end=end,
-            quantity=qty,
-            actor_name=access.holder_name(actor),
-        )
-    )
-    session.flush()
+    to_project = qty - held_back
+    _new_block(session, actor, iss, account.id, start, start + to_project - 1, MovementKind.issue)
+    pool = None
+    if held_back:
+        pool = accounts.ensure_buffer_account(session, actor=actor, division_code=project.division_code)
+        _new_block(session, actor, iss, pool.id, start + to_project, end, MovementKind.buffer)
     label = serial_label(project.code, iss.vintage_start, iss.vintage_end, start, end)
     audit.record(
         session,
@@ -193,7 +198,14 @@ def issue(session: Session, *, actor: Actor, report_id: int, quantity: int | Non
         entity_id=iss.id,
         division_code=project.division_code,
         department_id=project.department_id,
-        detail={"serial": label, "quantity": qty, "report_id": report.id, "account": account.number},
+        detail={
+            "serial": label,
+            "quantity": qty,
+            "buffer": held_back,
+            "report_id": report.id,
+            "account": account.number,
+            "buffer_account": pool.number if pool else None,
+        },
     )
     publish(session, CREDITS_ISSUED, project=project.code, serial=label, quantity=qty)
     log.info(
@@ -206,9 +218,62 @@ def issue(session: Session, *, actor: Actor, report_id: int, quantity: int | Non
             "serial_start": start,
             "serial_end": end,
             "quantity": qty,
+            "buffer_quantity": held_back,
         },
     )
     return iss
+
+
+def _new_block(
+    session: Session, actor: Actor, iss: Issuance, account_id: int, start: int, end: int, kind: MovementKind
+) -> CreditBlock:
+    """One active block of an issuance into an account, with its ledger line."""
+    block = CreditBlock(
+        issuance_id=iss.id,
+        project_id=iss.project_id,
+        vintage_start=iss.vintage_start,
+        vintage_end=iss.vintage_end,
+        serial_start=start,
+        serial_end=end,
+        quantity=end - start + 1,
+        account_id=account_id,
+        status=CreditStatus.active,
+    )
+    session.add(block)
+    session.flush()
+    session.add(
+        CreditMovement(
+            kind=kind,
+            project_id=iss.project_id,
+            block_id=block.id,
+            to_account_id=account_id,
+            serial_start=start,
+            serial_end=end,
+            quantity=block.quantity,
+            actor_name=access.holder_name(actor),
+        )
+    )
+    session.flush()
+    return block
+
+
+UNAVAILABLE = {
+    CreditStatus.retired: "已注销，不能再转让、注销或出售 (retired credits cannot be moved or sold)",
+    CreditStatus.cancelled: "已作废（逆转或更正的补偿分录），不能转让、注销或出售 "
+    "(cancelled credits cannot be transferred, retired or sold)",
+    CreditStatus.reserved: "已挂牌冻结，只能通过交易结算交割；请先撤牌 "
+    "(reserved for a market listing: delivered only by settlement; withdraw the listing first)",
+}
+
+
+def require_active(block: CreditBlock) -> None:
+    """Refuse (409) to move a block that is not active, saying why (retired, cancelled, reserved)."""
+    if block.status != CreditStatus.active:
+        reason = UNAVAILABLE.get(CreditStatus(block.status), block.status)
+        log.info(
+            "carbon move refused: block not active", extra={"block_id": block.id, "status": block.status}
+        )
+        raise ConflictError(f"序列号区块 {block.id} {reason}", code=f"block_{block.status}")
 
 
 def _take(session: Session, account_id: int, project_id: int | None, quantity: int) -> list[CreditBlock]:
@@ -222,8 +287,9 @@ def _take(session: Session, account_id: int, project_id: int | None, quantity: i
     held = sum(b.quantity for b in blocks)
     if held < quantity:
         raise ConflictError(
-            f"余额不足：持有 {held} 吨，申请 {quantity} 吨 (insufficient balance: {held} t CO2e held, "
-            f"{quantity} requested)",
+            f"可用余额不足：可用 {held} 吨，申请 {quantity} 吨"
+            f"{_unavailable_note(session, account_id, project_id)}"
+            f" (insufficient balance: {held} t CO2e available, {quantity} requested)",
             code="insufficient_balance",
         )
     taken: list[CreditBlock] = []
@@ -232,25 +298,47 @@ def _take(session: Session, account_id: int, project_id: int | None, quantity: i
         if need == 0:
             break
         if b.quantity > need:
-            tail = CreditBlock(
-                issuance_id=b.issuance_id,
-                project_id=b.project_id,
-                vintage_start=b.vintage_start,
-                vintage_end=b.vintage_end,
-                serial_start=b.serial_start + need,
-                serial_end=b.serial_end,
-                quantity=b.quantity - need,
-                account_id=b.account_id,
-                status=CreditStatus.active,
-            )
-            b.serial_end = b.serial_start + need - 1
-            b.quantity = need
-            session.flush()
-            session.add(tail)
-            session.flush()
+            split_block(session, block=b, quantity=need)
         taken.append(b)
         need -= b.quantity
     return taken
+
+
+def _unavailable_note(session: Session, account_id: int, project_id: int | None) -> str:
+    """'；另有 N 吨已挂牌冻结、M 吨已作废' for the account's credits that cannot move, or ''."""
+    stmt = select(CreditBlock.status, CreditBlock.quantity).where(
+        CreditBlock.account_id == account_id,
+        CreditBlock.status.in_([CreditStatus.reserved, CreditStatus.cancelled]),
+    )
+    if project_id is not None:
+        stmt = stmt.where(CreditBlock.project_id == project_id)
+    totals: dict[str, int] = {}
+    for status, qty in session.execute(stmt):
+        totals[status] = totals.get(status, 0) + int(qty)
+    parts = []
+    if totals.get(CreditStatus.reserved):
+        parts.append(f"{totals[CreditStatus.reserved]} 吨已挂牌冻结（不可转让或注销）")
+    if totals.get(CreditStatus.cancelled):
+        parts.append(f"{totals[CreditStatus.cancelled]} 吨已作废")
+    return "；另有 " + "、".join(parts) if parts else ""
+
+
+def _take_block(session: Session, account_id: int, block_id: int, quantity: int) -> list[CreditBlock]:
+    """The head of one named block of the account (``quantity`` tonnes), refused unless it is active."""
+    block = session.scalar(select(CreditBlock).where(CreditBlock.id == block_id).with_for_update())
+    if block is None or block.account_id != account_id:
+        raise ValidationFailedError(
+            "该账户没有这个序列号区块 (the account holds no such block)",
+            details=[{"loc": ["block_id"], "msg": f"no block {block_id} in this account"}],
+        )
+    require_active(block)
+    if quantity > block.quantity:
+        raise ValidationFailedError(
+            f"数量超过区块持有量 {block.quantity} 吨 (quantity exceeds the block)",
+            details=[{"loc": ["quantity"], "msg": f"at most {block.quantity}"}],
+        )
+    split_block(session, block=block, quantity=quantity)
+    return [block]
 
 
 def _positive(quantity: int) -> None:
@@ -268,8 +356,9 @@ def transfer(
     to_account_id: int,
     quantity: int,
     project_id: int | None = None,
+    block_id: int | None = None,
 ) -> list[CreditBlock]:
-    """Move credits between accounts (lowest serials first); returns the moved blocks."""
+    """Move credits between accounts (a named block, or lowest serials first); returns the moved blocks."""
     _positive(quantity)
     src = accounts.require_account(session, account_id=from_account_id, loc="from_account_id")
     dst = accounts.require_account(session, account_id=to_account_id, loc="to_account_id")
@@ -279,7 +368,16 @@ def transfer(
             details=[{"loc": ["to_account_id"], "msg": "must differ from from_account_id"}],
         )
     access.require_holder(session, actor=actor, account=src)
-    moved = _take(session, src.id, project_id, quantity)
+    if dst.kind == AccountKind.buffer:
+        raise ValidationFailedError(
+            "缓冲池账户只接收签发时的缓冲份额 (the buffer pool takes only issuance buffer shares)",
+            details=[{"loc": ["to_account_id"], "msg": "buffer account"}],
+        )
+    moved = (
+        _take_block(session, src.id, block_id, quantity)
+        if block_id is not None
+        else _take(session, src.id, project_id, quantity)
+    )
     for b in moved:
         b.account_id = dst.id
         session.add(
@@ -332,6 +430,7 @@ def retire(
     beneficiary: str,
     reason: str,
     project_id: int | None = None,
+    block_id: int | None = None,
 ) -> list[CreditBlock]:
     """Retire credits for a beneficiary (注销): they leave circulation for good."""
     _positive(quantity)
@@ -342,7 +441,16 @@ def retire(
         )
     acc = accounts.require_account(session, account_id=account_id, loc="account_id")
     access.require_holder(session, actor=actor, account=acc)
-    blocks = _take(session, acc.id, project_id, quantity)
+    if acc.kind == AccountKind.buffer:
+        raise ConflictError(
+            "缓冲池额度不能注销，只在逆转时作废 "
+            "(buffer credits are never retired, only cancelled on a reversal)"
+        )
+    blocks = (
+        _take_block(session, acc.id, block_id, quantity)
+        if block_id is not None
+        else _take(session, acc.id, project_id, quantity)
+    )
     now = utcnow()
     for b in blocks:
         require_move(b.status, CreditStatus.retired, message="区块已注销 (the block is already retired)")
@@ -397,6 +505,24 @@ def project_issuances(session: Session, *, project_id: int) -> list[Issuance]:
     )
 
 
+def report_issuance(session: Session, *, report_id: int) -> Issuance | None:
+    """The issuance of a report, if it was issued."""
+    return session.scalar(select(Issuance).where(Issuance.report_id == report_id))
+
+
+def issuable_quantity(report: MonitoringReport) -> int:
+    """The whole verified tonnes of a report (what an issuance takes by default)."""
+    return math.floor(report.net_creditable_tco2e + 1e-9)
+
+
+def get_block(session: Session, *, block_id: int) -> CreditBlock:
+    """One block by id (404 if there is none); callers check who may see it."""
+    block = session.get(CreditBlock, block_id)
+    if block is None:
+        raise NotFoundError(f"序列号区块 {block_id} 不存在 (no credit block {block_id})")
+    return block
+
+
 def project_blocks(session: Session, *, project_id: int) -> list[CreditBlock]:
     """Every block of one project (active and retired)."""
     return list(
@@ -404,3 +530,30 @@ def project_blocks(session: Session, *, project_id: int) -> list[CreditBlock]:
             select(CreditBlock).where(CreditBlock.project_id == project_id).order_by(CreditBlock.serial_start)
         )
     )
+
+
+def split_block(session: Session, *, block: CreditBlock, quantity: int) -> CreditBlock | None:
+    """Keep the first ``quantity`` tonnes in ``block``; the tail becomes a new block (returned, or None)."""
+    if quantity <= 0:
+        raise ValidationFailedError(
+            "数量须为正整数 (quantity must be positive)", details=[{"loc": ["quantity"], "msg": "> 0"}]
+        )
+    if quantity >= block.quantity:
+        return None
+    tail = CreditBlock(
+        issuance_id=block.issuance_id,
+        project_id=block.project_id,
+        vintage_start=block.vintage_start,
+        vintage_end=block.vintage_end,
+        serial_start=block.serial_start + quantity,
+        serial_end=block.serial_end,
+        quantity=block.quantity - quantity,
+        account_id=block.account_id,
+        status=block.status,
+    )
+    block.serial_end = block.serial_start + quantity - 1
+    block.quantity = quantity
+    session.flush()
+    session.add(tail)
+    session.flush()
+    return tail

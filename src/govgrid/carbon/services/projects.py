@@ -1,4 +1,10 @@
-"""Carbon projects: registration (boundary, division, methodology applicability, crediting period)."""
+"""Carbon projects: registration (boundary or parcels, division, methodology applicability, crediting period).
+
+A boundary may be a Polygon or a MultiPolygon of parcels (地块), typed in as GeoJSON or uploaded as a GeoJSON,
+GeoPackage or zipped Shapefile (read through ``core.geofiles``; projected layers are reprojected to WGS 84).
+The parcels are kept for the overlap check; the boundary is their outline; the project's one area figure is
+the parcels' area on the projected CRS (the UTM zone of the project).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +14,25 @@ from datetime import date
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
-from shapely.geometry import mapping
+from pyproj import CRS, Transformer
+from pyproj.exceptions import CRSError
+from shapely import transform as shapely_transform
+from shapely.geometry import MultiPolygon, mapping, shape
+from shapely.ops import unary_union
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from govgrid.carbon.enums import RiskRating
 from govgrid.carbon.models import CarbonProject
 from govgrid.carbon.services import access
-from govgrid.carbon.spatial import MIN_PROJECT_HA, boundary_geometry, geodesic_area_ha
+from govgrid.carbon.spatial import (
+    MIN_PROJECT_HA,
+    boundary_geometry,
+    geodesic_area_ha,
+    outline,
+    projected_area_ha,
+)
+from govgrid.core import geofiles
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.authz import policy
@@ -110,9 +128,14 @@ def create_project(
     crediting_end: date,
     description: str = "",
     is_demo: bool = False,
+    risk_rating: str = RiskRating.medium,
 ) -> CarbonProject:
     """Register a project after checking boundary, division, methodology applicability and the period."""
     problems: list[dict[str, Any]] = []
+    if risk_rating not in set(RiskRating):
+        problems.append(
+            {"loc": ["risk_rating"], "msg": "风险等级须为 low、medium 或 high (low, medium or high)"}
+        )
     try:
         dept = departments.get_by_code(session, department_code)
     except NotFoundError:
@@ -143,6 +166,10 @@ def create_project(
     if problems or geom is None:
         raise ValidationFailedError("项目信息有误 (invalid project)", details=problems)
     code = _next_code(session, dept.division_code)
+    parcels = geom if isinstance(geom, MultiPolygon) and len(geom.geoms) > 1 else None
+    area_ha, area_crs = projected_area_ha(geom)
+    if parcels is not None:
+        geom = outline(parcels)
     minx, miny, maxx, maxy = geom.bounds
     project = CarbonProject(
         code=code,
@@ -155,7 +182,10 @@ def create_project(
         tidal=tidal,
         soil=soil,
         boundary=json.dumps(mapping(geom)),
-        area_ha=round(geodesic_area_ha(geom), 4),
+        parcels=json.dumps(mapping(parcels)) if parcels is not None else None,
+        area_ha=area_ha,
+        area_crs=area_crs,
+        risk_rating=RiskRating(risk_rating),
         min_lon=minx,
         min_lat=miny,
         max_lon=maxx,
@@ -217,4 +247,103 @@ def project_boundary(project: CarbonProject) -> dict[str, Any]:
         "type": "Feature",
         "geometry": json.loads(project.boundary),
         "properties": {"code": project.code, "name": project.name, "area_ha": project.area_ha},
+    }
+
+
+def project_parcels(project: CarbonProject) -> dict[str, Any]:
+    """The project's parcels as a GeoJSON FeatureCollection (the boundary alone when it has no parcels)."""
+    geom = json.loads(project.parcels or project.boundary)
+    parts = (
+        [geom]
+        if geom["type"] == "Polygon"
+        else [{"type": "Polygon", "coordinates": c} for c in geom["coordinates"]]
+    )
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": g, "properties": {"parcel": i + 1}} for i, g in enumerate(parts)
+        ],
+    }
+
+
+def _to_wgs84(filename: str, geom: Any, crs: str | None) -> Any:
+    """A geometry read from an upload in WGS 84 (reprojected when the layer declares another CRS)."""
+    if not crs:
+        return geom
+    try:
+        source = CRS.from_user_input(crs)
+    except CRSError:
+        raise ValidationFailedError(
+            f"{filename}：无法识别坐标系 (unknown coordinate reference system)",
+            details=[{"loc": ["boundary_file"], "msg": "unknown CRS"}],
+        ) from None
+    if source.equals(CRS.from_epsg(4326), ignore_axis_order=True) or source.to_epsg() in (4326, 4490):
+        return geom
+    to_wgs = Transformer.from_crs(source, 4326, always_xy=True)
+    return shapely_transform(geom, lambda x, y: to_wgs.transform(x, y), interleaved=False)
+
+
+def boundary_from_file(filename: str, data: bytes) -> dict[str, Any]:
+    """The boundary (a Polygon, or a MultiPolygon of parcels) of an uploaded GeoJSON/GeoPackage/Shapefile."""
+    layer = geofiles.read_vector(filename, data)
+    polys = []
+    for i, feature in enumerate(layer.features):
+        g = feature.get("geometry")
+        if not g or g.get("type") not in ("Polygon", "MultiPolygon"):
+            raise ValidationFailedError(
+                f"{filename}：第 {i + 1} 个要素不是面 (feature {i + 1} is not a polygon)",
+                details=[{"loc": ["boundary_file"], "msg": f"feature {i + 1} is not a polygon"}],
+            )
+        try:
+            polys.append(_to_wgs84(filename, shape(g), layer.crs))
+        except (ValueError, TypeError, AttributeError, IndexError):  # shapely's errors for malformed rings
+            raise ValidationFailedError(
+                f"{filename}：第 {i + 1} 个要素的坐标无效 (feature {i + 1} has malformed coordinates)",
+                details=[{"loc": ["boundary_file"], "msg": f"feature {i + 1} is malformed"}],
+            ) from None
+    if not polys:
+        raise ValidationFailedError(
+            f"{filename}：文件中没有地块 (the file holds no polygon)",
+            details=[{"loc": ["boundary_file"], "msg": "no features"}],
+        )
+    parts = [p for g in polys for p in (g.geoms if isinstance(g, MultiPolygon) else [g])]
+    if not all(p.is_valid for p in parts):
+        raise ValidationFailedError(
+            f"{filename}：地块几何无效（自相交等）(a parcel is not a valid polygon)",
+            details=[{"loc": ["boundary_file"], "msg": "invalid polygon"}],
+        )
+    merged = unary_union(parts) if len(parts) > 1 else parts[0]
+    geom = merged if isinstance(merged, MultiPolygon) or len(parts) == 1 else MultiPolygon([merged])
+    return dict(mapping(geom))
+
+
+def parse_date(value: str, loc: str) -> date:
+    """A date typed as YYYY-MM-DD; 422 naming the field otherwise."""
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationFailedError(
+            "日期格式应为 YYYY-MM-DD (date must be YYYY-MM-DD)", details=[{"loc": [loc], "msg": "YYYY-MM-DD"}]
+        ) from None
+
+
+def preview_boundary(session: Session, *, geometry: dict[str, Any]) -> dict[str, Any]:
+    """A boundary as the registration form shows it before registering: parcels, area, CRS, problems."""
+    problems: list[dict[str, Any]] = []
+    geom = divisions.parse_boundary(geometry, problems)
+    if geom is None:
+        raise ValidationFailedError("项目边界无效 (invalid boundary)", details=problems)
+    area_ha, crs = projected_area_ha(geom)
+    parts = list(geom.geoms) if isinstance(geom, MultiPolygon) else [geom]
+    return {
+        "features": {
+            "type": "FeatureCollection",
+            "features": [
+                {"type": "Feature", "geometry": mapping(g), "properties": {"parcel": i + 1}}
+                for i, g in enumerate(parts)
+            ],
+        },
+        "area_ha": area_ha,
+        "crs": crs,
+        "parcels": len(parts),
     }

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govgrid.carbon.enums import ReportStatus, can_move
+from govgrid.carbon.enums import ReportStatus, VerificationOpinion, can_move
 from govgrid.carbon.models import CarbonProject, MonitoringReport, ReportFile
 from govgrid.carbon.services import access, projects
 from govgrid.core import geofiles
@@ -189,6 +189,13 @@ def report_file_names(session: Session, *, report_id: int) -> list[str]:
     )
 
 
+def report_file_rows(session: Session, *, report_id: int) -> list[ReportFile]:
+    """The files attached to a report (name, hash, size; the content stays unloaded), by name."""
+    return list(
+        session.scalars(select(ReportFile).where(ReportFile.report_id == report_id).order_by(ReportFile.name))
+    )
+
+
 def report_files(session: Session, *, report_id: int, names: list[str]) -> dict[str, bytes]:
     """The contents of the named files attached to a report (those that exist), by name."""
     rows = session.scalars(
@@ -329,10 +336,56 @@ def _verifier_department(
     return covering[0].department_id
 
 
+def _findings(findings: list[dict[str, str]] | None) -> list[dict[str, str]]:
+    """The verifier's findings, each a non-empty finding text with an optional resolution (at most 50)."""
+    out = []
+    for i, f in enumerate(findings or []):
+        text = str(f.get("finding", "")).strip()
+        if not text:
+            continue
+        if len(text) > 1000 or len(str(f.get("resolution", ""))) > 1000:
+            raise ValidationFailedError(
+                "每条核查发现不超过 1000 字 (each finding at most 1000 characters)",
+                details=[{"loc": ["findings", i], "msg": "too long"}],
+            )
+        out.append({"finding": text, "resolution": str(f.get("resolution", "")).strip()})
+    if len(out) > 50:
+        raise ValidationFailedError(
+            "核查发现最多 50 条 (at most 50 findings)", details=[{"loc": ["findings"], "msg": "<= 50"}]
+        )
+    return out
+
+
 def verify_report(
-    session: Session, *, actor: Actor, report_id: int, approve: bool, statement: str
+    session: Session,
+    *,
+    actor: Actor,
+    report_id: int,
+    approve: bool,
+    statement: str,
+    opinion: str | None = None,
+    findings: list[dict[str, str]] | None = None,
 ) -> MonitoringReport:
-    """A third-party verifier signs a submitted report off (or rejects it)."""
+    """A third-party verifier signs a submitted report off (or rejects it) with an opinion and findings."""
+    if opinion is not None and opinion not in set(VerificationOpinion):
+        raise ValidationFailedError(
+            "核查结论须为无保留、保留或否定意见 (opinion: unqualified, qualified or adverse)",
+            details=[{"loc": ["opinion"], "msg": "unqualified | qualified | adverse"}],
+        )
+    if opinion is None:
+        opinion = VerificationOpinion.unqualified if approve else VerificationOpinion.adverse
+    approve = opinion != VerificationOpinion.adverse
+    if not statement.strip():
+        raise ValidationFailedError(
+            "须填写核查意见 (the verification statement is required)",
+            details=[{"loc": ["statement"], "msg": "required"}],
+        )
+    checked = _findings(findings)
+    if opinion == VerificationOpinion.qualified and not checked:
+        raise ValidationFailedError(
+            "保留意见须列出核查发现 (a qualified opinion lists its findings)",
+            details=[{"loc": ["findings"], "msg": "at least one finding"}],
+        )
     report = session.get(MonitoringReport, report_id)
     if report is None:
         raise NotFoundError(f"监测报告 {report_id} 不存在 (no monitoring report {report_id})")
@@ -351,6 +404,8 @@ def verify_report(
     report.verifier_name = p.display_name if p is not None else access.holder_name(actor)
     report.verifier_department_id = verifier_dept
     report.verification_statement = statement
+    report.verification_opinion = VerificationOpinion(opinion)
+    report.verification_findings = checked
     report.verified_at = utcnow()
     session.flush()
     audit.record(
@@ -361,7 +416,12 @@ def verify_report(
         entity_id=report.id,
         division_code=project.division_code,
         department_id=project.department_id,
-        detail={"approve": approve, "statement": statement[:500]},
+        detail={
+            "approve": approve,
+            "opinion": opinion,
+            "findings": len(checked),
+            "statement": statement[:500],
+        },
     )
     log.info(
         "monitoring report verified" if approve else "monitoring report rejected",

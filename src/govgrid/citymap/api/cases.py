@@ -93,6 +93,33 @@ def dispatch_case(
     )
 
 
+@router.post("/cases/{case_id}/redispatch", response_model=s.CaseRead)
+def redispatch_case(
+    case_id: int, body: s.RedispatchCase, session: SessionDep, principal: CurrentPrincipal
+) -> s.CaseRead:
+    """改派 (dispatcher): a dispatched or in-hand case to another department or unit, with a reason."""
+    return cases.case_read(
+        cases.redispatch_case(
+            session,
+            principal=principal,
+            case_id=case_id,
+            reason=body.reason,
+            department_code=body.department_code,
+            unit_id=body.unit_id,
+        )
+    )
+
+
+@router.post("/cases/{case_id}/send_back", response_model=s.CaseRead)
+def send_back_case(
+    case_id: int, body: s.SendBackCase, session: SessionDep, principal: CurrentPrincipal
+) -> s.CaseRead:
+    """回退 (handler or unit): return a case that is not theirs to the command centre, with a reason."""
+    return cases.case_read(
+        cases.send_back_case(session, principal=principal, case_id=case_id, reason=body.reason)
+    )
+
+
 @router.post("/cases/{case_id}/acknowledge", response_model=s.CaseRead)
 def acknowledge_case(
     case_id: int, body: s.NoteBody, session: SessionDep, principal: CurrentPrincipal

@@ -12,7 +12,8 @@ import cases` then `cases.file_case(session, principal=..., case_id=...)`.
 | `parts.py` | city parts: import |
 | `photos.py` | report and feedback photos |
 | `ingest.py` | 信息收集 from inspectors, cameras, sensors and other modules (the port): dedupe, new cases |
-| `cases.py` | the case loop: file, reject, dispatch, acknowledge, arrive, feedback, verify, evaluate |
+| `cases.py` | the loop: file, reject, (re-)dispatch, sign for, arrive, feedback, return, verify, evaluate |
+| `worklists.py` | work lists per role with counts, the steps a caller may take now, the dispatch choices |
 | `units.py` | field units: register, positions and track, status |
 | `dispatch.py` | nearest qualified units for a case, the batch optimiser |
 | `cameras.py` | cameras and the cases in their view |

@@ -178,16 +178,29 @@ def cameras_clause(principal: Principal | None) -> ColumnElement[bool]:
     return assets_clause(principal, Camera.division_path, Camera.county_code)
 
 
+def is_unit_account(session: Session, principal: Principal, case: Case) -> bool:
+    """True if the principal is the user account of the field unit the case is dispatched to."""
+    if case.unit_id is None or principal.kind != "user":
+        return False
+    unit = session.get(FieldUnit, case.unit_id)
+    return unit is not None and unit.user_id == principal.id
+
+
+def may_handle(session: Session, principal: Principal, case: Case) -> bool:
+    """True for the dispatched unit's own account and the assigned department's handlers."""
+    if is_unit_account(session, principal, case):
+        return True
+    return case.department_id is not None and policy.can_act(
+        session, principal, case.department_id, HANDLER_ROLES
+    )
+
+
 def handler_role(session: Session, principal: Principal, case: Case) -> str:
     """The role in which the principal handles the case: the dispatched unit's own account ("field_unit") or a
     handler of the assigned department; 403 for anyone else."""
-    if case.unit_id is not None:
-        unit = session.get(FieldUnit, case.unit_id)
-        if unit is not None and principal.kind == "user" and unit.user_id == principal.id:
-            return "field_unit"
-    if case.department_id is None or not policy.can_act(
-        session, principal, case.department_id, HANDLER_ROLES
-    ):
+    if is_unit_account(session, principal, case):
+        return "field_unit"
+    if not may_handle(session, principal, case):
         log.info("citymap refused: handler", extra={"principal_id": principal.id, "case_id": case.id})
         raise ForbiddenError(
             "只有承办部门的处置人员或派遣的处置力量可以处理此案卷 "

@@ -1,5 +1,6 @@
 """The case loop (GB/T 30428): 案卷建立, 不予立案, 任务派遣, 任务处理 (sign for, on site), 处理反馈, 核查结案,
-综合评价; and reading cases in scope. Which step may follow which is `enums.CASE_LOOP`; who may take it is
+综合评价, with 改派 (re-dispatch) and 回退 (return to the command centre) so no case is stuck; and
+reading cases in scope. Which step may follow which is `enums.CASE_LOOP`; who may take it is
 `access`.
 
 Every step writes a `citymap_case_steps` row and an audit record in the caller's transaction, logs one line,
@@ -24,10 +25,11 @@ from govgrid.citymap.enums import (
     UNIT_STATUS_AFTER,
     CaseAction,
     CaseState,
+    UnitStatus,
     can_take,
     unit_follows_case,
 )
-from govgrid.citymap.models import Case, CaseStep, FieldUnit
+from govgrid.citymap.models import Case, CaseStep, FieldUnit, Photo
 from govgrid.citymap.schemas import CaseRead
 from govgrid.citymap.services import access, live
 from govgrid.citymap.services.common import Actor, county_of, who
@@ -151,6 +153,7 @@ def record_step(
     role: str | None,
     note: str | None = None,
     at: datetime | None = None,
+    photo_id: int | None = None,
 ) -> None:
     """Record a step the case has just taken (its state already set): the step row, the audit record, one log
     line, and the live map's event after commit."""
@@ -167,6 +170,7 @@ def record_step(
             actor_name=name,
             role=role,
             note=note,
+            photo_id=photo_id,
             at=at or utcnow(),
         )
     )
@@ -393,15 +397,26 @@ def feedback_case(
         raise ValidationFailedError(
             "请填写处理结果 (describe what was done)", details=[{"loc": ["result"], "msg": "empty"}]
         )
+    if photo_id is not None and session.get(Photo, photo_id) is None:
+        raise ValidationFailedError(
+            "处置后照片不存在，请重新上传 (no such photo)",
+            details=[{"loc": ["photo_id"], "msg": str(photo_id)}],
+        )
     before = _take(case, CaseAction.feedback)
     case.handled_at = utcnow()
     case.result = result
     if case.arrived_at is None:
         case.arrived_at = case.handled_at
     _move_unit(session, case, CaseAction.feedback)
-    note = result if photo_id is None else f"{result} [photo {photo_id}]"
     record_step(
-        session, case, actor=principal, action=CaseAction.feedback, from_state=before, role=role, note=note
+        session,
+        case,
+        actor=principal,
+        action=CaseAction.feedback,
+        from_state=before,
+        role=role,
+        note=result,
+        photo_id=photo_id,
     )
     return case
 
@@ -446,6 +461,76 @@ def evaluate_case(
     record_step(
         session, case, actor=principal, action=CaseAction.evaluate, from_state=before, role=role, note=note
     )
+    return case
+
+
+def _reason(reason: str, what: str) -> str:
+    """The reason a re-dispatch or a return must give (422 when empty)."""
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationFailedError(
+            f"请填写{what}原因 (give the reason)", details=[{"loc": ["reason"], "msg": "empty"}]
+        )
+    return text[:2000]
+
+
+def _release_unit(session: Session, case: Case) -> None:
+    """The unit a case is taken from is free again (unless it is off duty)."""
+    if case.unit_id is None:
+        return
+    unit = session.get(FieldUnit, case.unit_id)
+    if unit is not None and unit_follows_case(unit.status):
+        unit.status = UnitStatus.available.value
+        live.publish_unit(session, unit)
+
+
+def redispatch_case(
+    session: Session,
+    *,
+    principal: Principal,
+    case_id: int,
+    reason: str,
+    department_code: str | None = None,
+    unit_id: int | None = None,
+) -> Case:
+    """改派 (dispatcher): send a dispatched or in-hand case to another department or unit, with a reason."""
+    case = _locked(session, principal, case_id, access.DISPATCH_ROLES, "改派")
+    require_step(case, CaseAction.redispatch)
+    text = _reason(reason, "改派")
+    dept, unit = _dispatch_target(session, case, department_code, unit_id)
+    if dept.id == case.department_id and (unit.id if unit else None) == case.unit_id:
+        raise ConflictError("改派须选择另一个部门或处置力量 (choose another department or unit)")
+    before = _take(case, CaseAction.redispatch)
+    _release_unit(session, case)
+    case.department_id = dept.id
+    case.unit_id = unit.id if unit else None
+    case.dispatched_at = utcnow()
+    case.acknowledged_at = None
+    case.arrived_at = None
+    role = access.role_used(principal, access.DISPATCH_ROLES)
+    note = f"{text} → {unit.name if unit else dept.name}"
+    record_step(
+        session, case, actor=principal, action=CaseAction.redispatch, from_state=before, role=role, note=note
+    )
+    return case
+
+
+def send_back_case(session: Session, *, principal: Principal, case_id: int, reason: str) -> Case:
+    """回退 (handler or dispatched unit): return a case that is not theirs to the command centre."""
+    case = get_case(session, principal=principal, case_id=case_id, lock=True)
+    role = access.handler_role(session, principal, case)
+    require_step(case, CaseAction.send_back)
+    text = _reason(reason, "回退")
+    before = _take(case, CaseAction.send_back)
+    _release_unit(session, case)
+    record_step(
+        session, case, actor=principal, action=CaseAction.send_back, from_state=before, role=role, note=text
+    )
+    case.department_id = None
+    case.unit_id = None
+    case.dispatched_at = None
+    case.acknowledged_at = None
+    case.arrived_at = None
     return case
 
 

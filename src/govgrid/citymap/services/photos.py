@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from govgrid.citymap.models import Case, Photo
+from govgrid.citymap.models import Case, CaseStep, Photo
 from govgrid.citymap.services import access
 from govgrid.citymap.services.common import Actor
 from govgrid.core.audit import service as audit
@@ -52,7 +52,15 @@ def save_photo(session: Session, *, actor: Actor, content_type: str, data: bytes
 def get_photo(session: Session, *, principal: Principal, photo_id: int) -> Photo:
     """A photo, if it belongs to a case the caller can see (or the caller uploaded it)."""
     case_id = session.scalar(
-        select(Case.id).where(Case.photo_id == photo_id, access.cases_clause(principal)).limit(1)
+        select(Case.id)
+        .where(
+            or_(
+                Case.photo_id == photo_id,
+                Case.id.in_(select(CaseStep.case_id).where(CaseStep.photo_id == photo_id)),
+            ),
+            access.cases_clause(principal),
+        )
+        .limit(1)
     )
     photo = session.get(Photo, photo_id)
     if photo is None or (case_id is None and photo.uploaded_by != principal.name):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from govgrid.core.audit.models import AuditHead, AuditRecord
@@ -20,6 +20,12 @@ GENESIS = "0" * 64
 _RECORDS: Table = AuditRecord.__table__  # type: ignore[assignment]
 _HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
 _HEAD_FOR_UPDATE = select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
+# Built once: an append is three statements with parameters bound per call.
+_INSERT_RECORD = insert(_RECORDS)
+_INSERT_HEAD = insert(_HEAD).values(id=1, seq=0, hash=GENESIS)
+_MOVE_HEAD = (
+    update(_HEAD).where(_HEAD.c.id == 1).values(seq=bindparam("head_seq"), hash=bindparam("head_hash"))
+)
 request_id_var: ContextVar[str | None] = ContextVar("govgrid_request_id", default=None)
 
 _FIELDS = ("seq", "at", "actor_type", "actor_id", "actor_name", "action", "entity_type", "entity_id",
@@ -88,10 +94,14 @@ def record(
     """Append one record to the chain inside the caller's transaction.
 
     Core statements rather than ORM units of work: this runs on every audited call (the exchange gateway's hot
-    path), and the chain head is read under a row lock so appends are serialised on PostgreSQL too."""
-    head = session.execute(_HEAD_FOR_UPDATE).first()
+    path), and the chain head is read under a row lock so appends are serialised on PostgreSQL too. The
+    prebuilt statements run on the session's connection (after flushing pending objects, as `session.execute`
+    would), skipping the ORM execution layer."""
+    session.flush()
+    conn = session.connection()
+    head = conn.execute(_HEAD_FOR_UPDATE).first()
     if head is None:
-        session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS))
+        conn.execute(_INSERT_HEAD)
         prev_seq, prev_hash = 0, GENESIS
     else:
         prev_seq, prev_hash = head
@@ -115,8 +125,8 @@ def record(
         "prev_hash": prev_hash,
     }
     digest = compute_hash(values)
-    session.execute(insert(_RECORDS).values(**values, hash=digest))
-    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=values["seq"], hash=digest))
+    conn.execute(_INSERT_RECORD, {**values, "hash": digest})
+    conn.execute(_MOVE_HEAD, {"head_seq": values["seq"], "head_hash": digest})
     return AuditRecord(hash=digest, **values)  # a detached copy for the caller; the row is already written
 
 

@@ -13,6 +13,7 @@ LINES: list[tuple[str, str, str]] = [
     ("education", "教育", "Education"),
     ("health", "卫生健康", "Health"),
     ("human_resources", "人力资源和社会保障", "Human resources and social security"),
+    ("medical_security", "医疗保障", "Medical security"),
     ("civil_affairs", "民政", "Civil affairs"),
     ("administrative_approval", "行政审批", "Administrative approval"),
     ("urban_management", "城市管理", "Urban management"),

@@ -140,5 +140,6 @@ def load_requests(session: Session, ctx: DemoContext, users: dict[str, User]) ->
     gateway.read_records(session, actor=pd_hr, code="A03-430611-0001", limit=80)
     ctx.printed.append(
         "数据共享 exchange: /exchange (catalog), /exchange/requests, /exchange/matrix; CKAN at /ckan; "
-        "DCAT at /catalog.ttl and /catalog.jsonld. Try nh_civil (consumer) and nh_police (provider)."
+        "DCAT at /catalog.ttl and /catalog.jsonld. Try nh_hr (requests A01-410527-0001), nh_police (approves "
+        "it), nh_civil (already holds a grant on it: 我的授权 -> 查看授权数据)."
     )

@@ -301,3 +301,14 @@ def data_items(session: Session, *, code: str) -> list[DataItem]:
             .order_by(DataItem.position)
         )
     )
+
+
+def require_writer(session: Session, *, actor: Principal, resource: Resource) -> None:
+    """403 unless the caller may edit the entry and upload its data (admin/operator of the provider)."""
+    policy.require(
+        session,
+        actor,
+        resource.provider_department_id,
+        WRITE_ROLES,
+        what="该资源的目录和数据 (this resource's entry and data)",
+    )

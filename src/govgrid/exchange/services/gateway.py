@@ -27,6 +27,8 @@ from govgrid.exchange.models import GatewayCall, Record
 from govgrid.exchange.services.access import KIND
 from govgrid.exchange.services.gateway_access import Access, resolve
 
+_INSERT_CALL = insert(cast("Table", GatewayCall.__table__))
+
 
 def _records_stmt(upload_id: int, row_filter: str | None, conditions: list[Any], after: int | None) -> Any:
     stmt = select(Record.id, Record.data).where(Record.upload_id == upload_id, *conditions)
@@ -211,8 +213,8 @@ def read_records(
         next_after = rows[-1][0] if rows and has_more else None
     # The records are serialised once: the hash in the audit record is of these exact bytes of the response
     # body.
-    records_json = json.dumps(records, ensure_ascii=False, separators=(",", ":"), default=str)
-    digest = hashlib.sha256(records_json.encode()).hexdigest()
+    records_json = json.dumps(records, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+    digest = hashlib.sha256(records_json).hexdigest()
     _log_call(
         session,
         actor=caller,
@@ -251,7 +253,8 @@ def page_body(page: dict[str, Any]) -> bytes:
     """The JSON response body of a records page, reusing the serialised records whose hash was audited."""
     head = {k: v for k, v in page.items() if k not in ("records", "records_json")}
     head_json = json.dumps(head, ensure_ascii=False, separators=(",", ":"), default=str)
-    return (head_json[:-1] + ',"records":' + page["records_json"] + "}").encode()
+    # The audited bytes are joined in as they are: the body is never encoded twice.
+    return b"".join((head_json[:-1].encode(), b',"records":', page["records_json"], b"}"))
 
 
 def _log_call(
@@ -289,8 +292,8 @@ def _log_call(
             **detail,
         },
     )
-    session.execute(
-        insert(cast("Table", GatewayCall.__table__)),  # Core insert: no unit of work on the hot path
+    session.connection().execute(
+        _INSERT_CALL,  # a prebuilt Core insert on the connection: no unit of work on the hot path
         [
             {
                 "at": utcnow(),

@@ -135,7 +135,8 @@ def _grant_view_stmt(mode: str) -> Any:
 
 def target(session: Session, code: str) -> Target:
     """The gateway's view of a resource by code (404 if there is none)."""
-    rows = session.execute(_statement("target", _target_stmt), {"code": code}).all()
+    # Core statements on the connection: no ORM execution layer on the hot path.
+    rows = session.connection().execute(_statement("target", _target_stmt), {"code": code}).all()
     if not rows:
         raise NotFoundError(f"目录资源 {code} 不存在 (no catalog entry {code})")
     first = rows[0]
@@ -181,7 +182,7 @@ def resolve(session: Session, *, actor: Principal | None, code: str, mode: str) 
     own = in_provider_scope(session, actor=actor, resource=res)
     grant = None
     if not own and actor.assignments:
-        row = session.execute(
+        row = session.connection().execute(
             _statement(f"grant.{mode}", lambda: _grant_view_stmt(mode)),
             {"resource_id": res.id, "departments": list(actor.department_ids), "now": utcnow()},
         ).first()

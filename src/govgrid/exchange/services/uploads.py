@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
@@ -153,3 +154,37 @@ def uploads(session: Session, *, actor: Principal, code: str) -> list[Upload]:
     return list(
         session.scalars(select(Upload).where(Upload.resource_id == res.id).order_by(Upload.version.desc()))
     )
+
+
+def preview_upload(
+    session: Session, *, actor: Principal, code: str, content: bytes, filename: str = "", limit: int = 20
+) -> dict[str, Any]:
+    """Check a file against the data items, storing nothing: its first rows and every row's problems."""
+    res = get_resource(session, actor=actor, code=code)
+    policy.require(
+        session, actor, res.provider_department_id, WRITE_ROLES, what="该资源的数据 (this resource's data)"
+    )
+    if res.kind != ResourceKind.table:
+        raise ConflictError(
+            "该资源由提供方接口提供，不在此上传数据 (this resource is served by the provider's API)"
+        )
+    fmt = "json" if filename.lower().endswith(".json") else "csv"
+    specs = [ingest.ItemSpec(i.name, i.label, i.type, i.required) for i in res.items]
+    parsed = ingest.parse_json(content, specs) if fmt == "json" else ingest.parse_csv(content, specs)
+    audit.record(
+        session,
+        actor=actor,
+        action="exchange.upload_preview",
+        entity_type=KIND,
+        entity_id=code,
+        department_id=res.provider_department_id,
+        division_code=res.division_code,
+        detail={"rows": len(parsed.rows), "problems": parsed.error_count},
+    )
+    return {
+        "items": [(i.name, i.label) for i in res.items],
+        "rows": [(row_no, row) for row_no, row in parsed.rows[:limit]],
+        "total": len(parsed.rows),
+        "errors": parsed.errors,
+        "error_count": parsed.error_count,
+    }

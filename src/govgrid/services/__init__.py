@@ -1,0 +1,1 @@
+"""One-stop public services (一网通办): items, BPMN workflows, bundles, applications, e-certificates."""
