@@ -133,3 +133,17 @@ def api_routes(app) -> list[tuple[str, APIRoute]]:
         if isinstance(route, APIRoute):
             out.append((ctx.path or route.path, route))
     return out
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Headless Debian Chromium for one test module (see tests/browser.py for why not the whole session)."""
+    from tests.browser import launch
+
+    yield from launch()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium):
+    """The same Chromium under the name the core's browser tests use."""
+    return chromium

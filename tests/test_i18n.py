@@ -22,7 +22,7 @@ SKIPPED_TAGS = {"script", "style", "code", "pre", "kbd", "samp"}
 # Latin words that are right in a zh-CN page: units, standards, formats, codes and proper names
 ALLOWED = {
     # formats and standards
-    "API", "JSON", "GeoJSON", "CSV", "XLSX", "PDF", "PNG", "JPEG", "SVG", "XML", "URL", "HTTP", "HTTPS",
+    "API", "JSON", "GeoJSON", "CSV", "XLSX", "PDF", "PNG", "JPEG", "JPG", "SVG", "XML", "URL", "HTTP", "HTTPS",
     "UTC", "CRS", "OGC", "WMTS", "WMS", "XYZ", "CKAN", "DCAT", "Open", "GeoReport", "GB", "T", "ID", "IoT",
     "GPS", "WGS", "CGCS", "SHP", "KML", "GPKG", "SQL", "OpenAPI", "Swagger", "WeChat", "Shapefile", "LiDAR",
     # units
@@ -48,7 +48,9 @@ def english_words(text: str) -> list[str]:
         # paths, addresses, file names and codes (A01, CA-000000, W3C) are data, not words
         if "/" in token or "@" in token or FILE_NAME.search(token) or any(c.isdigit() for c in token):
             continue
-        words += [w for w in WORD.findall(token) if w not in ALLOWED and w.rstrip("s") not in ALLOWED]
+        # a class letter (A 类) is not an English word
+        words += [w for w in WORD.findall(token)
+                  if w not in ALLOWED and w.rstrip("s") not in ALLOWED and not re.fullmatch(r"[A-Z]", w)]
     return words
 
 

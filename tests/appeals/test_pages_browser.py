@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from tests import live
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 PREPARE = (
     "from govgrid.appeals import demo\n"
@@ -29,18 +28,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer
     s = live.start(tmp_path_factory.mktemp("appeals-live"), modules="appeals", prepare=PREPARE)
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian Chromium."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _division_of(server: live.LiveServer, number: str) -> str:

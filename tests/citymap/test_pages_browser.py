@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests import live
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.web.conftest import require_chromium
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 64
 # a small grid in a Pingding village, one field unit, the inspector's account (no demo history: short lists)
@@ -57,18 +57,6 @@ def server(tmp_path_factory):
                 raise
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian Chromium driven by Playwright."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _shots(tmp_path: Path) -> Path:

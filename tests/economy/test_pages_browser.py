@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from tests import live
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 pytestmark = pytest.mark.browser
 
@@ -21,18 +20,6 @@ PREPARE = (
     "from govgrid.economy.demo import load_demo\n"
     "with db.session_scope() as s: load_demo(s, DemoContext())\n"
 )
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

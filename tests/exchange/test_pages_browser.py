@@ -14,7 +14,6 @@ import pytest
 
 from govgrid.core.privacy import id_number_checksum, mask_id_number
 from tests import live
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 ID1 = "41052719800101123" + id_number_checksum("41052719800101123")
 ID2 = "41052719920315456" + id_number_checksum("41052719920315456")
@@ -54,18 +53,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer
     s = live.start(tmp_path_factory.mktemp("exchange-live"), modules="exchange", prepare=PREPARE)
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian Chromium."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _login(browser, base: str, username: str, width: int):

@@ -14,7 +14,6 @@ import httpx
 import pytest
 
 from tests import live
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 PREPARE = (
     "from govgrid.core.modules import DemoContext\n"
@@ -33,18 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer
     srv = live.start(tmp_path_factory.mktemp("market-live"), modules="market", prepare=PREPARE)
     yield srv
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _no_horizontal_scroll(page) -> None:

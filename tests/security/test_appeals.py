@@ -215,20 +215,6 @@ def appeals_site(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian Chromium (never a downloaded browser), as in tests/web/conftest.py."""
-    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
-
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 def _live_village_point(db_path: Path, code: str = "410527100200") -> tuple[float, float]:
     from shapely.geometry import shape
 

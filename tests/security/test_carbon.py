@@ -313,20 +313,6 @@ def carbon_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.Liv
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian Chromium (the pattern of tests/web/conftest.py)."""
-    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
-
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 def _api(server: live.LiveServer, username: str):
     return httpx.Client(
         base_url=server.url + P, headers={"Authorization": f"Bearer {server.token(username)}"}, timeout=30

@@ -38,7 +38,6 @@ from govgrid.core.identity import service as identity
 from tests import live as live_server
 from tests.citymap import conftest as citymap_fixtures
 from tests.citymap.conftest import ACTOR, PASSWORD, TOWN, VILLAGE, village_area
-from tests.web.conftest import require_chromium
 
 # the city map's fixtures (tests/citymap/conftest.py), for the tests below
 grid, users, unit, camera = (citymap_fixtures.grid, citymap_fixtures.users, citymap_fixtures.unit,
@@ -257,18 +256,6 @@ def city_server(tmp_path_factory):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian Chromium driven by Playwright (never a downloaded browser)."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.mark.browser

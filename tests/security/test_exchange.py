@@ -35,7 +35,6 @@ from tests.exchange.conftest import (
     principal,
     request_data,
 )
-from tests.web.conftest import require_chromium
 
 ACTION = "/ckan/api/3/action/"
 CHROMIUM = "/usr/bin/chromium"
@@ -316,19 +315,6 @@ def exchange_live(tmp_path_factory):
     server = start(tmp_path_factory.mktemp("exchange-live"), env={"GOVGRID_EXCHANGE_CHECK_WORKING_DAYS": "0"})
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian chromium through Playwright (the pattern of tests/web/conftest.py; never a
-    download)."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _browser_login(chromium, base: str, username: str):

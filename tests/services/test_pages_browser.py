@@ -42,20 +42,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer
     s.stop()
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian Chromium (the pattern of tests/web/conftest.py)."""
-    from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
-
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
-
-
 SIGNED_IN: dict[str, Any] = {}  # username -> the browser storage state after logging in through /login
 
 

@@ -19,6 +19,11 @@ STATES_EN = {
 
 MESSAGES = {
     "zh-CN": {
+        "appeals.apply": "确定",
+        "appeals.lon": "经度",
+        "appeals.lat": "纬度",
+        "appeals.media": "附件",
+        "appeals.city_case": "城管案卷",
         "appeals.report.title": "我要反映",
         "appeals.report.lead": "无需登录。请描述问题和地点，我们会转给最近的责任单位办理。",
         "appeals.description": "诉求内容",
@@ -114,6 +119,11 @@ MESSAGES = {
         "appeals.override_rate": "派遣改派率",
     },
     "en": {
+        "appeals.apply": "Apply",
+        "appeals.lon": "longitude",
+        "appeals.lat": "latitude",
+        "appeals.media": "Attachment",
+        "appeals.city_case": "City case",
         "appeals.report.title": "Report a concern",
         "appeals.report.lead": "No login needed. Describe the problem and the place; "
         "we pass it to the nearest responsible unit.",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh-CN": {
+        "economy.apply": "确定",
         "economy.title": "经济运行监测",
         "economy.dashboard": "经济运行看板",
         "economy.divisions": "可查看的区划",
@@ -89,6 +90,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "economy.freq.quarterly": "季度",
     },
     "en": {
+        "economy.apply": "Apply",
         "economy.title": "Economic monitoring",
         "economy.dashboard": "Economy dashboard",
         "economy.divisions": "Divisions you can see",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 ZH = {
+    "market.demo_badge": "演示",
     "market.title": "市场监管协同",
     "market.entities": "市场主体名录库",
     "market.plans": "双随机抽查计划",
@@ -67,7 +68,7 @@ ZH = {
     "market.step2": "② 公布种子",
     "market.step3": "③ 抽取结果",
     "market.verify_help": (
-        "任何人可用 govgrid market verify-draw 文件 复核：种子的哈希须等于承诺值，重算须得到相同名单。"
+        "任何人都可以用下面的命令复核：种子的哈希须等于承诺值，重算须得到相同名单。"
     ),
     "market.json": "JSON",
     "market.inspections": "检查任务",
@@ -102,6 +103,7 @@ ZH = {
 }
 
 EN = {
+    "market.demo_badge": "demo",
     "market.title": "Market supervision",
     "market.entities": "Market entity directory",
     "market.plans": "Random inspection plans",
@@ -171,7 +173,7 @@ EN = {
     "market.step2": "2 Seed published",
     "market.step3": "3 Result",
     "market.verify_help": (
-        "Anyone can check with govgrid market verify-draw FILE: the seed must "
+        "Anyone can check with the command below: the seed must "
         "hash to the commitment and the re-run must give the same lists."
     ),
     "market.json": "JSON",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh-CN": {
+        "sv.vc_link": "W3C 可验证凭证（JSON）",
+        "sv.division": "区划",
         "sv.title": "一网通办",
         "sv.guide": "办事指南",
         "sv.apply": "在线申请",
@@ -89,6 +91,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "sv.error": "未能提交",
     },
     "en": {
+        "sv.vc_link": "W3C Verifiable Credential (JSON)",
+        "sv.division": "Division",
         "sv.title": "One-stop services",
         "sv.guide": "Service guide",
         "sv.apply": "Apply online",

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from govgrid.core.authz.principal import Principal
 from govgrid.core.deps import OptionalPrincipal, SessionDep, get_locale
@@ -105,12 +105,20 @@ def apply_page(request: Request, session: SessionDep, principal: PagePrincipal, 
     return _apply_page(request, session, principal, code)
 
 
+async def read_form(request: Request) -> FormData:
+    """The submitted multipart form, read on the event loop (it touches no database)."""
+    return await request.form()
+
+
 @router.post("/services/apply/{code}")
-async def apply_submit(
-    request: Request, session: SessionDep, principal: PagePrincipal, code: str
+def apply_submit(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    code: str,
+    raw: Annotated[FormData, Depends(read_form)],
 ) -> Response:
-    """Submit from the apply page: the multipart form is read here, the work runs in a worker thread."""
-    raw = await request.form()
+    """Submit from the apply page (a worker thread: the work touches the database)."""
     fields = {
         k[2:]: v.strip() for k, v in raw.items() if isinstance(v, str) and k.startswith("f_") and v.strip()
     }
@@ -118,9 +126,7 @@ async def apply_submit(
     files = [v for v in raw.getlist("files") if not isinstance(v, str)]
     mode = str(raw.get("mode") or HandlingMode.online)
     accepted = str(raw.get("accepted_division_code") or "") or None
-    return await run_in_threadpool(
-        _apply_sync, request, session, principal, code, fields, codes, files, mode, accepted
-    )
+    return _apply_sync(request, session, principal, code, fields, codes, files, mode, accepted)
 
 
 def _apply_sync(

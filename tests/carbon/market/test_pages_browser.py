@@ -18,7 +18,6 @@ import pytest
 
 from govgrid.core.workdays import SHANGHAI
 from tests import live
-from tests.web.conftest import browser  # noqa: F401 (the session's headless Chromium)
 
 pytestmark = pytest.mark.browser
 PREPARE = (
@@ -72,7 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer
     srv.stop()
 
 
-def _login(browser, url: str, username: str, width: int):  # noqa: F811
+def _login(browser, url: str, username: str, width: int):
     ctx = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN")
     page = ctx.new_page()
     page.goto(url + "/login")
@@ -84,7 +83,7 @@ def _login(browser, url: str, username: str, width: int):  # noqa: F811
 
 
 @pytest.mark.parametrize("width", [1280, 375])
-def test_list_bid_win_pay_receive_retire(server, browser, width):  # noqa: F811
+def test_list_bid_win_pay_receive_retire(server, browser, width):
     url = server.url
     holder_ctx, holder = _login(browser, url, "jsh_forestry", width)
     holder.goto(url + "/carbon/market/sell")

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from tests import live
-from tests.web.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 USERS_SCRIPT = (
     "from govgrid.carbon.demo import ACTOR, USERS\n"
@@ -35,18 +34,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer
     s = live.start(tmp_path_factory.mktemp("carbon-registry-live"), modules="carbon", prepare=USERS_SCRIPT)
     yield s
     s.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    """Headless Debian Chromium."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def _login(browser, base: str, username: str, width: int):

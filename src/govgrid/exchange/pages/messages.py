@@ -2,6 +2,8 @@
 
 MESSAGES: dict[str, dict[str, str]] = {
     "zh-CN": {
+        "ex.apply": "确定",
+        "ex.matrix_scope": "只统计本部门作为申请方或提供方的流转。",
         "ex.catalog": "数据资源目录",
         "ex.search": "搜索",
         "ex.q": "关键词，如 人口 低保 湿地",
@@ -97,9 +99,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ex.save": "保存",
         "ex.class_code": "资源分类代码",
         "ex.provider_dept": "提供部门",
-        "ex.items_help": "每行一个信息项：字段名,中文名称,类型,个人信息(是/否),敏感(是/否),脱敏规则。"
-        "类型：string integer number date boolean division id_number phone；"
-        "脱敏规则：none id_number phone name address full。",
+        "ex.items_help": "每行一个信息项：字段名,中文名称,类型,个人信息(是/否),敏感(是/否),脱敏规则。",
+        "ex.items_types": "类型可填：",
+        "ex.items_masks": "脱敏规则可填：",
         "ex.saved": "目录已保存（版本 {v}）。",
         "ex.created": "资源已登记：{code}。",
         "ex.upload": "上传数据",
@@ -116,6 +118,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ex.mode_verify": "核验",
     },
     "en": {
+        "ex.apply": "Apply",
+        "ex.matrix_scope": "Only the flows of your own departments are counted.",
         "ex.catalog": "Data catalog",
         "ex.search": "Search",
         "ex.q": "keywords, e.g. population, wetland",
@@ -213,6 +217,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ex.class_code": "Class code",
         "ex.provider_dept": "Provider department",
         "ex.items_help": "One item per line: key,label,type,personal (yes/no),sensitive (yes/no),masking.",
+        "ex.items_types": "Types:",
+        "ex.items_masks": "Masking rules:",
         "ex.saved": "Entry saved (version {v}).",
         "ex.created": "Resource registered: {code}.",
         "ex.upload": "Upload data",
