@@ -19,6 +19,8 @@ STATES_EN = {
 
 MESSAGES = {
     "zh-CN": {
+        "appeals.axis_count": "件数（件）",
+        "appeals.axis_rate": "比率（%）",
         "appeals.apply": "确定",
         "appeals.lon": "经度",
         "appeals.lat": "纬度",
@@ -119,6 +121,8 @@ MESSAGES = {
         "appeals.override_rate": "派遣改派率",
     },
     "en": {
+        "appeals.axis_count": "Tickets",
+        "appeals.axis_rate": "Rate (%)",
         "appeals.apply": "Apply",
         "appeals.lon": "longitude",
         "appeals.lat": "latitude",

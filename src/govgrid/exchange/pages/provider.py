@@ -127,6 +127,7 @@ def register_form(request: Request, principal: PagePrincipal) -> Response:
         "open_type": "not_open",
         "update_cycle": "monthly",
         "grade": "general",
+        "items": "",
     }
     return _entry_page(request, principal, form=form, errors=[])
 
