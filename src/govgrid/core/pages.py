@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import Markup
 
+from govgrid.config import get_settings
 from govgrid.core.authz.principal import Principal
 from govgrid.core.deps import OptionalPrincipal, get_locale
 from govgrid.core.modules import NavItem
@@ -69,6 +70,12 @@ def templates() -> Jinja2Templates:
     return _templates
 
 
+def basemap_settings() -> dict[str, str]:
+    """The tile source of every map (empty URL: offline, boundaries and place names only)."""
+    s = get_settings()
+    return {"url": s.map_tiles, "labels": s.map_tiles_labels, "attribution": s.map_tiles_attribution}
+
+
 def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
            headers: dict[str, str] | None = None) -> HTMLResponse:
     """Render a page with the locale, the caller and the navigation in its context."""
@@ -91,6 +98,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "path": request.url.path,
         # `govgrid demo` serves at once and loads its data in the background: a banner until it is done
         "demo_progress": getattr(getattr(request.scope.get("app"), "state", None), "demo_progress", None),
+        # every map's basemap (web/static/basemap.js): tiles when configured, else boundaries and place names
+        "basemap": basemap_settings(),
     }
     ctx.update(context or {})
     response = templates().TemplateResponse(request, template, ctx, status_code=status_code, headers=headers)

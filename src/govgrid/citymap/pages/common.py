@@ -12,10 +12,9 @@ from sqlalchemy.orm import Session
 from govgrid.citymap import catalog
 from govgrid.citymap.enums import CaseState
 from govgrid.citymap.services import worklists
-from govgrid.config import get_settings
 from govgrid.core.authz.principal import Principal
 from govgrid.core.deps import get_locale
-from govgrid.core.pages import translate
+from govgrid.core.pages import basemap_settings, translate
 
 DEFAULT_COUNTY = "140321"  # the demo county, when the caller's assignments name none
 _BILINGUAL = re.compile(r"^(?P<zh>.*?)\s*\((?P<en>[\x20-\x7e]+)\)\s*$", re.S)
@@ -45,8 +44,7 @@ def class_options(locale: str) -> list[dict[str, str]]:
 
 def basemap() -> dict[str, str]:
     """The basemap tile settings for `basemap.js` (empty URL: offline, boundaries and names only)."""
-    s = get_settings()
-    return {"url": s.map_tiles, "labels": s.map_tiles_labels, "attribution": s.map_tiles_attribution}
+    return basemap_settings()
 
 
 def in_language(message: str, locale: str) -> str:
