@@ -248,7 +248,7 @@ def test_hostile_ticket_text_never_executes_in_any_page(appeals_site, chromium):
     page.fill("#lon", str(lon))
     page.fill("#lat", str(lat))
     page.fill("#reporter_name", "张三")
-    page.click("#report-form button[type=submit]")
+    page.click("#report-form button.btn-primary[type=submit]")
     code = page.locator("#tracking-code").inner_text().strip()
     assert len(code) == 10
     page.goto(f"{base}/appeals/track?code={code}")
