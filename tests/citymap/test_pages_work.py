@@ -270,8 +270,8 @@ def test_tracking_finds_a_case_by_its_code(client, db, login, grid, users):
 
 
 def test_the_basemap_is_offline_by_default_and_takes_a_configured_tile_source(monkeypatch, client, login):
-    from govgrid.citymap.pages import common
     from govgrid.config import get_settings
+    from govgrid.core import pages as core_pages
     from govgrid.core import websec
 
     r = client.get("/citymap", headers=login("pd_dispatcher"))
@@ -282,7 +282,7 @@ def test_the_basemap_is_offline_by_default_and_takes_a_configured_tile_source(mo
         "&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=KEY"
     )
     configured = get_settings().model_copy(update={"map_tiles": tianditu, "map_tiles_attribution": "天地图"})
-    monkeypatch.setattr(common, "get_settings", lambda: configured)
+    monkeypatch.setattr(core_pages, "get_settings", lambda: configured)  # the basemap settings of every page
     monkeypatch.setattr(websec, "get_settings", lambda: configured)
     r = client.get("/citymap", headers=login("pd_dispatcher"))
     assert "tianditu.gov.cn/vec_w/wmts" in r.text and json.dumps("天地图")[1:-1] in r.text
