@@ -22,7 +22,8 @@ SKIPPED_TAGS = {"script", "style", "code", "pre", "kbd", "samp"}
 # Latin words that are right in a zh-CN page: units, standards, formats, codes and proper names
 ALLOWED = {
     # formats and standards
-    "API", "JSON", "GeoJSON", "CSV", "XLSX", "PDF", "PNG", "JPEG", "JPG", "SVG", "XML", "URL", "HTTP", "HTTPS",
+    "API", "JSON", "GeoJSON", "CSV", "XLSX", "PDF", "PNG", "JPEG", "JPG", "SVG", "XML", "URL", "HTTP",
+    "HTTPS",
     "UTC", "CRS", "OGC", "WMTS", "WMS", "XYZ", "CKAN", "DCAT", "Open", "GeoReport", "GB", "T", "ID", "IoT",
     "GPS", "WGS", "CGCS", "SHP", "KML", "GPKG", "SQL", "OpenAPI", "Swagger", "WeChat", "Shapefile", "LiDAR",
     # units
