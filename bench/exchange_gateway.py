@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import tempfile
@@ -231,8 +232,12 @@ def verify_audit() -> str:
 def run(label: str, url: str, args: argparse.Namespace) -> None:
     _log(f"[{label}] building {args.rows:,} rows ...")
     code, consumer = build(url, args.rows)
+    load_before = os.getloadavg()[0]
     m = measure(code, consumer, args.page, args.pages)
+    # The machine's other work during the measurement, for the record beside the figures.
+    load = f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}"
     _log(f"[{label}] page size {args.page}, {m['rows']:,} rows per pass (each page: best of 5, interleaved)")
+    _log(f"[{label}] {load}")
     _log(f"[{label}] bare endpoint (no policy/masking/audit): {m['bare_rows_s']:>10,.0f} rows/s")
     _log(f"[{label}] gateway (grant, masking, audit):        {m['gateway_rows_s']:>10,.0f} rows/s")
     _log(
@@ -275,7 +280,8 @@ def main() -> int:
 
             db.get_engine().dispose()
             with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                # FORCE: the rate-limit counters keep their own pooled connection to the database
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
     else:
         _log(

@@ -44,8 +44,10 @@ def _database_url(tmp_root: Path) -> str:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database holding the GB/T 2260 tree, the line catalogue and the core demo."""
-    url = _database_url(tmp_path_factory.mktemp("db"))
-    settings = Settings(database_url=url, demo_mode=True, secret_key="test-secret-" + "x" * 40)
+    folder = tmp_path_factory.mktemp("db")
+    url = _database_url(folder)
+    settings = Settings(database_url=url, demo_mode=True, secret_key="test-secret-" + "x" * 40,
+                        storage_url=str(folder / "files"))  # on PostgreSQL the default would be ./files
     set_settings(settings)
     coredb.configure(url)
     from govgrid.cli import prepare_database

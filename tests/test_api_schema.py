@@ -22,7 +22,8 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 
 # The live map's server-sent-event stream never ends by design: its behaviour is tested in tests/citymap.
 STREAMS = r"^/api/v1/citymap/live$"
-MODULES = ("exchange", "appeals", "citymap", "carbon", "services", "economy", "market")
+MODULES = ("exchange", "appeals", "citymap", "carbon", "services", "economy", "market", "reuse",
+           "coordination", "institutions")
 # One test per group so that the workers share the run (a single test of every operation took five minutes
 # on one worker while the other sat idle).
 GROUPS = {

@@ -116,6 +116,7 @@ def test_no_english_in_templates(module: str) -> None:
 @pytest.fixture(scope="module")
 def catalogue() -> dict[str, dict[str, str]]:
     """Every module's messages, registered the way the app registers them."""
+    from govgrid.core.jobs import routes as _jobs_pages  # noqa: F401  (the core's own pages register theirs)
     from govgrid.core.modules import MODULE_NAMES, module_specs
     from govgrid.core.pages import catalogue as registered
     from govgrid.core.pages import register_messages

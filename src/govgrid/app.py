@@ -19,11 +19,13 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from govgrid import __version__
 from govgrid.config import get_settings
-from govgrid.core import pages
+from govgrid.core import jobs, pages
 from govgrid.core.api import router as core_router
 from govgrid.core.http import RequestContextMiddleware, install_error_handlers
+from govgrid.core.jobs import routes as jobs_routes
 from govgrid.core.logs import AccessLogMiddleware
 from govgrid.core.modules import module_specs
+from govgrid.core.openapi import install as install_openapi
 from govgrid.core.websec import SecurityMiddleware, guard_request
 from govgrid.web.messages import MESSAGES
 from govgrid.web.routes import router as web_router
@@ -64,7 +66,15 @@ def create_app(*, background: bool = False) -> FastAPI:
                         await start()
                     else:  # a blocking starter (it may read the database) runs off the event loop
                         await anyio.to_thread.run_sync(start)
-        yield
+            # SQLite: the periodic jobs run in this process; PostgreSQL: `govgrid worker` runs them
+            jobs.start_in_process()
+        from govgrid.core import notify  # PostgreSQL: hear the events other processes commit
+
+        stop_listener = await notify.start(settings.database_url)
+        try:
+            yield
+        finally:
+            await stop_listener()
 
     app = FastAPI(
         title="govgrid",
@@ -99,7 +109,9 @@ def create_app(*, background: bool = False) -> FastAPI:
         return pages.render(request, "api_docs.html")
 
     app.include_router(core_router, prefix="/api/v1")
+    app.include_router(jobs_routes.api_router, prefix="/api/v1")
     app.include_router(web_router)
+    app.include_router(jobs_routes.page_router)
     for spec in module_specs():
         if spec.templates_dir is not None:
             pages.register_templates(spec.templates_dir)
@@ -122,5 +134,16 @@ def create_app(*, background: bool = False) -> FastAPI:
         # async on purpose and touching nothing: it answers even when every worker thread is busy
         return {"status": "ok", "version": __version__}
 
+    install_openapi(app)  # every operation declares its security (core.openapi)
     app.state.settings = settings
     return app
+
+
+def served_app() -> FastAPI:
+    """`govgrid serve --workers N`: each worker process builds its app from the environment (a factory)."""
+    from govgrid.core.bootstrap import bootstrap, settings_or_exit, use_database_secret
+    from govgrid.core.logs import configure_logging
+
+    settings = use_database_secret(bootstrap(settings_or_exit()))
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(background=True)

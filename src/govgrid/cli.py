@@ -30,9 +30,12 @@ app = typer.Typer(help="govgrid: 条块协同的数字政府平台 (digital gove
 db_app = typer.Typer(help="Database: migrations and reference data", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log", no_args_is_help=True)
 users_app = typer.Typer(help="Users and roles", no_args_is_help=True)
+storage_app = typer.Typer(help="File storage (a local folder or S3-compatible object storage)",
+                          no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
+app.add_typer(storage_app, name="storage")
 console = Console()
 err = Console(stderr=True)
 
@@ -47,6 +50,10 @@ def prepare_database(url: str) -> None:
     from govgrid.core.migrate import upgrade
 
     upgrade(url)
+    if not url.startswith("sqlite"):  # PostgreSQL: the job queue's own tables (procrastinate; idempotent)
+        from govgrid.core.jobs import queue
+
+        queue.apply_schema(url)
     with session_scope() as session:
         report = divisions.load_gb2260(session)
         departments.ensure_lines(session)
@@ -126,17 +133,60 @@ def _with_log_format(settings: Settings, log_format: str | None) -> Settings:
 
 @app.command()
 def serve(
-    host: str = "127.0.0.1", port: int = 8000, workers: int = 1, log_format: LogFormatOption = None
+    host: str = "127.0.0.1", port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="web processes (more than 1: PostgreSQL)")] = 1,
+    log_format: LogFormatOption = None,
 ) -> None:
-    """Run the web server against GOVGRID_DATABASE_URL."""
+    """Run the web server against GOVGRID_DATABASE_URL (`--workers N`: N processes; scheduled work runs in
+    `govgrid worker` on PostgreSQL, in the server itself on SQLite)."""
     settings = _with_log_format(settings_or_exit(), log_format)
     if not settings.demo_mode and not settings.public_base_url:
         err.print("[red]配置错误 (configuration error):[/red] GOVGRID_PUBLIC_BASE_URL is not set: links and "
                   "redirects are built from it and only its host is answered (e.g. https://gov.example.cn)")
         raise typer.Exit(2)
+    if workers > 1 and settings.is_sqlite:
+        err.print("[red]参数错误 (bad option):[/red] SQLite 只能由一个进程服务，多个工作进程需要 PostgreSQL "
+                  "(--workers > 1 needs PostgreSQL: set GOVGRID_DATABASE_URL=postgresql+psycopg://...)")
+        raise typer.Exit(2)
     bootstrap(settings)
     use_database_secret(settings)
+    if workers > 1:
+        _run_workers(host, port, workers, settings)
+        return
     _run_server(host, port)
+
+
+def _run_workers(host: str, port: int, workers: int, settings: Settings) -> None:
+    """Serve with uvicorn's worker processes, each building its app from the environment (app.served_app)."""
+    import os
+
+    import uvicorn
+
+    os.environ["GOVGRID_LOG_FORMAT"] = settings.log_format  # the workers read their settings from it
+    configure_logging(settings.log_format, settings.log_level)
+    # a worker imports every module before it answers the supervisor's health check: minutes on a busy host
+    uvicorn.run("govgrid.app:served_app", factory=True, host=host, port=port, workers=workers,
+                log_config=None, log_level=settings.log_level.lower(), timeout_worker_healthcheck=120,
+                **proxy_options(settings))
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="jobs run at the same time")] = 2,
+    log_format: LogFormatOption = None,
+) -> None:
+    """Run the job queue's worker (PostgreSQL): every periodic pass and queued job, until stopped."""
+    settings = _with_log_format(settings_or_exit(), log_format)
+    if settings.is_sqlite:
+        err.print("[red]参数错误 (bad option):[/red] SQLite 上任务在服务进程内执行，无需单独的 worker "
+                  "(on SQLite `govgrid serve` runs the jobs itself; the worker needs PostgreSQL)")
+        raise typer.Exit(2)
+    bootstrap(settings)
+    use_database_secret(settings)
+    configure_logging(settings.log_format, settings.log_level)
+    from govgrid.core.jobs import queue
+
+    queue.run_worker(settings.database_url, concurrency=concurrency)
 
 
 def _run_server(host: str, port: int, demo: tuple[DemoProgress, DemoContext] | None = None) -> None:
@@ -152,7 +202,14 @@ def _run_server(host: str, port: int, demo: tuple[DemoProgress, DemoContext] | N
     application = create_app(background=demo is None)
     if demo is not None:
         _load_demo_after_start(application, *demo)
-    uvicorn.run(application, host=host, port=port, log_config=None, log_level=settings.log_level.lower())
+    uvicorn.run(application, host=host, port=port, log_config=None, log_level=settings.log_level.lower(),
+                **proxy_options(settings))
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options: X-Forwarded-Proto/-For believed from GOVGRID_FORWARDED_ALLOW_IPS only
+    (the scheme then decides Secure cookies and HSTS, core.websec)."""
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
 def _quiet_loader(record: logging.LogRecord) -> bool:
@@ -178,12 +235,15 @@ def _load_demo_after_start(application: FastAPI, progress: DemoProgress, ctx: De
         loop = asyncio.get_running_loop()
 
         def start_jobs() -> None:
+            from govgrid.core import jobs
+
             for spec in module_specs():
                 for start in spec.background:
                     if inspect.iscoroutinefunction(start):
                         asyncio.run_coroutine_threadsafe(start(), loop).result()
                     else:
                         start()
+            jobs.start_in_process()  # the demo is SQLite: the periodic jobs run in this process
 
         async with inner(app) as state:
             threading.Thread(target=_load_in_background, args=(progress, ctx, start_jobs),
@@ -272,6 +332,30 @@ def audit_verify() -> None:
     raise typer.Exit(1)
 
 
+@storage_app.command("sweep")
+def storage_sweep(
+    grace_minutes: Annotated[int, typer.Option(min=1, help="keep orphans younger than this")] = 60,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="list what would be removed")] = False,
+) -> None:
+    """Remove stored files no row references (left by failed transactions), older than the grace period."""
+    from datetime import timedelta
+
+    from govgrid.core import storage
+    from govgrid.core.db import session_scope
+    from govgrid.core.modules import module_specs
+
+    bootstrap(settings_or_exit())
+    module_specs()  # the modules register which keys their rows hold
+    with session_scope() as session:
+        report = storage.sweep(session, grace=timedelta(minutes=grace_minutes), dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for key in report.removed:
+        console.print(f"  {verb} {key}")
+    console.print(f"[green]storage sweep[/green]: {report.checked} files checked in "
+                  f"{', '.join(report.namespaces) or 'no namespace'}; {verb} {len(report.removed)} orphans; "
+                  f"kept {report.kept_young} younger than {grace_minutes} min")
+
+
 @users_app.command("create")
 def users_create(username: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
                  display_name: str | None = None, superuser: bool = False,
@@ -308,7 +392,8 @@ def _mount_module_clis() -> None:
 
     for spec in module_specs():
         if spec.cli is not None:
-            app.add_typer(spec.cli, name=spec.name)
+            # a module may name its command group (reuse: `govgrid packs ...`, the interface in issue 19)
+            app.add_typer(spec.cli, name=spec.cli.info.name or spec.name)
 
 
 try:

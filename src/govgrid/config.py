@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOVGRID_", env_file=None, extra="ignore")
 
     database_url: str = "sqlite:///./govgrid.db"
+    redis_url: str = Field(default="", description="redis://host:6379/0 keeps the shared rate-limit counters "
+                           "in Redis; empty = in the database (PostgreSQL) or in process (SQLite)")
     demo_mode: bool = False
     secret_key: SecretStr = Field(default=SecretStr(""), description="signs sessions, tokens and CSRF; "
                                   "seals secrets at rest (never logged or shown)")
@@ -41,12 +43,21 @@ class Settings(BaseSettings):
                                  "never from Host")
     allowed_hosts: str = Field(default="", description="comma-separated Host names the server answers; "
                                "empty = the host of public_base_url (demo: localhost names)")
+    forwarded_allow_ips: str = Field(default="127.0.0.1", description="comma-separated addresses or networks "
+                                     "of the reverse proxies whose X-Forwarded-Proto/-For are believed "
+                                     "(uvicorn's --forwarded-allow-ips); anyone else's are ignored")
+    behind_tls: bool = Field(default=False, description="the site is only reached over HTTPS (a proxy "
+                             "terminates TLS without sending X-Forwarded-Proto): cookies get Secure and "
+                             "responses Strict-Transport-Security as for an https request")
+    hsts_max_age: int = Field(default=31536000, ge=0, description="Strict-Transport-Security max-age in "
+                              "seconds on responses served over TLS (0: no HSTS header)")
     worker_threads: int = Field(default=40, ge=4, le=512, description="threads serving blocking work; the "
                                 "database pool is sized to them")
     max_in_flight: int = Field(default=400, ge=8, description="requests in progress per process before new "
                                "ones get 503 + Retry-After")
     sqlite_write_wait_seconds: float = Field(default=10.0, gt=0, le=60, description="how long a write "
-                                             "waits for its turn on SQLite before a 503")
+                                             "waits for admission (its turn on SQLite; a free slot on "
+                                             "PostgreSQL) before a 503")
     login_free_failures: int = Field(default=5, ge=1,
                                      description="wrong passwords per account before backoff")
     login_address_free_failures: int = Field(default=20, ge=1, description="failures per client address "
@@ -63,6 +74,16 @@ class Settings(BaseSettings):
     map_tiles_labels: str = Field(default="", description="an optional label overlay in the same form "
                                   "(天地图: LAYER=cva, vec_w -> cva_w)")
     map_tiles_attribution: str = Field(default="", description="the tile provider's attribution text")
+    storage_url: str = Field(default="", description="where files (photos, uploads) are kept: a folder, "
+                             "file:///path, or s3://bucket/prefix for S3-compatible object storage; empty = "
+                             "a files/ folder beside the SQLite database (./files on PostgreSQL)")
+    storage_s3_endpoint_url: str = Field(default="", description="S3-compatible endpoint, e.g. "
+                                         "https://oss-cn-hangzhou.aliyuncs.com or a MinIO address; "
+                                         "empty = AWS")
+    storage_s3_region: str = Field(default="", description="S3 region name (optional)")
+    storage_s3_key_id: str = Field(default="", description="S3 access key id; empty = the standard AWS "
+                                   "credential chain (AWS_ACCESS_KEY_ID, instance role)")
+    storage_s3_secret: SecretStr = Field(default=SecretStr(""), description="S3 secret access key")
 
     @model_validator(mode="after")
     def _secret_policy(self) -> Settings:

@@ -239,3 +239,25 @@ def haversine(unit, cell):
     from govgrid.citymap.spatial import haversine_m
 
     return haversine_m(unit.lon, unit.lat, cell.center_lon, cell.center_lat)
+
+
+def test_two_reports_that_read_the_same_serial_both_get_a_case(client, grid, camera, sensor_key, monkeypatch):
+    """Several workers on PostgreSQL: a second report may compute the code the first just took; it is retried
+    with the next free serial instead of failing with a conflict."""
+    from govgrid.citymap.services import ingest
+
+    lon, lat = offset(camera.lon, camera.lat, 40, 0)
+    first = client.post(f"{API}/ingest", json=_event(lon, lat, "race-1"), headers=sensor_key).json()
+    taken = client.get(f"{API}/cases/{first['case_id']}", headers=sensor_key).json().get("code")
+    real = ingest.next_case_code
+    calls = []
+
+    def stale_then_real(session, county, at):
+        calls.append(county)
+        return taken if len(calls) == 1 and taken else real(session, county, at)
+
+    monkeypatch.setattr(ingest, "next_case_code", stale_then_real)
+    far = offset(lon, lat, 900, 0)
+    second = client.post(f"{API}/ingest", json=_event(*far, "race-2"), headers=sensor_key)
+    assert second.status_code == 201, second.text
+    assert len(calls) == 2 and second.json()["case_id"] != first["case_id"]

@@ -60,6 +60,9 @@ ODD_VALUES = [
     "欧阳" + "x" * 80,
     "内黄县城关镇",
     "某市某区某乡某村",
+    "13800138000",
+    "1３８００１３８０００",  # a "1" then full-width digits: 11 digits for str.isdigit, masked as normalised  # noqa: RUF001
+    "1²345678901",
     0,
     12345678901,
     1.5,

@@ -10,11 +10,13 @@ from fastapi.responses import PlainTextResponse, Response
 from govgrid.appeals.services import channels, wechat
 from govgrid.core.deps import SessionDep
 from govgrid.core.http import site_url
+from govgrid.core.openapi import public
 
 router = APIRouter(prefix="/channels/wechat", tags=["appeals-channels"])
+SIGNED = public("WeChat signature (the channel's token)")  # no login: the signature is the check
 
 
-@router.get("/{channel_id}", response_class=PlainTextResponse)
+@router.get("/{channel_id}", response_class=PlainTextResponse, openapi_extra=SIGNED)
 def wechat_verify(
     channel_id: str,
     session: SessionDep,
@@ -42,7 +44,7 @@ WECHAT_POST = (
 )
 
 
-@router.post("/{channel_id}", description=WECHAT_POST)
+@router.post("/{channel_id}", description=WECHAT_POST, openapi_extra=SIGNED)
 def wechat_message(
     channel_id: str,
     request: Request,

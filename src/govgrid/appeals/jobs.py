@@ -1,9 +1,8 @@
-"""Background work: the escalation pass every minute, and the city map's closure notes (a port
-subscription)."""
+"""Background work: the escalation pass every minute (a periodic job: once per minute however many workers
+run), and the city map's closure notes (a port subscription)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -11,10 +10,10 @@ from govgrid.appeals.services import city, escalation
 from govgrid.core import ports
 from govgrid.core.db import session_scope, utcnow
 from govgrid.core.events import DomainEvent
+from govgrid.core.jobs import PeriodicJob
 
 log = logging.getLogger(__name__)
 INTERVAL_SECONDS = 60
-_task: asyncio.Task[None] | None = None
 
 
 def escalate_once() -> escalation.EscalationRun:
@@ -35,24 +34,6 @@ def escalate_once() -> escalation.EscalationRun:
     return run
 
 
-async def _loop() -> None:
-    """Run the pass every INTERVAL_SECONDS for the life of the process."""
-    log.info("escalation loop started", extra={"interval_s": INTERVAL_SECONDS})
-    while True:
-        try:
-            await asyncio.to_thread(escalate_once)
-        except Exception:  # keep the scheduler alive; the next pass retries
-            log.exception("escalation pass failed")
-        await asyncio.sleep(INTERVAL_SECONDS)
-
-
-async def start_escalation_loop() -> None:
-    """Start the every-minute escalation pass (a server startup hook; returns at once)."""
-    global _task
-    if _task is None or _task.done():
-        _task = asyncio.get_running_loop().create_task(_loop(), name="appeals-escalations")
-
-
 def on_city_case_closed(event: DomainEvent) -> None:
     """The city map closed a case that came from a ticket: note the outcome on the ticket."""
     payload = event.payload
@@ -68,3 +49,4 @@ def on_city_case_closed(event: DomainEvent) -> None:
 
 
 SUBSCRIPTIONS = [(ports.CITY_CASE_CLOSED, on_city_case_closed)]
+PERIODIC = (PeriodicJob("appeals.escalation", INTERVAL_SECONDS, escalate_once),)

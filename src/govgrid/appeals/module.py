@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govgrid.appeals import api, callbacks, demo, jobs, open311, pages
+from govgrid.appeals import api, callbacks, demo, jobs, measures, open311, packs, pages
 from govgrid.appeals.cli import app as cli_app
 from govgrid.appeals.services import queries
 from govgrid.core.events import subscribe
@@ -13,6 +13,9 @@ from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
 
 for _name, _handler in jobs.SUBSCRIPTIONS:
     subscribe(_name, _handler)
+
+measures.register()  # the appeals figures of the coordination measures port
+packs.register()  # the appeals section of solution packs (core.ports, reuse)
 
 MODULE = ModuleSpec(
     name="appeals",
@@ -31,6 +34,6 @@ MODULE = ModuleSpec(
     cli=cli_app,
     migrations_dir=Path(__file__).parent / "migrations",
     on_startup=pages.register,
-    background=[jobs.start_escalation_loop],
+    periodic=jobs.PERIODIC,
     work_counters=[WorkCounter("在办诉求", "open tickets", queries.open_work)],
 )

@@ -23,9 +23,11 @@ from govgrid.core.deps import SessionDep
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import BadRequestError, NotFoundError
 from govgrid.core.http import register_error_renderer, site_url
+from govgrid.core.openapi import public as public_operation
 from govgrid.core.workdays import SHANGHAI
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
+OPEN = public_operation("GeoReport v2: reads are public; a request needs the partner's api_key")
 
 MAX_ROWS = 1000
 DEFAULT_WINDOW_DAYS = 90
@@ -161,6 +163,7 @@ def _groups(session: Session) -> dict[str, str]:
 
 @router.get(
     "/discovery.{fmt}",
+    openapi_extra=OPEN,
     description="Service discovery: where the GeoReport v2 endpoint lives (the configured site address, "
     "never a raw Host).",
 )
@@ -185,7 +188,7 @@ def discovery(request: Request, fmt: str) -> Response:
     return render(fmt, "discovery", "", doc)
 
 
-@router.get("/services.{fmt}")
+@router.get("/services.{fmt}", openapi_extra=OPEN)
 def services(fmt: str, session: SessionDep, jurisdiction_id: str | None = None) -> Response:
     """GET Service List: the appeal categories as Open311 services."""
     _fmt(fmt)
@@ -194,7 +197,7 @@ def services(fmt: str, session: SessionDep, jurisdiction_id: str | None = None) 
     return render(fmt, "services", "service", [_service(c, groups[c.code]) for c in categories.CATEGORIES])
 
 
-@router.get("/services/{service_code}.{fmt}")
+@router.get("/services/{service_code}.{fmt}", openapi_extra=OPEN)
 def service_definition(
     service_code: str, fmt: str, session: SessionDep, jurisdiction_id: str | None = None
 ) -> Response:
@@ -254,7 +257,7 @@ _CONTENT_FIELDS = (
 )
 
 
-@router.post("/requests.{fmt}")
+@router.post("/requests.{fmt}", openapi_extra=OPEN)
 def post_request(
     fmt: str,
     session: SessionDep,
@@ -328,7 +331,7 @@ def _create_request(
     return ticket, row
 
 
-@router.get("/tokens/{token}.{fmt}")
+@router.get("/tokens/{token}.{fmt}", openapi_extra=OPEN)
 def get_token(token: str, fmt: str, session: SessionDep, jurisdiction_id: str | None = None) -> Response:
     """GET request id from a token."""
     _fmt(fmt)
@@ -386,7 +389,7 @@ def _date(raw: str | None, key: str) -> datetime | None:
     return dt
 
 
-@router.get("/requests.{fmt}")
+@router.get("/requests.{fmt}", openapi_extra=OPEN)
 def get_requests(
     fmt: str,
     session: SessionDep,
@@ -423,7 +426,7 @@ def get_requests(
     return render(fmt, "service_requests", "request", _public_rows(session, tickets))
 
 
-@router.get("/requests/{request_id}.{fmt}")
+@router.get("/requests/{request_id}.{fmt}", openapi_extra=OPEN)
 def get_request(
     request_id: str, fmt: str, session: SessionDep, jurisdiction_id: str | None = None
 ) -> Response:

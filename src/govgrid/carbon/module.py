@@ -12,7 +12,7 @@ from govgrid.carbon.api import router as api_router
 from govgrid.carbon.api_market import router as market_api_router
 from govgrid.carbon.demo import load_demo
 from govgrid.carbon.demo_market import load_market_demo
-from govgrid.carbon.jobs_market import start_market_loop
+from govgrid.carbon.jobs_market import PERIODIC as MARKET_JOBS
 from govgrid.carbon.pages import router as pages_router
 from govgrid.carbon.pages_market import router as market_pages_router
 from govgrid.carbon.pages_registry import router as registry_pages_router
@@ -55,5 +55,5 @@ MODULE = ModuleSpec(
     load_demo=_load_demo,
     cli=_cli(),
     migrations_dir=Path(__file__).parent / "migrations",
-    background=[start_market_loop],
+    periodic=MARKET_JOBS,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govgrid.core.db import Base, utcnow
@@ -133,9 +133,13 @@ class Photo(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     content_type: Mapped[str] = mapped_column(String(40))
     size: Mapped[int] = mapped_column(Integer)
-    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # the bytes, in core.storage; always set by save_photo (nullable in the schema: migration citymap_0004
+    # adds it without rebuilding a table other tables reference)
+    storage_key: Mapped[str] = mapped_column(String(96), nullable=True)
     uploaded_by: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("uq_citymap_photos_storage_key", "storage_key", unique=True),)
 
 
 class Case(Base):

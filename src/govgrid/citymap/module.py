@@ -9,10 +9,13 @@ from govgrid.citymap.api import router as api_router
 from govgrid.citymap.cli import cli
 from govgrid.citymap.demo import load_demo
 from govgrid.citymap.jobs import background_simulator
+from govgrid.citymap.measures import register as register_measures
 from govgrid.citymap.ogcapi import router as ogc_router
 from govgrid.citymap.pages import router as pages_router
 from govgrid.citymap.services import cases, feed  # noqa: F401  (feed subscribes to the live events at import)
 from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
+
+register_measures()  # closure figures for the coordination measures port
 
 MODULE = ModuleSpec(
     name="citymap",

@@ -28,6 +28,7 @@ from govgrid.core.errors import ForbiddenError, NotFoundError
 from govgrid.core.identity import service as identity
 from govgrid.core.identity import sessions
 from govgrid.core.modules import open_work
+from govgrid.core.openapi import public
 
 router = APIRouter()
 
@@ -72,6 +73,7 @@ def department_read(d: Department) -> s.DepartmentRead:
 # The published OpenAPI description is given in the decorator: the text is wider than a docstring line.
 @router.post(
     "/auth/token",
+    openapi_extra=public("用户名和口令 (username and password: this is the login)"),
     response_model=s.TokenRead,
     tags=["auth"],
     summary="Log in (OAuth2 password form)",
@@ -89,7 +91,8 @@ def login(
     address = client_address(request)
     user = identity.authenticate(session, username=username, password=password, address=address)
     minutes = get_settings().token_minutes
-    token = sessions.start(session, user=user, kind="bearer")
+    token = sessions.start(session, user=user, kind="bearer", address=address,
+                           user_agent=request.headers.get("user-agent"))
     return s.TokenRead(access_token=token, expires_in=minutes * 60)
 
 
@@ -138,7 +141,7 @@ def me(principal: CurrentPrincipal) -> s.MeRead:
 
 # ---- divisions (public) -----------------------------------------------------------------------------
 
-@router.get("/divisions", response_model=s.Page[s.DivisionRef], tags=["divisions"])
+@router.get("/divisions", response_model=s.Page[s.DivisionRef], tags=["divisions"], openapi_extra=public())
 def list_divisions(
     session: SessionDep,
     page: PageDep,
@@ -152,7 +155,7 @@ def list_divisions(
     return s.Page.of([s.DivisionRef.model_validate(d) for d in items], total, page.limit, page.offset)
 
 
-@router.get("/divisions/locate", response_model=s.DivisionRead, tags=["divisions"])
+@router.get("/divisions/locate", response_model=s.DivisionRead, tags=["divisions"], openapi_extra=public())
 def locate_division(
     session: SessionDep,
     lon: Annotated[float, Query(ge=-180, le=180)],
@@ -174,20 +177,22 @@ def locate_division(
     return division_read(session, div)
 
 
-@router.get("/divisions/{code}", response_model=s.DivisionRead, tags=["divisions"])
+@router.get("/divisions/{code}", response_model=s.DivisionRead, tags=["divisions"], openapi_extra=public())
 def get_division(session: SessionDep, code: str) -> s.DivisionRead:
     """One division with its ancestors."""
     return division_read(session, divisions.get(session, code))
 
 
-@router.get("/divisions/{code}/children", response_model=list[s.DivisionRef], tags=["divisions"])
+@router.get("/divisions/{code}/children", response_model=list[s.DivisionRef], tags=["divisions"],
+            openapi_extra=public())
 def division_children(session: SessionDep, code: str) -> list[s.DivisionRef]:
     """Direct children of a division."""
     divisions.get(session, code)
     return [s.DivisionRef.model_validate(d) for d in divisions.children(session, code)]
 
 
-@router.get("/divisions/{code}/descendants", response_model=s.Page[s.DivisionRef], tags=["divisions"])
+@router.get("/divisions/{code}/descendants", response_model=s.Page[s.DivisionRef], tags=["divisions"],
+            openapi_extra=public())
 def division_descendants(
     session: SessionDep,
     code: str,
@@ -201,7 +206,8 @@ def division_descendants(
     return s.Page.of([s.DivisionRef.model_validate(d) for d in items], total, page.limit, page.offset)
 
 
-@router.get("/divisions/{code}/boundary", tags=["divisions"], summary="Boundary as a GeoJSON Feature")
+@router.get("/divisions/{code}/boundary", tags=["divisions"], summary="Boundary as a GeoJSON Feature",
+            openapi_extra=public())
 def division_boundary(session: SessionDep, code: str) -> Response:
     """The division's boundary as GeoJSON."""
     div = divisions.get(session, code)
@@ -253,7 +259,7 @@ def create_division(
 
 # ---- lines and departments --------------------------------------------------------------------------
 
-@router.get("/lines", response_model=list[s.LineRead], tags=["departments"])
+@router.get("/lines", response_model=list[s.LineRead], tags=["departments"], openapi_extra=public())
 def list_lines(session: SessionDep) -> list[s.LineRead]:
     """The catalogue of lines (条)."""
     return [s.LineRead.model_validate(ln) for ln in departments.lines(session)]

@@ -21,18 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import create_engine, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from govgrid.config import get_settings
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.models import AuditHead, AuditRecord
 from govgrid.core.errors import BadRequestError, ConflictError, ValidationFailedError
+from govgrid.core.sealing import instance_public_key_b64, instance_signing_key
 
 FORMAT = "govgrid-backup/1"
 
@@ -58,16 +55,13 @@ class Manifest:
 
 
 def signing_key() -> Ed25519PrivateKey:
-    """The instance's Ed25519 key, derived from GOVGRID_SECRET_KEY (same secret, same key)."""
-    secret = get_settings().secret_key.get_secret_value().encode()
-    seed = HKDF(algorithm=SHA256(), length=32, salt=b"govgrid", info=b"audit-head-signing").derive(secret)
-    return Ed25519PrivateKey.from_private_bytes(seed)
+    """The instance's Ed25519 key (core.sealing derives it from GOVGRID_SECRET_KEY; packs use the same)."""
+    return instance_signing_key()
 
 
 def public_key_b64() -> str:
     """The instance's public key (publish it so others can check signed audit heads)."""
-    raw = signing_key().public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return base64.b64encode(raw).decode()
+    return instance_public_key_b64()
 
 
 def audit_head(session: Session) -> tuple[int, str]:

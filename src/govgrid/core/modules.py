@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session
 log = logging.getLogger(__name__)
 
 # The order is the order of the navigation bar.
-MODULE_NAMES = ["exchange", "appeals", "citymap", "carbon", "services", "economy", "market", "reuse"]
+MODULE_NAMES = [
+    "exchange", "appeals", "citymap", "carbon", "services", "economy", "market", "reuse", "coordination",
+    "institutions",
+]
 
 
 @dataclass
@@ -54,6 +57,26 @@ class DemoContext:
     base_url: str = "http://127.0.0.1:8000"  # where the demo is served (printed links use it)
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    """Work the platform runs every `every_seconds`: once per period however many workers run (core.jobs)."""
+
+    name: str
+    every_seconds: int
+    func: Callable[[], object]
+    retries: int = 0  # the next period tries again anyway
+
+
+@dataclass(frozen=True)
+class Job:
+    """On-demand work queued with `core.jobs.defer(name, **kwargs)`: JSON-able kwargs, an idempotent func."""
+
+    name: str
+    func: Callable[..., object]
+    retries: int = 3
+    backoff_seconds: int = 2  # the n-th retry waits backoff_seconds ** n seconds
+
+
 @dataclass
 class ModuleSpec:
     """A module's contributions: routers, pages, navigation, demo data, CLI, background work."""
@@ -71,8 +94,10 @@ class ModuleSpec:
     cli: Any = None  # a typer.Typer mounted as `govgrid <name>`
     migrations_dir: Path | None = None
     on_startup: Callable[[], None] | None = None
-    # long-running tasks started with the server
+    # long-running tasks started with the server (demo-only helpers; scheduled work goes in `periodic`)
     background: list[Callable[[], Any]] = field(default_factory=list)
+    periodic: tuple[PeriodicJob, ...] = ()  # run by `govgrid worker` on PostgreSQL, in-process on SQLite
+    jobs: tuple[Job, ...] = ()  # on-demand jobs, queued with core.jobs.defer
     work_counters: list[WorkCounter] = field(default_factory=list)
 
 
@@ -112,7 +137,7 @@ def module_specs() -> list[ModuleSpec]:
 
 def import_all_models() -> None:
     """Import every table so Base.metadata is complete (Alembic, tests)."""
-    for m in ("divisions", "departments", "identity", "audit", "guards"):
+    for m in ("divisions", "departments", "identity", "audit", "guards", "jobs"):
         importlib.import_module(f"govgrid.core.{m}.models")
     for name in MODULE_NAMES:
         modname = f"govgrid.{name}.models"

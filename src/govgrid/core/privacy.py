@@ -116,8 +116,9 @@ def mask_records(records: list[dict[str, Any]], masks: dict[str, str]) -> None:
         elif rule == "phone":
             for rec in records:
                 v = rec[field]
-                if v.__class__ is str and len(v) == 11 and v[0] == "1" and v.isdigit():
-                    rec[field] = v[:3] + "****" + v[-4:]  # the common case: a mobile number, inline
+                if v.__class__ is str and len(v) == 11 and v[0] == "1" and v.isascii() and v.isdigit():
+                    # the common case, inline: a mobile number in ASCII digits (full-width are normalised)
+                    rec[field] = v[:3] + "****" + v[-4:]
                 elif v is not None and v != "":
                     rec[field] = fn(str(v))
         elif rule == "name":

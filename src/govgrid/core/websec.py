@@ -217,11 +217,14 @@ class SecurityMiddleware:
         deadline = request_deadline.set(arrived + settings.sqlite_write_wait_seconds)
         admitted = False
         try:
-            if settings.is_sqlite and scope["method"] in UNSAFE_METHODS:
+            if scope["method"] in UNSAFE_METHODS:
                 # Writers wait for admission here, on the event loop, not in worker threads: on SQLite they
-                # then queue for the one write turn, and the turn's holder must always find a free thread.
+                # then queue for the one write turn, and the turn's holder must always find a free thread; on
+                # PostgreSQL every write takes the audit chain's head lock in turn, so a burst beyond the
+                # database pool waits here, bounded, and is answered 503 + Retry-After instead of hanging.
                 if self._writers is None:
-                    self._writers = asyncio.Semaphore(max(1, settings.worker_threads // 2))
+                    share = settings.worker_threads // 2 if settings.is_sqlite else settings.worker_threads
+                    self._writers = asyncio.Semaphore(max(1, share))
                 try:
                     await asyncio.wait_for(
                         self._writers.acquire(), timeout=settings.sqlite_write_wait_seconds
@@ -260,6 +263,7 @@ class SecurityMiddleware:
     async def _run(self, scope: Scope, receive: Receive, send: Send, *, head: bool, may_retry: bool) -> bool:
         """Run the app once; True if its answer asked for a re-run (and was swallowed)."""
         nonce = secrets.token_urlsafe(18)
+        tls = served_over_tls(scope)
         scope.setdefault("state", {})
         scope["state"]["csp_nonce"] = nonce
         swallow = False
@@ -272,7 +276,7 @@ class SecurityMiddleware:
                 if may_retry and len(headers) != len(message.get("headers", [])):
                     swallow = True
                     return
-                message = {**message, "headers": _with_security_headers(headers, nonce)}
+                message = {**message, "headers": _with_security_headers(headers, nonce, tls=tls)}
             elif message["type"] == "http.response.body":
                 if swallow:
                     return
@@ -284,9 +288,26 @@ class SecurityMiddleware:
         return swallow
 
 
-def _with_security_headers(headers: list[tuple[bytes, bytes]], nonce: str) -> list[tuple[bytes, bytes]]:
+def served_over_tls(scope: Scope) -> bool:
+    """True if the request came over HTTPS: directly, through a trusted proxy's X-Forwarded-Proto (uvicorn
+    rewrites the scheme only for GOVGRID_FORWARDED_ALLOW_IPS), or on a site declared HTTPS-only."""
+    return scope.get("scheme") in ("https", "wss") or get_settings().behind_tls
+
+
+def _secure_cookie(value: bytes) -> bytes:
+    return value if b"; secure" in value.lower() else value + b"; Secure"
+
+
+def _with_security_headers(
+    headers: list[tuple[bytes, bytes]], nonce: str, *, tls: bool = False
+) -> list[tuple[bytes, bytes]]:
     present = {k.lower() for k, _ in headers}
     out = list(headers)
+    if tls:  # every cookie over TLS is Secure (session, CSRF anchor, language); the browser stays on HTTPS
+        out = [(k, _secure_cookie(v)) if k.lower() == b"set-cookie" else (k, v) for k, v in out]
+        max_age = get_settings().hsts_max_age
+        if max_age and b"strict-transport-security" not in present:
+            out.append((b"strict-transport-security", f"max-age={max_age}; includeSubDomains".encode()))
     for k, v in _COMMON:
         if k not in present:
             out.append((k, v))

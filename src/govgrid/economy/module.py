@@ -21,6 +21,6 @@ MODULE = ModuleSpec(
     templates_dir=Path(__file__).parent / "templates",
     load_demo=load_demo,
     migrations_dir=Path(__file__).parent / "migrations",
-    background=[jobs.start_monitor_loop],
+    periodic=jobs.PERIODIC,
     work_counters=[WorkCounter("经济运行预警", "Economy alerts", alerts.open_counts)],
 )

@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
-from govgrid.exchange import api, ckan, dcat, pages, port
+from govgrid.exchange import api, ckan, dcat, measures, pages, port, usage
 from govgrid.exchange.cli import cli
 from govgrid.exchange.demo import load_demo
 from govgrid.exchange.services import metrics
 
 port.register()  # the data-pull port of core.ports (services pre-fill, economy, market)
+
+measures.register()  # approval time and gateway calls for the coordination measures port
+
+usage.register()  # the data-use port of the institutions module (contribution ledger, security register)
 
 MODULE = ModuleSpec(
     name="exchange",

@@ -29,7 +29,7 @@ from govgrid.services.services.prefill import masked
 router = APIRouter(prefix="/services", tags=["services"])
 IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]
 NumberPath = Annotated[str, Path(max_length=64)]
-PUBLIC = {"x-public": True}  # open to anonymous callers (tests/test_anonymous.py)
+PUBLIC = {"x-public": True}  # open to anonymous callers (tests/security/test_isolation_matrix.py)
 
 
 def _read(upload: UploadFile, limit: int) -> bytes:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from govgrid.core.modules import ModuleSpec, NavItem
-from govgrid.services import api, jobs, pages
+from govgrid.services import api, jobs, measures, pages
 from govgrid.services.demo import load_demo
+
+measures.register()  # 网上可办率, 即办件率 for the coordination measures port
 
 MODULE = ModuleSpec(
     name="services",
@@ -18,5 +20,5 @@ MODULE = ModuleSpec(
     templates_dir=Path(__file__).parent / "templates",
     load_demo=load_demo,
     migrations_dir=Path(__file__).parent / "migrations",
-    background=[jobs.start_timer_loop],
+    periodic=jobs.PERIODIC,
 )

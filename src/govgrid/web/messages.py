@@ -73,6 +73,16 @@ MESSAGES = {
         "role.dispatcher": "派遣员", "role.handler": "处置人员", "role.inspector": "网格员",
         "role.verifier": "核证员", "role.approver": "审批人",
         "reach.department": "本部门", "reach.line": "本条线及下级", "reach.division": "本区划全部",
+        "sessions.title": "登录会话管理",
+        "sessions.help": (
+            "您所管理用户的当前登录。发现可疑登录（陌生地址、遗失的设备、共用电脑）时可立即强制下线。"
+        ),
+        "sessions.user": "用户", "sessions.division": "区划 / 部门", "sessions.kind": "方式",
+        "sessions.started": "登录时间", "sessions.expires": "到期时间", "sessions.revoke": "强制下线",
+        "sessions.address": "地址 / 浏览器", "sessions.last_seen": "最近活动",
+        "sessions.kind.cookie": "浏览器", "sessions.kind.bearer": "接口令牌",
+        "sessions.none": "没有您管理的用户在登录。",
+        "sessions.revoked": "该登录已结束，对方需要重新登录。",
     },
     "en": {
         "app.name": "govgrid",
@@ -166,5 +176,14 @@ MESSAGES = {
         "role.inspector": "grid inspector", "role.verifier": "verifier", "role.approver": "approver",
         "reach.department": "own department", "reach.line": "own line and below",
         "reach.division": "whole division",
+        "sessions.title": "Active sessions",
+        "sessions.help": "Current logins of the users you administer. End a suspicious one (an unknown "
+                         "address, a lost device, a shared computer) at once.",
+        "sessions.user": "User", "sessions.division": "Division / department", "sessions.kind": "Kind",
+        "sessions.started": "Started", "sessions.expires": "Expires", "sessions.revoke": "Revoke",
+        "sessions.address": "Address / browser", "sessions.last_seen": "Last seen",
+        "sessions.kind.cookie": "browser", "sessions.kind.bearer": "API token",
+        "sessions.none": "None of your users is logged in.",
+        "sessions.revoked": "The session has ended; its user must log in again.",
     },
 }

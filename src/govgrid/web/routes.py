@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -28,6 +29,7 @@ from govgrid.core.identity import service as identity
 from govgrid.core.identity import sessions
 from govgrid.core.modules import open_work
 from govgrid.core.pages import PagePrincipal, public_links, render, translate
+from govgrid.core.workdays import SHANGHAI
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +88,8 @@ def login_submit(
         record_refusal(session, exc)
         return render(request, "login.html", {"next_url": _safe_next(next), "error": exc.message},
                       status_code=exc.status, headers=exc.headers)
-    token = sessions.start(session, user=user, kind="cookie")
+    token = sessions.start(session, user=user, kind="cookie", address=address,
+                           user_agent=request.headers.get("user-agent"))
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="lax",
                         secure=not get_settings().demo_mode and request.url.scheme == "https",
@@ -134,6 +137,32 @@ def password_submit(request: Request, session: SessionDep, principal: PagePrinci
         return render(request, "account_password.html", {"error": exc.message, "done": False},
                       status_code=exc.status)
     return render(request, "account_password.html", {"error": None, "done": True})
+
+
+@router.get("/admin/sessions")
+def sessions_page(request: Request, session: SessionDep, principal: PagePrincipal, revoked: int = 0):
+    """Active logins of the users I administer, each with a revoke button (administrators only)."""
+    rows = []
+    for row, user in identity.sessions_in_scope(session, principal):
+        places = sorted({f"{divisions.get(session, r.department.division_code).name} · {r.department.name}"
+                         for r in user.roles})
+        rows.append({"id": row.id, "username": user.username, "display_name": user.display_name,
+                     "places": places, "kind": row.kind, "address": row.address or "—",
+                     "user_agent": row.user_agent or "—",
+                     "created_at": _shanghai(row.created_at), "last_seen_at": _shanghai(row.last_seen_at),
+                     "expires_at": _shanghai(row.expires_at)})
+    return render(request, "admin_sessions.html", {"rows": rows, "revoked": bool(revoked)})
+
+
+def _shanghai(at: datetime | None) -> str:
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if at is not None else "—"
+
+
+@router.post("/admin/sessions/{session_id}/revoke")
+def sessions_revoke(session: SessionDep, principal: PagePrincipal, session_id: int):
+    """End one login of a user I administer, at once; back to the list."""
+    identity.end_session_by_id(session, actor=principal, session_id=session_id)
+    return RedirectResponse("/admin/sessions?revoked=1", status_code=303)
 
 
 _STATIC = Path(str(resources.files("govgrid.web"))) / "static"

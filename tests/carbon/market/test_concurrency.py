@@ -30,7 +30,7 @@ from govgrid.carbon.models import (
     MarketTrade,
     MonitoringReport,
 )
-from govgrid.carbon.services import market, settlement
+from govgrid.carbon.services import market, matching, settlement
 from govgrid.core import db as coredb
 from govgrid.core.audit.service import SystemActor
 from govgrid.core.authz.principal import Principal
@@ -254,4 +254,70 @@ def test_fifty_buyers_for_the_last_ten_credits(committed):
             )
         )
         assert delivered == LAST
+        assert s.get(MarketListing, ids["listing_id"]).remaining == 0
+
+
+def test_concurrent_batches_for_the_last_ten_credits(committed):
+    """The batch path under the same race: five concurrent batches of ten one-tonne orders, then one clearing
+    run: exactly 10 fill across all batches, 40 are refused as sold out, the ledger balances."""
+    ids = committed
+    results: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(5)
+    buyers = ids["principals"][1:]
+
+    def batch(part: list[Principal]) -> None:
+        start.wait()
+        tickets = [matching.OrderTicket(p, ids["listing_id"], 1, "66") for p in part]
+        for _ in range(100):
+            try:
+                with coredb.session_scope() as s:
+                    out = matching.match_orders(s, tickets=tickets)
+            except UnavailableError:
+                time.sleep(0.05)
+                continue
+            with lock:
+                results.extend(
+                    ("filled", str(o.trade_id)) if o.ok else ("refused", o.error.code or "") for o in out
+                )
+            return
+
+    threads = [threading.Thread(target=batch, args=(buyers[i::5],)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    kinds = Counter(k for k, _ in results)
+    assert len(results) == BUYERS
+    assert kinds["filled"] == LAST and kinds["refused"] == BUYERS - LAST
+    assert {reason for k, reason in results if k == "refused"} <= {"sold_out", "listing_closed"}
+    trade_ids = [int(t) for k, t in results if k == "filled"]
+    with coredb.session_scope() as s:
+        trades = s.scalars(select(MarketTrade).where(MarketTrade.id.in_(trade_ids))).all()
+        owner = dict(
+            s.execute(
+                select(MarketMember.account_id, MarketMember.user_id).where(
+                    MarketMember.user_id.in_(ids["users"])
+                )
+            ).all()
+        )
+        who = {p.id: p for p in buyers}
+        tickets = [matching.PaymentTicket(who[owner[t.buyer_account_id]], t.id, f"P{t.id}") for t in trades]
+        assert all(o.ok for o in matching.record_payments(s, tickets=tickets))
+    with coredb.session_scope() as s:
+        out = settlement.confirm_payments(s, actor=SystemActor("test"), trade_ids=trade_ids)
+        assert all(o.ok for o in out)
+    with coredb.session_scope() as s:
+        held = sorted(
+            q
+            for _, q in s.execute(
+                select(CreditBlock.account_id, func.sum(CreditBlock.quantity))
+                .where(CreditBlock.project_id == ids["project_id"])
+                .group_by(CreditBlock.account_id)
+            ).all()
+        )
+        assert held == [1] * LAST
+        assert set(
+            s.scalars(select(CreditBlock.status).where(CreditBlock.project_id == ids["project_id"]))
+        ) == {CreditStatus.active}
         assert s.get(MarketListing, ids["listing_id"]).remaining == 0

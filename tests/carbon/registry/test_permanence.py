@@ -26,6 +26,31 @@ def test_issuance_holds_the_buffer_share_by_risk_rating(flow, db):
     assert credits.buffer_quantity(1, "high") == 0 and credits.buffer_quantity(100, "low") == 10
 
 
+def test_the_buffer_is_taken_once_not_by_the_methodology_and_the_registry(flow, db):
+    """The engine deducts a methodology buffer before its net creditable figure; the registry's pool replaces
+    it: the issuance adds that deduction back and holds its own rating share, so the project keeps
+    (net + methodology buffer) x (1 - rating share), not net x (1 - rating share)."""
+    credit = {"buffer_tco2e": 137.2, "net_creditable_tco2e": 1234.7}
+    p = flow.project(risk_rating="low")
+    rep = flow.report(p["id"], summary={"stocks_tc": {"2018": 1000.0, "2023": 1400.0}, "credit": credit})
+    flow.verify(rep["id"])
+    r = flow.issue(rep["id"])
+    assert r.status_code == 201, r.text
+    iss = r.json()
+    assert iss["quantity"] == 1371 and iss["buffer_quantity"] == 137  # floor(1234.7 + 137.2); 10 % held once
+    held = sorted(b.quantity for b in _blocks(db, p["id"]))
+    assert held == [137, 1234]  # the project keeps its net creditable tonnes; the pool holds the buffer
+    # a correction is compared as issued: the corrected net with the same buffer proportion added back
+    report = db.get(MonitoringReport, rep["id"])
+    assert credits.issuable_quantity(report) == 1371
+    assert round(credits.before_buffer(report, 617.35), 2) == 685.95
+    # a summary whose arithmetic is not the verified figure's adds nothing back
+    report.summary = {"credit": {"buffer_tco2e": 500.0, "net_creditable_tco2e": 999.0}}
+    assert credits.issuable_quantity(report) == 1234
+    report.summary = {"credit": {"buffer_tco2e": -5.0, "net_creditable_tco2e": 1234.7}}
+    assert credits.issuable_quantity(report) == 1234
+
+
 def test_reversal_cancels_buffer_credits_first_then_the_projects(client, login, flow, db):
     p, _rep, iss = flow.issued()  # medium: 185 of 1234 in the buffer
     admin = login("hn_registry")

@@ -24,6 +24,23 @@ def test_untouched_chain_verifies(db):
     assert result.checked >= 5
 
 
+def test_a_batch_append_chains_like_single_appends_and_an_edit_in_it_is_found(db):
+    before = _add(db, 2)
+    batch = audit.record_many(db, [
+        {"actor": SystemActor("test"), "action": "test.batch", "entity_type": "thing", "entity_id": i,
+         "detail": {"n": i, "名": "李四"}} for i in range(4)])
+    after = _add(db, 1)
+    assert [r.seq for r in batch] == list(range(before[-1].seq + 1, before[-1].seq + 5))
+    assert batch[0].prev_hash == before[-1].hash and after[0].prev_hash == batch[-1].hash
+    assert audit.record_many(db, []) == []
+    assert audit.verify(db).ok
+    db.execute(text("UPDATE audit_records SET detail = :d WHERE seq = :s"),
+               {"d": '{"n": 9}', "s": batch[1].seq})
+    db.expire_all()
+    result = audit.verify(db)
+    assert not result.ok and result.broken_seq == batch[1].seq
+
+
 def test_edited_row_is_reported_exactly(db):
     recs = _add(db, 5)
     target = recs[2].seq

@@ -49,6 +49,8 @@ def note_city_case_closed(session: Session, *, number: str, case_code: str, resu
     if ticket is None:
         log.info("city case closure for an unknown ticket ignored", extra={"case_code": case_code[:64]})
         return None
+    if ticket.city_case_code == case_code[:64] and ticket.city_case_result == result:
+        return ticket  # already noted: the event is delivered at least once (core.events)
     ticket.city_case_code = case_code[:64]
     ticket.city_case_result = result
     actor = audit.SystemActor("citymap")

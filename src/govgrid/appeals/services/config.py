@@ -62,10 +62,61 @@ def escalation_config(session: Session) -> dict[str, Any]:
     return get_config(session, key=ESCALATION, default=DEFAULT_ESCALATION)
 
 
-def deadline_override(session: Session, *, category_code: str) -> dict[str, Any]:
-    """The deployment's clock overrides for one category (sign_hours, contact_hours, resolve_days), if any."""
+def deadline_override(
+    session: Session, *, category_code: str, division_code: str | None = None
+) -> dict[str, Any]:
+    """The clock overrides for one category (sign_hours, contact_hours, resolve_days), if any: the
+    deployment's, then the county's own (of `division_code`'s county) over them."""
     value = get_config(session, key=DEADLINES, default={}).get(category_code, {})
-    return dict(value) if isinstance(value, dict) else {}
+    out = dict(value) if isinstance(value, dict) else {}
+    if division_code:
+        own = division_category(session, division_code=division_code[:6], category_code=category_code)
+        out.update({k: own[k] for k in CLOCK_KEYS if k in own})
+    return out
+
+
+# --- A county's own category settings (routing line and clocks per category), e.g. from a solution pack.
+
+DIVISION_PREFIX = "division:"
+CLOCK_KEYS = ("sign_hours", "contact_hours", "resolve_days")
+
+
+def division_settings(session: Session, *, division_code: str) -> dict[str, Any] | None:
+    """A county's own appeals settings ({"categories": {code: {line?, sign_hours?, ...}}}), None if unset."""
+    cache = session.info.setdefault("appeals_config", {})
+    key = DIVISION_PREFIX + division_code
+    if key not in cache:
+        row = session.get(AppealsConfig, key)
+        cache[key] = dict(row.value) if row is not None else None
+    found = cache[key]
+    return dict(found) if found is not None else None
+
+
+def division_category(session: Session, *, division_code: str, category_code: str) -> dict[str, Any]:
+    """A county's own settings for one category ({} when it has none)."""
+    value = (division_settings(session, division_code=division_code) or {}).get("categories", {})
+    found = value.get(category_code, {}) if isinstance(value, dict) else {}
+    return dict(found) if isinstance(found, dict) else {}
+
+
+def set_division_settings(
+    session: Session, *, actor: Actor, division_code: str, value: dict[str, Any] | None
+) -> None:
+    """Store (or, with None, remove) a county's own appeals settings (audited)."""
+    key = DIVISION_PREFIX + division_code
+    if value is not None:
+        set_config(session, actor=actor, key=key, value=value)
+        return
+    session.info.pop("appeals_config", None)
+    row = session.get(AppealsConfig, key)
+    if row is None:
+        return
+    session.delete(row)
+    session.flush()
+    audit.record(
+        session, actor=actor, action="appeals.config_removed", entity_type="appeals_config", entity_id=key
+    )
+    log.info("appeals setting removed", extra={"key": key})
 
 
 def default_jurisdiction(session: Session) -> str | None:

@@ -39,11 +39,12 @@ MAX_SUPERVISION_TEXT = 2000
 
 
 def deadlines(
-    session: Session, *, category_code: str, start: datetime
+    session: Session, *, category_code: str, start: datetime, division_code: str | None = None
 ) -> tuple[datetime, datetime, datetime]:
-    """(sign_due, contact_due, resolve_due) from the category's clocks on the working-day calendar."""
+    """(sign_due, contact_due, resolve_due) from the category's clocks on the working-day calendar (the
+    county's own clocks first when `division_code` is given, e.g. installed from a solution pack)."""
     cat = categories.get_or_default(category_code)
-    override = config.deadline_override(session, category_code=category_code)
+    override = config.deadline_override(session, category_code=category_code, division_code=division_code)
     cal = default_calendar()
     sign = cal.add_working_hours(start, float(override.get("sign_hours", cat.sign_hours)))
     contact = cal.add_working_hours(start, float(override.get("contact_hours", cat.contact_hours)))

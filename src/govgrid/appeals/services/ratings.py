@@ -155,7 +155,7 @@ def reopen(
     ticket.closed_at = None
     ticket.updated_at = now
     _sign, _contact, ticket.resolve_due = escalation.deadlines(
-        session, category_code=ticket.category_code, start=now
+        session, category_code=ticket.category_code, start=now, division_code=ticket.division_code
     )
     history.record_event(
         session,

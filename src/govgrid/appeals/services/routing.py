@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from govgrid.appeals import categories
 from govgrid.appeals.enums import LocationSource
+from govgrid.appeals.services import config
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
@@ -261,9 +262,14 @@ def propose_unit(session: Session, *, division: Division, category_code: str) ->
     """The responsible unit: the category's line department, else village, township, county."""
     cat = categories.get_or_default(category_code)
     lin = lineage(division)
+    line = cat.line
+    if "county" in lin:  # the county's own routing rule (e.g. installed from a solution pack) comes first
+        own = config.division_category(session, division_code=lin["county"], category_code=cat.code)
+        if "line" in own:
+            line = own["line"] or None
     candidates: list[str] = []
-    if cat.line and "county" in lin:
-        candidates.append(f"{lin['county']}-{cat.line}")
+    if line and "county" in lin:
+        candidates.append(f"{lin['county']}-{line}")
     for level in ("village", "township", "county"):
         if level in lin:
             candidates.append(f"{lin[level]}-government")

@@ -108,7 +108,7 @@ def dispatch(
     ticket.dispatched_at = now
     ticket.updated_at = now
     ticket.sign_due, ticket.contact_due, ticket.resolve_due = escalation.deadlines(
-        session, category_code=ticket.category_code, start=now
+        session, category_code=ticket.category_code, start=now, division_code=ticket.division_code
     )
     history.record_event(
         session,

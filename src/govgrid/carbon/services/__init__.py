@@ -19,7 +19,9 @@
   (page and PDF), the public registry as CSV and JSON;
 - ``traders``, ``market``, ``marketdata``, ``settlement``, ``benefits``, ``surveillance`` (碳汇交易): who
   trades with which account; listings, orders, matching and bidding; market data; reservations and delivery
-  versus payment, fees, retirement of purchased credits; benefit sharing ledgers; surveillance flags.
+  versus payment, fees, retirement of purchased credits; benefit sharing ledgers; surveillance flags;
+- ``matching``, ``clearing`` (批量撮合、批量结算): many orders or payment records in one transaction, and the
+  clearing run that delivers many paid trades at once (the per-trade confirmation runs it for one trade).
 
 Every function takes the session first and keyword-only arguments after it, flushes and never commits, and
 raises ``govgrid.core.errors`` types. Domain code they use: ``govgrid.carbon.enums`` (states and their
@@ -33,11 +35,13 @@ from govgrid.carbon.services import (
     assessments,
     benefits,
     buffer,
+    clearing,
     corrections,
     credits,
     exports,
     market,
     marketdata,
+    matching,
     mrv,
     projects,
     public,
@@ -54,11 +58,13 @@ __all__ = [
     "assessments",
     "benefits",
     "buffer",
+    "clearing",
     "corrections",
     "credits",
     "exports",
     "market",
     "marketdata",
+    "matching",
     "mrv",
     "projects",
     "public",

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from govgrid.carbon.enums import AdjustmentKind
 from govgrid.carbon.models import Adjustment, Issuance, MonitoringReport
-from govgrid.carbon.services import access, accounts, buffer
+from govgrid.carbon.services import access, accounts, buffer, credits
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.errors import ConflictError, NotFoundError, ValidationFailedError
@@ -49,7 +49,8 @@ def correct_report(
         )
     ).all()
     standing = iss.quantity - sum(previous)
-    excess = standing - math.floor(corrected_tco2e + 1e-9)
+    # compared as issued: with the methodology's buffer share added back (the registry's pool replaces it)
+    excess = standing - math.floor(credits.before_buffer(report, corrected_tco2e) + 1e-9)
     if excess <= 0:
         raise ConflictError(
             f"更正后的减排量不少于已签发的 {standing} 吨：增加的减排量须提交新的监测报告 "

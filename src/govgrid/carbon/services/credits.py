@@ -98,9 +98,28 @@ def buffer_quantity(quantity: int, risk_rating: str) -> int:
     return max(0, min(quantity - 1, math.floor(quantity * share + 0.5)))
 
 
+def methodology_buffer(report: MonitoringReport) -> float:
+    """The methodology's own non-permanence deduction stated in the verified report (t CO2e), else 0.
+
+    The registry's buffer pool (held back from every issuance by risk rating, as credits that a reversal can
+    cancel) replaces it: the deduction is added back before issuance so the buffer is taken once, not twice.
+    Only a figure of the report's own credit arithmetic counts (its net creditable equals the verified
+    one)."""
+    credit = report.summary.get("credit") if isinstance(report.summary, dict) else None
+    if not isinstance(credit, dict):
+        return 0.0
+    value, net = credit.get("buffer_tco2e"), credit.get("net_creditable_tco2e")
+    numbers = [v for v in (value, net) if isinstance(v, int | float) and not isinstance(v, bool)]
+    if len(numbers) != 2 or not all(math.isfinite(v) for v in numbers) or float(numbers[0]) < 0:
+        return 0.0
+    if abs(float(numbers[1]) - report.net_creditable_tco2e) > 0.01:
+        return 0.0
+    return float(numbers[0])
+
+
 def _issuable(report: MonitoringReport, quantity: int | None) -> int:
-    """The quantity to issue: all whole verified tonnes, or the asked part of them."""
-    available = math.floor(report.net_creditable_tco2e + 1e-9)
+    """The quantity to issue: all whole verified tonnes before the buffer, or the asked part of them."""
+    available = issuable_quantity(report)
     qty = available if quantity is None else quantity
     if qty <= 0:
         raise ConflictError(
@@ -511,8 +530,16 @@ def report_issuance(session: Session, *, report_id: int) -> Issuance | None:
 
 
 def issuable_quantity(report: MonitoringReport) -> int:
-    """The whole verified tonnes of a report (what an issuance takes by default)."""
-    return math.floor(report.net_creditable_tco2e + 1e-9)
+    """The whole verified tonnes of a report before any buffer (what an issuance takes by default): the net
+    creditable figure plus the methodology's buffer deduction, which the registry's pool replaces."""
+    return math.floor(before_buffer(report, report.net_creditable_tco2e) + 1e-9)
+
+
+def before_buffer(report: MonitoringReport, tco2e: float) -> float:
+    """A net creditable figure of the report (the verified one, or a corrected one) with the methodology's
+    buffer share added back in the report's own proportion (see ``methodology_buffer``)."""
+    net = report.net_creditable_tco2e
+    return tco2e * (1 + methodology_buffer(report) / net) if net > 0 else tco2e
 
 
 def get_block(session: Session, *, block_id: int) -> CreditBlock:

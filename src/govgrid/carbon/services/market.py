@@ -72,7 +72,8 @@ def parse_price(value: Any) -> Decimal:
     return price.quantize(Decimal("0.01"))
 
 
-def _quantity(value: int) -> int:
+def parse_quantity(value: int) -> int:
+    """A quantity in whole tonnes: a positive integer up to the ceiling."""
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_QUANTITY:
         raise _invalid(
             "quantity", "1-10000000", "数量须为 1 至 10000000 吨的整数 (quantity must be 1-10000000 t)"
@@ -110,7 +111,7 @@ def create_listing(
     if mode not in tuple(ListingMode):
         raise _invalid("mode", "listed|agreement|bidding", "交易方式须为挂牌、协议或竞价 (unknown mode)")
     kind = ListingMode(mode)
-    qty = _quantity(quantity)
+    qty = parse_quantity(quantity)
     unit = parse_price(price)
     if account_id is None:
         account = traders.trader_account(session, actor=actor)
@@ -207,6 +208,36 @@ def cancel_listing(session: Session, *, actor: Principal, listing_id: int) -> Ma
     return listing
 
 
+def check_order(
+    *,
+    status: str,
+    mode: str,
+    seller_account_id: int,
+    counterparty_account_id: int | None,
+    floor: Decimal,
+    buyer_account_id: int,
+    price: Decimal,
+) -> None:
+    """The rules an order must pass against its (locked) listing; raises the refusal a buyer reads."""
+    if status != ListingStatus.open:
+        raise ConflictError("该挂牌已结束，不能下单 (the listing is closed)", code="listing_closed")
+    if buyer_account_id == seller_account_id:
+        raise ConflictError("不能购买本账户挂牌的碳汇 (you cannot buy your own listing)", code="own_listing")
+    if mode == ListingMode.agreement and buyer_account_id != counterparty_account_id:
+        raise ForbiddenError("协议转让仅限指定受让方 (this agreement transfer names another buyer)")
+    if price < floor:
+        what = "竞价底价" if mode == ListingMode.bidding else "挂牌价"
+        raise ConflictError(
+            f"报价 {price} 元/吨低于{what} {floor} 元/吨 (the price is below the listing's {floor})",
+            code="price_below_listing",
+        )
+
+
+def sold_out() -> ConflictError:
+    """The refusal of an order that finds no tonnes left."""
+    return ConflictError("该挂牌已售罄 (sold out: no tonnes remain)", code="sold_out")
+
+
 @dataclass
 class OrderResult:
     """An order and the trade it matched (None for a bid waiting for the close)."""
@@ -227,24 +258,20 @@ def place_order(
 ) -> OrderResult:
     """A buyer's order: matched at once on a listed/agreement listing (in part if fewer tonnes remain), or
     a bid kept until the bidding closes. A refused order writes nothing."""
-    qty = _quantity(quantity)
+    qty = parse_quantity(quantity)
     unit = parse_price(price)
     now = now or utcnow()
     buyer = traders.trader_account(session, actor=actor)  # the caller's own account: no further check
     listing = _locked_listing(session, listing_id)
-    if listing.status != ListingStatus.open:
-        raise ConflictError("该挂牌已结束，不能下单 (the listing is closed)", code="listing_closed")
-    if buyer.id == listing.account_id:
-        raise ConflictError("不能购买本账户挂牌的碳汇 (you cannot buy your own listing)", code="own_listing")
-    if listing.mode == ListingMode.agreement and buyer.id != listing.counterparty_account_id:
-        raise ForbiddenError("协议转让仅限指定受让方 (this agreement transfer names another buyer)")
-    if unit < listing.price:
-        what = "竞价底价" if listing.mode == ListingMode.bidding else "挂牌价"
-        raise ConflictError(
-            f"报价 {unit} 元/吨低于{what} {listing.price} 元/吨 "
-            f"(the price is below the listing's {listing.price})",
-            code="price_below_listing",
-        )
+    check_order(
+        status=listing.status,
+        mode=listing.mode,
+        seller_account_id=listing.account_id,
+        counterparty_account_id=listing.counterparty_account_id,
+        floor=listing.price,
+        buyer_account_id=buyer.id,
+        price=unit,
+    )
     order = MarketOrder(
         listing_id=listing.id,
         account_id=buyer.id,
@@ -269,7 +296,7 @@ def place_order(
     else:
         fill = min(qty, listing.remaining)
         if fill == 0:
-            raise ConflictError("该挂牌已售罄 (sold out: no tonnes remain)", code="sold_out")
+            raise sold_out()
         done = session.execute(
             update(MarketListing)
             .where(
@@ -281,7 +308,7 @@ def place_order(
             .execution_options(synchronize_session=False)
         )
         if rowcount(done) != 1:  # another order took the tonnes first: refuse, nothing written
-            raise ConflictError("该挂牌已售罄 (sold out: no tonnes remain)", code="sold_out")
+            raise sold_out()
         # the row is locked and the guarded UPDATE took exactly `fill`: no need to read it back
         set_committed_value(listing, "remaining", listing.remaining - fill)
         if listing.remaining == 0:

@@ -267,6 +267,7 @@ def _credit_section(report: MonitoringReport, issuance: Issuance | None) -> dict
             f"登记簿签发：{issuance.quantity:,} t CO2e（序列号 {serial_label(report.project.code, issuance.vintage_start, issuance.vintage_end, issuance.serial_start, issuance.serial_end)}），"  # noqa: E501
             f"其中 {issuance.buffer_quantity:,} 吨（{share:.1f}%，按风险等级"
             f"“{RISK_ZH.get(issuance.risk_rating or '', '中')}”）存入缓冲池，用于抵补日后的逆转损失。"
+            "方法学非永久性扣减不再另行扣留：签发量为扣减前的核证减排量，缓冲份额只由登记簿缓冲池扣留一次。"
         )
     return {
         "heading": "四、减排量、不确定性与扣减",

@@ -9,6 +9,7 @@ or expired payment gives the tonnes back: to the listing while it is open, else 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -34,7 +35,7 @@ from govgrid.carbon.models import (
     MarketTrade,
 )
 from govgrid.carbon.serials import serial_label
-from govgrid.carbon.services import access, benefits, credits, surveillance, traders
+from govgrid.carbon.services import access, clearing, credits, surveillance, traders
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.db import utcnow
@@ -217,20 +218,33 @@ def _give_back(session: Session, *, actor: Actor, trade: MarketTrade) -> None:
         release(session, actor=actor, listing=listing, quantity=trade.quantity)
 
 
-def pay(session: Session, *, actor: Actor, trade_id: int, payment_ref: str) -> MarketTrade:
-    """The buyer records its payment (付款凭证); credits move only once the settlement agent confirms it."""
+def payment_reference(payment_ref: str) -> str:
+    """A payment reference (付款流水号): 1-64 characters after trimming."""
     ref = payment_ref.strip()
     if not ref or len(ref) > 64:
         raise ValidationFailedError(
             "请填写付款流水号（不超过 64 个字符）(a payment reference of at most 64 characters is required)",
             details=[{"loc": ["payment_ref"], "msg": "1-64 characters"}],
         )
+    return ref
+
+
+def expire_late(session: Session, *, actor: Actor, trade_id: int) -> ConflictError:
+    """Expire a trade whose payment window closed (its tonnes go back); the refusal its late payer reads."""
+    trade = _locked_trade(session, trade_id)
+    if trade.status == TradeStatus.awaiting_payment:
+        _expire(session, actor=actor, trade=trade)
+    return ConflictError("付款已超时，冻结的碳汇已释放 (the payment window closed; the trade expired)")
+
+
+def pay(session: Session, *, actor: Actor, trade_id: int, payment_ref: str) -> MarketTrade:
+    """The buyer records its payment (付款凭证); credits move only once the settlement agent confirms it."""
+    ref = payment_reference(payment_ref)
     trade = _locked_trade(session, trade_id)
     traders.require_trader(session, actor=actor, account=trade.buyer)
     now = utcnow()
     if trade.status == TradeStatus.awaiting_payment and trade.pay_by < now:
-        _expire(session, actor=actor, trade=trade)
-        raise ConflictError("付款已超时，冻结的碳汇已释放 (the payment window closed; the trade expired)")
+        raise expire_late(session, actor=actor, trade_id=trade.id)
     require_move(
         trade.status, TradeStatus.paid, message=f"该成交当前状态不能付款（{trade.status}）(cannot pay now)"
     )
@@ -253,25 +267,26 @@ def pay(session: Session, *, actor: Actor, trade_id: int, payment_ref: str) -> M
 
 def confirm_payment(session: Session, *, actor: Actor, trade_id: int, received: bool) -> MarketTrade:
     """The settlement agent confirms (delivery and revenue split) or rejects (release) a payment record."""
+    if received:  # the clearing run of one trade: the same code path as the batch
+        outcome = clearing.settle_trades(session, actor=actor, trade_ids=[trade_id])[0]
+        if outcome.error is not None:
+            raise outcome.error
+        return _locked_trade(session, trade_id)  # settled just now; read back for the caller
     trade = _locked_trade(session, trade_id)
     traders.require_supervisor(actor, access.division_path(session, trade.division_code))
-    target = TradeStatus.settled if received else TradeStatus.failed
     require_move(
         trade.status,
-        target,
+        TradeStatus.failed,
         message=f"该成交当前状态不能确认付款（{trade.status}）(not awaiting confirmation)",
     )
-    if received:
-        settle(session, actor=actor, trade=trade)
-    else:
-        trade.status = TradeStatus.failed
-        _give_back(session, actor=actor, trade=trade)
-        session.flush()
-        log.info("carbon trade payment failed", extra={"trade_id": trade.id})
+    trade.status = TradeStatus.failed
+    _give_back(session, actor=actor, trade=trade)
+    session.flush()
+    log.info("carbon trade payment failed", extra={"trade_id": trade.id})
     audit.record(
         session,
         actor=actor,
-        action="carbon.market_settle" if received else "carbon.market_payment_failed",
+        action="carbon.market_payment_failed",
         entity_type="carbon_market_trade",
         entity_id=trade.id,
         division_code=trade.division_code,
@@ -280,32 +295,18 @@ def confirm_payment(session: Session, *, actor: Actor, trade_id: int, received: 
     return trade
 
 
+def confirm_payments(session: Session, *, actor: Actor, trade_ids: Sequence[int]) -> list[clearing.Outcome]:
+    """The clearing run (批量结算): confirm many received payments and deliver them in one transaction."""
+    return clearing.settle_trades(session, actor=actor, trade_ids=trade_ids)
+
+
 def settle(session: Session, *, actor: Actor, trade: MarketTrade) -> list[CreditBlock]:
-    """Deliver a paid trade's tonnes to the buyer and split the seller's net revenue (the trade is locked)."""
-    listing = session.execute(select(MarketListing).where(MarketListing.id == trade.listing_id)).scalar_one()
-    blocks = _take_reserved(session, listing, trade.quantity)
-    for b in blocks:
-        require_move(b.status, CreditStatus.active, message="区块不能交割 (the block cannot be delivered)")
-        b.status = CreditStatus.active
-        b.account_id = trade.buyer_account_id
-        session.add(
-            _movement(
-                MovementKind.trade,
-                b,
-                actor,
-                from_account_id=trade.seller_account_id,
-                to_account_id=trade.buyer_account_id,
-                reason=f"trade {trade.id}",
-            )
-        )
-        session.add(MarketDelivery(trade_id=trade.id, block_id=b.id))
-    trade.status = TradeStatus.settled
-    trade.settled_by = access.holder_name(actor)
-    trade.settled_at = utcnow()
+    """Deliver one paid trade's tonnes to the buyer and split the seller's net revenue (writes its audit)."""
     session.flush()
-    benefits.split_revenue(session, trade=trade)
-    log.info("carbon trade settled", extra={"trade_id": trade.id, "block_ids": [b.id for b in blocks]})
-    return blocks
+    outcome = clearing.settle_trades(session, actor=actor, trade_ids=[trade.id])[0]
+    if outcome.error is not None:
+        raise outcome.error
+    return list(session.scalars(select(CreditBlock).where(CreditBlock.id.in_(outcome.block_ids))))
 
 
 def _expire(session: Session, *, actor: Actor, trade: MarketTrade) -> None:

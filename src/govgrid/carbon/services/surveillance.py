@@ -12,11 +12,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from govgrid.carbon.enums import FlagKind, FlagStatus, TradeStatus, require_move
@@ -25,6 +28,7 @@ from govgrid.carbon.services import access, traders
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.authz.principal import Principal
+from govgrid.core.db import utcnow
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import NotFoundError, ValidationFailedError
 
@@ -48,87 +52,170 @@ def _owner(account: CarbonAccount) -> str:
     return "".join(account.holder_name.split())
 
 
-def _flag(session: Session, trade: MarketTrade, kind: FlagKind, detail: dict[str, Any]) -> MarketFlag:
-    flag = MarketFlag(
-        trade_id=trade.id,
-        project_id=trade.project_id,
-        division_code=trade.division_code,
-        kind=kind,
-        detail=detail,
-        status=FlagStatus.open,
-    )
-    session.add(flag)
-    session.flush()
-    log.info(
-        "carbon market flag raised", extra={"flag_id": flag.id, "trade_id": trade.id, "kind": kind.value}
-    )
-    return flag
+@dataclass(frozen=True)
+class Match:
+    """What the checks read of a new trade (a row already written, in id order within a batch)."""
+
+    trade_id: int
+    project_id: int
+    division_code: str
+    seller_account_id: int
+    buyer_account_id: int
+    price: Decimal
+    quantity: int
+    created_at: datetime
 
 
-def check_trade(session: Session, *, actor: Actor, trade: MarketTrade) -> list[MarketFlag]:
-    """Run the three checks on a new match; returns the flags raised."""
-    flags: list[MarketFlag] = []
-    seller, buyer = trade.seller, trade.buyer  # already in the session (the caller loaded both accounts)
-    same_name = _owner(seller) == _owner(buyer)
-    if same_name or (
-        access.principal_of(actor) is not None and traders.is_trader(session, actor=actor, account=seller)
-    ):
-        reason = "same_holder" if same_name else "same_operator"
-        flags.append(_flag(session, trade, FlagKind.wash_trade, {"reason": reason}))
+@dataclass
+class _ProjectState:
+    """One project's recent band and buyer volumes, read once per batch and kept up to date in memory."""
+
+    recent: deque[tuple[Decimal, int]]
+    volumes: dict[int, int]
+    flagged: set[int]
+
+
+def _project_state(session: Session, project_id: int, before_id: int, since: datetime) -> _ProjectState:
     recent = session.execute(
         select(MarketTrade.price, MarketTrade.quantity)
         .where(
-            MarketTrade.project_id == trade.project_id,
-            MarketTrade.id != trade.id,
+            MarketTrade.project_id == project_id,
+            MarketTrade.id < before_id,
             MarketTrade.status.in_(LIVE),
         )
         .order_by(MarketTrade.id.desc())
         .limit(BAND_TRADES)
     ).all()
-    volume = sum(q for _, q in recent)
-    if volume:
-        vwap = sum((p * q for p, q in recent), Decimal(0)) / volume
-        deviation = (trade.price - vwap) / vwap
-        if abs(deviation) > PRICE_BAND:
-            flags.append(
-                _flag(
-                    session,
-                    trade,
-                    FlagKind.price_outlier,
-                    {"reference": str(vwap.quantize(Decimal("0.01"))), "deviation": f"{deviation:.1%}"},
-                )
-            )
-    since = trade.created_at - timedelta(days=CONCENTRATION_DAYS)
     rows = session.execute(
         select(MarketTrade.buyer_account_id, func.sum(MarketTrade.quantity))
         .where(
-            MarketTrade.project_id == trade.project_id,
+            MarketTrade.project_id == project_id,
+            MarketTrade.id < before_id,
             MarketTrade.status.in_(LIVE),
             MarketTrade.created_at >= since,
         )
         .group_by(MarketTrade.buyer_account_id)
     ).all()
-    total = sum(int(q) for _, q in rows)
-    mine = sum(int(q) for b, q in rows if b == trade.buyer_account_id)
-    if total >= CONCENTRATION_MIN_T and Decimal(mine) / total > CONCENTRATION_SHARE:
-        already = session.scalar(
-            select(MarketFlag.id)
-            .join(MarketTrade, MarketTrade.id == MarketFlag.trade_id)
-            .where(
-                MarketFlag.kind == FlagKind.concentration,
-                MarketFlag.status == FlagStatus.open,
-                MarketFlag.project_id == trade.project_id,
-                MarketTrade.buyer_account_id == trade.buyer_account_id,
-            )
-            .limit(1)
+    flagged = session.scalars(
+        select(MarketTrade.buyer_account_id)
+        .join(MarketFlag, MarketTrade.id == MarketFlag.trade_id)
+        .where(
+            MarketFlag.kind == FlagKind.concentration,
+            MarketFlag.status == FlagStatus.open,
+            MarketFlag.project_id == project_id,
         )
-        if already is None:
-            flags.append(
-                _flag(
-                    session, trade, FlagKind.concentration, {"share": f"{mine / total:.0%}", "volume": total}
+    ).all()
+    return _ProjectState(
+        deque(((p, int(q)) for p, q in reversed(recent)), maxlen=BAND_TRADES),
+        {b: int(q) for b, q in rows},
+        set(flagged),
+    )
+
+
+def check_matches(session: Session, *, matches: Sequence[tuple[Actor, Match]]) -> list[int]:
+    """Run the three checks on new matches (in id order; each sees the ones before it); returns flag ids."""
+    if not matches:
+        return []
+    accounts = {
+        a.id: a
+        for a in session.scalars(
+            select(CarbonAccount).where(
+                CarbonAccount.id.in_(
+                    {m.seller_account_id for _, m in matches} | {m.buyer_account_id for _, m in matches}
                 )
             )
-    return flags
+        )
+    }
+    states: dict[int, _ProjectState] = {}
+    sellers = [accounts[i] for i in {m.seller_account_id for _, m in matches}]
+    operators: dict[tuple[str, str | None, str | None], set[int]] | None = None
+    rows: list[dict[str, Any]] = []
+    for actor, m in matches:
+        state = states.get(m.project_id)
+        if state is None:
+            since = m.created_at - timedelta(days=CONCENTRATION_DAYS)
+            state = states[m.project_id] = _project_state(session, m.project_id, m.trade_id, since)
+        seller, buyer = accounts[m.seller_account_id], accounts[m.buyer_account_id]
+        same_name = _owner(seller) == _owner(buyer)
+        same_operator = False
+        if not same_name and access.principal_of(actor) is not None:
+            if operators is None:
+                operators = traders.operable_by(session, actors=[a for a, _ in matches], accounts=sellers)
+            same_operator = seller.id in operators[actor.audit_identity]
+        if same_name or same_operator:
+            reason = "same_holder" if same_name else "same_operator"
+            rows.append(_flag_row(m, FlagKind.wash_trade, {"reason": reason}))
+        volume = sum(q for _, q in state.recent)
+        if volume:
+            vwap = sum((p * q for p, q in state.recent), Decimal(0)) / volume
+            deviation = (m.price - vwap) / vwap
+            if abs(deviation) > PRICE_BAND:
+                detail = {"reference": str(vwap.quantize(Decimal("0.01"))), "deviation": f"{deviation:.1%}"}
+                rows.append(_flag_row(m, FlagKind.price_outlier, detail))
+        state.recent.append((m.price, m.quantity))
+        state.volumes[m.buyer_account_id] = state.volumes.get(m.buyer_account_id, 0) + m.quantity
+        total = sum(state.volumes.values())
+        mine = state.volumes[m.buyer_account_id]
+        if (
+            total >= CONCENTRATION_MIN_T
+            and Decimal(mine) / total > CONCENTRATION_SHARE
+            and m.buyer_account_id not in state.flagged
+        ):
+            state.flagged.add(m.buyer_account_id)
+            rows.append(
+                _flag_row(m, FlagKind.concentration, {"share": f"{mine / total:.0%}", "volume": total})
+            )
+    if not rows:
+        return []
+    table: Table = MarketFlag.__table__  # type: ignore[assignment]
+    found = {
+        (trade_id, kind): flag_id
+        for flag_id, trade_id, kind in session.connection().execute(
+            insert(table).returning(table.c.id, table.c.trade_id, table.c.kind), rows
+        )
+    }
+    ids = [found[(row["trade_id"], row["kind"])] for row in rows]
+    for flag_id, row in zip(ids, rows, strict=True):
+        log.info(
+            "carbon market flag raised",
+            extra={"flag_id": flag_id, "trade_id": row["trade_id"], "kind": row["kind"]},
+        )
+    return ids
+
+
+def _flag_row(m: Match, kind: FlagKind, detail: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "trade_id": m.trade_id,
+        "project_id": m.project_id,
+        "division_code": m.division_code,
+        "kind": kind.value,
+        "detail": detail,
+        "status": FlagStatus.open.value,
+        "created_at": utcnow(),
+    }
+
+
+def match_of(trade: MarketTrade) -> Match:
+    """The checks' view of a trade row."""
+    return Match(
+        trade.id,
+        trade.project_id,
+        trade.division_code,
+        trade.seller_account_id,
+        trade.buyer_account_id,
+        trade.price,
+        trade.quantity,
+        trade.created_at,
+    )
+
+
+def check_trade(session: Session, *, actor: Actor, trade: MarketTrade) -> list[MarketFlag]:
+    """Run the three checks on one new match; returns the flags raised."""
+    session.flush()
+    ids = check_matches(session, matches=[(actor, match_of(trade))])
+    if not ids:
+        return []
+    return list(session.scalars(select(MarketFlag).where(MarketFlag.id.in_(ids)).order_by(MarketFlag.id)))
 
 
 def list_flags(

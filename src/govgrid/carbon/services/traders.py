@@ -11,6 +11,7 @@ market, and who supervises it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlalchemy.orm import Session
@@ -56,20 +57,44 @@ def trader_account(session: Session, *, actor: Principal) -> CarbonAccount:
     )
 
 
+def operable_by(
+    session: Session, *, actors: Iterable[Actor], accounts: Iterable[CarbonAccount]
+) -> dict[tuple[str, str | None, str | None], set[int]]:
+    """Per actor (by audit identity), the ids of ``accounts`` it may operate on the market: its trader
+    binding (one query for all actors), its holder department, or the registry administrator for an
+    external account."""
+    accs = list(accounts)
+    people = {a.audit_identity: a for a in actors}
+    users = {p.id for p in map(access.principal_of, people.values()) if p is not None and p.kind == "user"}
+    bound: dict[int, set[int]] = {}
+    for user_id, account_id in session.execute(
+        select(MarketMember.user_id, MarketMember.account_id).where(MarketMember.user_id.in_(users))
+    ):
+        bound.setdefault(user_id, set()).add(account_id)
+    out: dict[tuple[str, str | None, str | None], set[int]] = {}
+    for key, actor in people.items():
+        p = access.principal_of(actor)
+        if p is None:
+            out[key] = {a.id for a in accs} if key[0] == "system" else set()
+            continue
+        mine = bound.get(p.id, set()) if p.kind == "user" else set()
+        ids = out[key] = {a.id for a in accs if a.id in mine}
+        if not p.is_superuser and not p.assignments:  # no role anywhere: holds no department, is no registry
+            continue
+        for a in accs:
+            if a.id in ids:
+                continue
+            try:
+                access.require_holder(session, actor=p, account=a)
+            except ForbiddenError:
+                continue
+            ids.add(a.id)
+    return out
+
+
 def is_trader(session: Session, *, actor: Actor, account: CarbonAccount) -> bool:
     """True if the actor may operate ``account`` on the market (binding, holder department or registry)."""
-    p = access.principal_of(actor)
-    if p is None:
-        return actor.audit_identity[0] == "system"
-    if p.kind == "user" and session.scalar(
-        select(MarketMember.id).where(MarketMember.user_id == p.id, MarketMember.account_id == account.id)
-    ):
-        return True
-    try:
-        access.require_holder(session, actor=p, account=account)
-    except ForbiddenError:
-        return False
-    return True
+    return account.id in operable_by(session, actors=[actor], accounts=[account])[actor.audit_identity]
 
 
 def require_trader(session: Session, *, actor: Actor, account: CarbonAccount) -> None:

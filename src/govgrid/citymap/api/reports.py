@@ -31,7 +31,7 @@ def upload_photo(
 def get_photo(photo_id: int, session: SessionDep, principal: CurrentPrincipal) -> Response:
     """A photo of a case in scope."""
     photo = photos.get_photo(session, principal=principal, photo_id=photo_id)
-    return Response(photo.data, media_type=photo.content_type)
+    return Response(photos.photo_bytes(photo), media_type=photo.content_type)
 
 
 def _result(out: ingestion.ReportOutcome) -> s.ReportResult:

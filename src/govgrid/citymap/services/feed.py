@@ -1,7 +1,10 @@
 """The live map's feed: committed unit moves and case changes fan out to server-sent-event listeners.
 
-Services publish `live.LIVE_EVENT` on the session (delivered only after commit); this module subscribes and
-puts the payload on every listener's asyncio queue, thread-safely (sync endpoints run in a thread pool). Each
+Services publish `live.LIVE_EVENT` on the session (delivered only after commit); this module subscribes to it
+as a fan-out event (`core.events.subscribe_fanout`: the publishing process hands it over after its commit, and
+on PostgreSQL every other web process hears it through `LISTEN/NOTIFY`, see `core.notify`) and puts the
+payload on every listener's asyncio queue in this process, thread-safely (sync endpoints run in a thread
+pool). Each
 subscriber gets only what its snapshot would show (`FeedScope`): the scope is read from the database once, in
 a worker thread, when the feed opens; each event is then checked against it in Python, without touching the
 database.
@@ -24,7 +27,7 @@ from govgrid.core.authz.principal import Principal
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import ForbiddenError
-from govgrid.core.events import DomainEvent, subscribe
+from govgrid.core.events import DomainEvent, subscribe_fanout
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +94,12 @@ broadcaster = Broadcaster()
 
 
 def on_live(ev: DomainEvent) -> None:
-    """The committed `LIVE_EVENT` handler: hand the payload to the listeners of its county."""
+    """The committed `LIVE_EVENT` handler (in every web process): hand the payload to the listeners of its
+    county in this process."""
     broadcaster.send(dict(ev.payload["data"]))
 
 
-subscribe(live.LIVE_EVENT, on_live)
+subscribe_fanout(live.LIVE_EVENT, on_live)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govgrid.citymap import catalog, spatial
@@ -38,12 +39,29 @@ class ReportOutcome:
     duplicate: bool
 
 
-def _new_code(session: Session, county: str, at: datetime) -> str:
+def next_case_code(session: Session, county: str, at: datetime) -> str:
     """county 6 + local date 8 + daily serial 5."""
     day = at.astimezone(SHANGHAI).strftime("%Y%m%d")
     prefix = f"{county}{day}"
     top = session.scalar(select(func.max(Case.code)).where(Case.code.like(prefix + "%")))
     return f"{prefix}{(int(top[-5:]) + 1) if top else 1:05d}"
+
+
+def _insert_with_free_code(session: Session, case: Case, at: datetime, attempts: int = 8) -> None:
+    """Insert the case under the next free daily serial: two reports committed at once (several workers on
+    PostgreSQL) may read the same top serial, so a taken code is retried in a savepoint with the next one."""
+    for attempt in range(attempts):
+        try:
+            with session.begin_nested():
+                session.add(case)
+                session.flush()
+            return
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise ConflictError(
+                    "案件编号繁忙，请稍后重试 (case numbering is busy; retry in a moment)"
+                ) from None
+            case.code = next_case_code(session, case.county_code, at)  # the winner has committed: read again
 
 
 def _check_reported_at(at: datetime | None) -> datetime:
@@ -193,7 +211,7 @@ def report_event(
         log.info("report merged", extra={"case_id": twin.id, "source": source, "reports": twin.report_count})
         return ReportOutcome(twin, True)
     case = Case(
-        code=_new_code(session, place.county_code, at),
+        code=next_case_code(session, place.county_code, at),
         source=source,
         external_ref=external_ref,
         kind=kind,
@@ -214,8 +232,7 @@ def report_event(
         state=CASE_LOOP[CaseAction.collect].target.value,
         reported_at=at,
     )
-    session.add(case)
-    session.flush()
+    _insert_with_free_code(session, case, at)
     add_report(case.id, False)
     cases.record_step(
         session, case, actor=actor, action=CaseAction.collect, from_state=None, role=role, at=at

@@ -8,12 +8,14 @@ from sqlalchemy.orm import Session
 from govgrid.citymap.models import Case, CaseStep, Photo
 from govgrid.citymap.services import access
 from govgrid.citymap.services.common import Actor
+from govgrid.core import storage
 from govgrid.core.audit import service as audit
 from govgrid.core.authz.principal import Principal
 from govgrid.core.errors import NotFoundError, ValidationFailedError
 
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/webp"}
 PHOTO_MAX_BYTES = 8 * 1024 * 1024
+PHOTO_NAMESPACE = "citymap-photos"  # core.storage namespace of report and feedback photos
 MAGIC = {"image/jpeg": b"\xff\xd8", "image/png": b"\x89PNG", "image/webp": b"RIFF"}
 
 
@@ -35,7 +37,11 @@ def save_photo(session: Session, *, actor: Actor, content_type: str, data: bytes
             "文件内容与类型不符 (file content does not match its type)",
             details=[{"loc": ["file"], "msg": content_type}],
         )
-    photo = Photo(content_type=content_type, size=len(data), data=data, uploaded_by=actor.audit_identity[2])
+    # the object first, then the row: a failed transaction leaves an orphan object for `govgrid storage
+    # sweep`, never a row without its object
+    key = storage.put(PHOTO_NAMESPACE, data, content_type=content_type)
+    photo = Photo(content_type=content_type, size=len(data), storage_key=key,
+                  uploaded_by=actor.audit_identity[2])
     session.add(photo)
     session.flush()
     audit.record(
@@ -66,3 +72,15 @@ def get_photo(session: Session, *, principal: Principal, photo_id: int) -> Photo
     if photo is None or (case_id is None and photo.uploaded_by != principal.name):
         raise NotFoundError("照片不存在或无权查看 (no such photo in your scope)")
     return photo
+
+
+def photo_bytes(photo: Photo) -> bytes:
+    """The stored bytes of a photo the caller was allowed to get (from core.storage)."""
+    return storage.get(photo.storage_key)
+
+
+def _referenced_keys(session: Session) -> list[str]:
+    return list(session.scalars(select(Photo.storage_key)))
+
+
+storage.register_references(PHOTO_NAMESPACE, _referenced_keys)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govgrid.config import DEMO_SECRET_PREFIX
@@ -15,9 +16,16 @@ DEMO_SECRET_NAME = "demo_token_secret"  # noqa: S105  (the row's name; the secre
 
 def demo_secret(session: Session) -> str:
     """This demo database's token secret, generated at random the first time it is asked for."""
-    value = session.scalar(select(InstanceSecret.value).where(InstanceSecret.name == DEMO_SECRET_NAME))
-    if value is None:
-        value = DEMO_SECRET_PREFIX + secrets.token_urlsafe(48)
-        session.add(InstanceSecret(name=DEMO_SECRET_NAME, value=value))
-        session.flush()
+    query = select(InstanceSecret.value).where(InstanceSecret.name == DEMO_SECRET_NAME)
+    value = session.scalar(query)
+    if value is not None:
+        return value
+    value = DEMO_SECRET_PREFIX + secrets.token_urlsafe(48)
+    try:
+        with session.begin_nested():
+            session.add(InstanceSecret(name=DEMO_SECRET_NAME, value=value))
+    except IntegrityError:  # another process (a web worker starting beside this one) made it first: use it
+        value = session.scalar(query)
+        if value is None:
+            raise
     return value

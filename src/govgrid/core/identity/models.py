@@ -90,6 +90,10 @@ class UserSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(default=None)
     # logout, password, disabled, admin
     ended_reason: Mapped[str | None] = mapped_column(String(32), default=None)
+    # where the login came from and when it was last used (the administrator's sessions page)
+    address: Mapped[str | None] = mapped_column(String(64), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(256), default=None)
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class LoginThrottle(Base):

@@ -15,13 +15,24 @@ from govgrid.core.db import rowcount, utcnow
 from govgrid.core.identity import security
 from govgrid.core.identity.models import User, UserSession
 
+# how stale a session's "last seen" may get before a request writes it again (one write per period)
+SEEN_EVERY = timedelta(minutes=5)
 
-def start(session: Session, *, user: User, kind: str = "cookie", minutes: int | None = None) -> str:
-    """Open a session for a user who has just proved who they are; returns its signed token."""
+
+def start(
+    session: Session, *, user: User, kind: str = "cookie", minutes: int | None = None,
+    address: str | None = None, user_agent: str | None = None,
+) -> str:
+    """Open a session for a user who has just proved who they are; returns its signed token.
+
+    `address` and `user_agent`: where the login came from (shown to administrators, /admin/sessions)."""
     minutes = minutes or get_settings().token_minutes
     sid = security.new_session_id()
+    now = utcnow()
     session.add(UserSession(token_hash=security.hash_session_id(sid), user_id=user.id, kind=kind,
-                            expires_at=utcnow() + timedelta(minutes=minutes)))
+                            expires_at=now + timedelta(minutes=minutes), last_seen_at=now,
+                            address=(address or None) and address[:64],
+                            user_agent=(user_agent or None) and user_agent[:256]))
     session.flush()
     return security.create_token(user.id, sid, minutes=minutes)
 
@@ -31,10 +42,15 @@ def resolve(session: Session, token: str) -> int | None:
     claims = security.decode_token(token)
     if claims is None:
         return None
-    row = session.execute(select(UserSession.user_id, UserSession.expires_at, UserSession.ended_at).where(
-        UserSession.token_hash == security.hash_session_id(claims.sid))).first()
-    if row is None or row.ended_at is not None or row.expires_at <= utcnow() or row.user_id != claims.user_id:
+    row = session.execute(select(
+        UserSession.id, UserSession.user_id, UserSession.expires_at, UserSession.ended_at,
+        UserSession.last_seen_at,
+    ).where(UserSession.token_hash == security.hash_session_id(claims.sid))).first()
+    now = utcnow()
+    if row is None or row.ended_at is not None or row.expires_at <= now or row.user_id != claims.user_id:
         return None
+    if row.last_seen_at is None or now - row.last_seen_at >= SEEN_EVERY:
+        session.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
     return claims.user_id
 
 

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import Table, false, func, insert, or_, select
+from sqlalchemy import Table, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from govgrid.core.audit import service as audit
@@ -27,7 +27,7 @@ from govgrid.exchange.models import GatewayCall, Record
 from govgrid.exchange.services.access import KIND
 from govgrid.exchange.services.gateway_access import Access, resolve
 
-_INSERT_CALL = insert(cast("Table", GatewayCall.__table__))
+_CALLS = cast("Table", GatewayCall.__table__)
 
 
 def _records_stmt(upload_id: int, row_filter: str | None, conditions: list[Any], after: int | None) -> Any:
@@ -274,7 +274,17 @@ def _log_call(
         if acc.grant
         else (actor.primary.department_id if actor.primary else None)
     )
-    rec = audit.record(
+    call = {
+        "at": utcnow(),
+        "resource_id": acc.resource.id,
+        "grant_id": acc.grant.id if acc.grant else None,
+        "consumer_department_id": consumer,
+        "kind": str(kind),
+        "rows": rows,
+        "response_sha256": digest,
+    }
+    # The call-log row is written with the audit record and names its seq (one statement on PostgreSQL).
+    audit.record(
         session,
         actor=actor,
         action=f"exchange.gateway.{kind}",
@@ -291,21 +301,7 @@ def _log_call(
             "masked": sorted(acc.masks),
             **detail,
         },
-    )
-    session.connection().execute(
-        _INSERT_CALL,  # a prebuilt Core insert on the connection: no unit of work on the hot path
-        [
-            {
-                "at": utcnow(),
-                "resource_id": acc.resource.id,
-                "grant_id": acc.grant.id if acc.grant else None,
-                "consumer_department_id": consumer,
-                "kind": str(kind),
-                "rows": rows,
-                "response_sha256": digest,
-                "audit_seq": rec.seq,
-            }
-        ],
+        with_row=(_CALLS, "audit_seq", call),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from govgrid.core.authz.principal import Principal
@@ -76,7 +76,22 @@ def _statement(key: str, build: Callable[[], Any]) -> Any:
     return stmt
 
 
-def _target_stmt() -> Any:
+def _grant_predicates(mode: str) -> list[Any]:
+    # The same predicates as grants.active_grant (an active grant to one of the caller's own departments).
+    where = [
+        Grant.resource_id == Resource.id,
+        Grant.consumer_department_id.in_(bindparam("departments", expanding=True)),
+        Grant.revoked_at.is_(None),
+        Grant.expires_at > bindparam("now"),
+    ]
+    if mode == AccessMode.records:
+        where.append(Grant.mode == AccessMode.records.value)
+    return where
+
+
+def _target_stmt(mode: str) -> Any:
+    """The resource, its items, its active upload and the caller's candidate grants, in one query: one row per
+    item and grant (grant columns NULL when there is none)."""
     return (
         select(
             Resource.id,
@@ -92,32 +107,6 @@ def _target_stmt() -> Any:
             DataItem.sensitive,
             Upload.id,
             Upload.version,
-        )
-        .join(DataItem, DataItem.resource_id == Resource.id)
-        .outerjoin(
-            Upload, and_(Upload.resource_id == Resource.id, Upload.status == UploadStatus.active.value)
-        )
-        .where(Resource.code == bindparam("code"))
-        .order_by(DataItem.position, Upload.version.desc())
-    )
-
-
-def _grant_view_stmt(mode: str) -> Any:
-    # The same predicates as grants.active_grant (an active grant to one of the caller's own departments).
-    where = [
-        Grant.resource_id == bindparam("resource_id"),
-        Grant.consumer_department_id.in_(bindparam("departments", expanding=True)),
-        Grant.revoked_at.is_(None),
-        Grant.expires_at > bindparam("now"),
-    ]
-    order: list[Any] = [Grant.granted_at.desc(), Grant.id.desc()]
-    if mode == AccessMode.records:
-        where.append(Grant.mode == AccessMode.records.value)
-    else:
-        # A verify call prefers a verify grant: only that one lets masked items be checked.
-        order.insert(0, case((Grant.mode == AccessMode.verify.value, 0), else_=1))
-    return (
-        select(
             Grant.id,
             Grant.consumer_department_id,
             Grant.fields,
@@ -126,24 +115,50 @@ def _grant_view_stmt(mode: str) -> Any:
             Grant.rate_limit_per_minute,
             Grant.purpose,
             Grant.mode,
+            Grant.granted_at,
         )
-        .where(*where)
-        .order_by(*order)
-        .limit(1)
+        .join(DataItem, DataItem.resource_id == Resource.id)
+        .outerjoin(
+            Upload, and_(Upload.resource_id == Resource.id, Upload.status == UploadStatus.active.value)
+        )
+        .outerjoin(Grant, and_(*_grant_predicates(mode)))
+        .where(Resource.code == bindparam("code"))
+        .order_by(DataItem.position, Upload.version.desc(), Grant.id)
     )
 
 
-def target(session: Session, code: str) -> Target:
-    """The gateway's view of a resource by code (404 if there is none)."""
-    # Core statements on the connection: no ORM execution layer on the hot path.
-    rows = session.connection().execute(_statement("target", _target_stmt), {"code": code}).all()
+def _target_and_grant(
+    session: Session, code: str, mode: str, departments: list[int]
+) -> tuple[Target, GrantView | None]:
+    """The gateway's view of a resource by code (404 if there is none) and the caller's best active grant."""
+    # Core statement on the connection: no ORM execution layer on the hot path, one round trip.
+    rows = (
+        session.connection()
+        .execute(
+            _statement(f"target.{mode}", lambda: _target_stmt(mode)),
+            {"code": code, "departments": departments, "now": utcnow()},
+        )
+        .all()
+    )
     if not rows:
         raise NotFoundError(f"目录资源 {code} 不存在 (no catalog entry {code})")
     first = rows[0]
     items: dict[str, tuple[str, str, bool]] = {}
+    grants: dict[int, Any] = {}
     for r in rows:
         items.setdefault(r[6], (r[7], r[8], bool(r[9] or r[10])))
-    return Target(first[0], first[1], first[2], first[3], first[4], first[5], items, first[11], first[12])
+        if r[13] is not None:
+            grants.setdefault(r[13], r)
+    res = Target(first[0], first[1], first[2], first[3], first[4], first[5], items, first[11], first[12])
+    if not grants:
+        return res, None
+    # The newest grant wins (granted_at, then id); a verify call prefers a verify grant: only that one lets
+    # masked items be checked.
+    best = max(
+        grants.values(),
+        key=lambda r: (mode != AccessMode.records and r[20] == AccessMode.verify.value, r[21], r[13]),
+    )
+    return res, GrantView(*best[13:21])
 
 
 def _refuse(session: Session, actor: Principal, res: Target, code: str, mode: str) -> None:
@@ -178,15 +193,9 @@ def resolve(session: Session, *, actor: Principal | None, code: str, mode: str) 
     resource."""
     if actor is None:
         raise UnauthorizedError("需要登录 (authentication required)")
-    res = target(session, code)
+    res, candidate = _target_and_grant(session, code, mode, list(actor.department_ids))
     own = in_provider_scope(session, actor=actor, resource=res)
-    grant = None
-    if not own and actor.assignments:
-        row = session.connection().execute(
-            _statement(f"grant.{mode}", lambda: _grant_view_stmt(mode)),
-            {"resource_id": res.id, "departments": list(actor.department_ids), "now": utcnow()},
-        ).first()
-        grant = GrantView(*row) if row is not None else None
+    grant = None if own else candidate
     if not own and grant is None:
         # Only a refusal needs to know whether the entry is visible at all (404) or visible but not granted
         # (403).

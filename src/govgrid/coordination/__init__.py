@@ -1,0 +1,1 @@
+"""统筹 coordination: hosting lower levels, targets and tasks down the tree, assets, compute pools."""
