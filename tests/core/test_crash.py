@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from tests import live
 
-ROUNDS = int(os.environ.get("GOVGRID_CRASH_ROUNDS", "2"))
+ROUNDS = int(os.environ.get("GOVGRID_CRASH_ROUNDS", "1"))
 MODULES = "exchange,appeals,citymap"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 2048
 PREPARE = """
