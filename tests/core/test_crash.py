@@ -6,8 +6,8 @@ city map photos and reports), restarted on the same database, and after every cr
   counts, every photo row its stored object (the object is written before the row);
 - the hash-chained audit log verifies.
 
-SQLite file database by default, PostgreSQL when GOVGRID_TEST_DATABASE_URL is set. The suite runs 2 crash
-rounds; CI runs 20 in a row (`GOVGRID_CRASH_ROUNDS=20 python -m pytest tests/core/test_crash.py -q`)."""
+SQLite file database by default, PostgreSQL when GOVGRID_TEST_DATABASE_URL is set. The suite runs 1 crash
+round; CI runs 20 in a row (`GOVGRID_CRASH_ROUNDS=20 python -m pytest tests/core/test_crash.py -q`)."""
 
 from __future__ import annotations
 
