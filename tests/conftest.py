@@ -3,6 +3,7 @@ GOVGRID_TEST_DATABASE_URL is set), each test in a transaction that is rolled bac
 
 from __future__ import annotations
 
+import compileall
 import os
 import re
 import uuid
@@ -25,6 +26,27 @@ from govgrid.core.identity.models import User
 from govgrid.core.modules import DemoContext
 
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Once per run (not per worker): compile the sources to bytecode. The machine's environment may say
+    PYTHONDONTWRITEBYTECODE, and then every process the tests start (servers, CLI runs, workers) compiled all
+    of govgrid again: about two seconds each."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        compileall.compile_dir(SRC, quiet=1)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep a module whose tests share a module-scoped fixture (a live server, a browser, a loaded demo) on one
+    xdist worker (`--dist loadgroup`), and the tests of the session-wide live server together: split across
+    two workers, each would build the same server."""
+    for item in items:
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        if "live_server" in defs:
+            item.add_marker(pytest.mark.xdist_group("live-server"))
+        elif any(d[-1].scope == "module" for d in defs.values()):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__ if item.module else item.nodeid))
 
 
 def _database_url(tmp_root: Path) -> str:

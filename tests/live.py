@@ -95,16 +95,21 @@ def start(folder: Path, *, modules: str = "all", env: dict[str, str] | None = No
     }
     full_env.pop("GOVGRID_SECRET_KEY", None)
     _prepared_copy(db_path, full_env)
+    port = free_port()
+    command = [sys.executable, "-m", "govgrid.cli", "serve", "--port", str(port)]
     if prepare:
+        # One interpreter prepares the database, lets go of it, then serves: importing every module twice
+        # (once to prepare, once to serve) cost seconds per test module.
         boot = ("from govgrid.config import Settings, set_settings; from govgrid.core import db;"
                 f"set_settings(Settings(database_url='{url}', demo_mode=True)); db.configure('{url}')\n")
-        subprocess.run([sys.executable, "-c", boot + prepare], check=True, env=full_env, capture_output=True)
-    port = free_port()
+        serve = ("\ndb.get_engine().dispose(); set_settings(None)\n"
+                 "from govgrid.cli import app\n"
+                 f"app(['serve', '--port', '{port}'])\n")
+        command = [sys.executable, "-c", boot + prepare + serve]
     # the server's log goes to a file: a pipe nobody reads fills up and freezes the server mid-test
     log_path = folder / "server.log"
     with log_path.open("wb") as log_file:
-        proc = subprocess.Popen([sys.executable, "-m", "govgrid.cli", "serve", "--port", str(port)],
-                                env=full_env, stdout=subprocess.DEVNULL, stderr=log_file)
+        proc = subprocess.Popen(command, env=full_env, stdout=subprocess.DEVNULL, stderr=log_file)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + START_SECONDS
     while time.time() < deadline:

@@ -32,7 +32,7 @@ ALLOWED = {
     # codes and names that are not words
     "No", "KPI", "IPCC", "VCS", "CCER", "NDVI", "SLA", "QR", "SHA", "MRV", "C", "v",
     # method names (statistics, encodings, software)
-    "STL", "ARIMA", "MAD", "UTF", "GBK", "Excel", "xlsx", "csv", "json", "geojson",
+    "STL", "ARIMA", "MAD", "UTF", "GBK", "Excel", "Dask", "xlsx", "csv", "json", "geojson",
     # the language switch names the other language in that language
     "English", "N", "E", "W", "S",
 }

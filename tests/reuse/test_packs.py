@@ -170,13 +170,13 @@ def test_sharing_requests_the_pack_needs_are_filed_on_install(neihuang: Session)
         filed.append((consumer_department_code, need.resource_code))
         return 41
 
-    saved = list(ports.SHARING_REQUESTERS)
+    kept = (list(ports.SHARING_REQUESTERS), list(ports.SHARING_CHECKERS), list(ports.SHARING_WITHDRAWERS))
     ports.register_sharing_requester(requester)
     try:
         row, _ = packs.install(db, actor=principal(db, "pd_gov"), pack=needing, division_code=PINGDING,
                                mapping={})
     finally:
-        ports.SHARING_REQUESTERS[:] = saved
+        ports.SHARING_REQUESTERS[:], ports.SHARING_CHECKERS[:], ports.SHARING_WITHDRAWERS[:] = kept
     assert filed == [(f"{PINGDING}-human_resources", "hr_wage_arrears")]
     assert any(c["section"] == "sharing" and c["after"] == 41 for c in row.changes)
     bad = {**manifest, "version": "1.6.0", "sharing": [{"resource_code": ""}]}

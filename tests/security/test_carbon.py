@@ -4,6 +4,7 @@ payload."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import logging
 import subprocess
@@ -21,6 +22,7 @@ from sqlalchemy import func, select
 from govgrid.carbon import landcover
 from govgrid.carbon.models import MonitoringReport, ReportFile
 from govgrid.carbon.services import reports
+from govgrid.core import storage
 from govgrid.core.identity.models import User
 from tests import live
 from tests.carbon.registry import conftest as registry
@@ -94,15 +96,15 @@ def _vrt(source: str, raw: bool = False) -> bytes:
 
 
 def _store(db, report_id: int, name: str, content: bytes) -> None:
-    """A file already in the database (stored before uploads were checked)."""
+    """A file stored before uploads were checked: the bytes in core.storage, the row with the key."""
     db.add(
         ReportFile(
             report_id=report_id,
             name=name,
             media_type="image/tiff",
-            sha256="0" * 64,
+            sha256=hashlib.sha256(content).hexdigest(),
             size=len(content),
-            content=content,
+            storage_key=storage.put(reports.FILE_NAMESPACE, content, content_type="image/tiff"),
         )
     )
     db.flush()

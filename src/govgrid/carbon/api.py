@@ -269,7 +269,9 @@ def get_file(report_id: int, name: FILE, session: SessionDep, principal: Current
     else:
         headers = attachment_headers(f.name)
     return Response(
-        content=f.content, media_type=f.media_type, headers={"X-Content-SHA256": f.sha256, **headers}
+        content=reports.file_bytes(f),
+        media_type=f.media_type,
+        headers={"X-Content-SHA256": f.sha256, **headers},
     )
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import (
     Date,
     Float,
     ForeignKey,
+    Index,
     Integer,
-    LargeBinary,
     Numeric,
     String,
     Text,
@@ -102,7 +102,8 @@ class MonitoringReport(Base):
 
 
 class ReportFile(Base):
-    """A file the engine wrote for a report (HTML report, figures, land-cover rasters), kept as a blob."""
+    """A file the engine wrote for a report (HTML report, figures, land-cover rasters); its bytes are in
+    core.storage under ``storage_key`` (namespace ``carbon-files``), the row keeps the key, hash and size."""
 
     __tablename__ = "carbon_report_files"
 
@@ -114,13 +115,18 @@ class ReportFile(Base):
     media_type: Mapped[str] = mapped_column(String(100))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
-    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # the bytes, in core.storage; always set by add_report_file (nullable in the schema: migration carbon_0005
+    # adds it without rebuilding the table)
+    storage_key: Mapped[str] = mapped_column(String(96), nullable=True)
     # True only for files the server's own engine run wrote (the demo loader): only those HTML reports are
     # shown as pages; everything uploaded is served as a download.
     generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    __table_args__ = (UniqueConstraint("report_id", "name", name="uq_carbon_report_files_report_name"),)
+    __table_args__ = (
+        UniqueConstraint("report_id", "name", name="uq_carbon_report_files_report_name"),
+        Index("uq_carbon_report_files_storage_key", "storage_key", unique=True),
+    )
 
 
 class CarbonAccount(Base):

@@ -7,7 +7,7 @@ catalogue differs. Deadlines are office hours on the working-day calendar (`core
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,8 @@ for _kind, _rows in (("part", _PARTS), ("event", _EVENTS)):
         CLASSES[(_kind, _code)] = CaseClass(_kind, _code, _zh, _en, float(_hours), _line, _skill)
 
 SKILLS = ("sanitation", "enforcement", "repair", "greening")
+DEADLINE_HOURS = (0.5, 720.0)  # the range a county may set for a class's deadline (working hours)
+KIND_ZH = {"part": "部件", "event": "事件"}
 OTHER_EVENT = ("event", "0699")  # 其他事件: the class of last resort
 
 # Source categories of other modules (appeals ticket categories) -> event class. Unknown ones fall back to
@@ -146,3 +148,24 @@ def map_source_category(category: str, description: str = "") -> CaseClass:
 def catalogue() -> list[CaseClass]:
     """Every class, parts first, by code."""
     return sorted(CLASSES.values(), key=lambda c: (c.kind != "part", c.code))
+
+
+def class_key(kind: str, code: str) -> str:
+    """The key of a class in a county's settings and in solution packs: ``event-0101``."""
+    return f"{kind}-{code}"
+
+
+def parse_key(key: str) -> tuple[str, str] | None:
+    """The (kind, code) of a class key, or None when it names no class of the catalogue."""
+    kind, _sep, code = key.partition("-")
+    return (kind, code) if (kind, code) in CLASSES else None
+
+
+def with_county_settings(klass: CaseClass, *, deadline_hours: float | None, line: str | None) -> CaseClass:
+    """The class as a county runs it: its own deadline and handling line where it set them (the standard's
+    otherwise)."""
+    return replace(
+        klass,
+        deadline_hours=klass.deadline_hours if deadline_hours is None else float(deadline_hours),
+        line=line or klass.line,
+    )

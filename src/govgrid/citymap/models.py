@@ -190,6 +190,8 @@ class Case(Base):
         Index("ix_citymap_cases_county_state", "county_code", "state"),
         Index("ix_citymap_cases_lon_lat", "lon", "lat"),
         Index("ix_citymap_cases_reported_at", "reported_at"),
+        # the county's case list, newest first: read in index order and stop at the page's end (no sort)
+        Index("ix_citymap_cases_county_reported", "county_code", "reported_at", "id"),
         UniqueConstraint("source", "external_ref", name="uq_citymap_cases_source_ref"),
     )
 
@@ -233,3 +235,23 @@ class CaseStep(Base):
     # the photo taken at this step (处理反馈: the "after" photo; the report's "before" photo is Case.photo_id)
     photo_id: Mapped[int | None] = mapped_column(Integer, default=None)
     at: Mapped[datetime] = mapped_column()
+
+
+class ClassOverride(Base):
+    """A county's own setting for one GB/T 30428 class (本县类别设置): its deadline in working hours and the
+    line (条) that handles it; the standard's value where a column is empty, and only while active."""
+
+    __tablename__ = "citymap_class_overrides"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    kind: Mapped[str] = mapped_column(String(8))  # "part" or "event"
+    class_code: Mapped[str] = mapped_column(String(4))
+    deadline_hours: Mapped[float | None] = mapped_column(Float, default=None)
+    line: Mapped[str | None] = mapped_column(String(40), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("county_code", "kind", "class_code", name="uq_citymap_class_overrides_class"),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from govgrid.citymap import port  # noqa: F401  (subscribes to the citizens' port at import)
+from govgrid.citymap import packs, port  # noqa: F401  (port subscribes to the citizens' port at import)
 from govgrid.citymap.api import router as api_router
 from govgrid.citymap.cli import cli
 from govgrid.citymap.demo import load_demo
@@ -16,6 +16,7 @@ from govgrid.citymap.services import cases, feed  # noqa: F401  (feed subscribes
 from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
 
 register_measures()  # closure figures for the coordination measures port
+packs.register()  # the city-management classes section of solution packs (core.ports, reuse)
 
 MODULE = ModuleSpec(
     name="citymap",

@@ -340,3 +340,21 @@ class ClassRead(BaseModel):
     deadline_hours: float
     line: str
     skill: str
+
+
+class CountyClassRead(ClassRead):
+    """A class as a county runs it: its own deadline and line where it set them, the standard's beside."""
+
+    standard_deadline_hours: float
+    standard_line: str
+    overridden: bool  # the county has an active setting for this class
+    setting_active: bool | None  # the county's row: active, inactive, or None for no row
+
+
+class ClassSetting(BaseModel):
+    """A county's own setting for one class (empty fields keep the standard's value)."""
+
+    model_config = ConfigDict(extra="forbid")
+    deadline_hours: float | None = Field(None, ge=0.5, le=720)
+    line: str | None = Field(None, pattern=r"^[a-z0-9_]{2,40}$")
+    active: bool = True

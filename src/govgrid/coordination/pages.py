@@ -4,15 +4,19 @@ pools and jobs. Forms post with the CSRF token and redirect back (303) or show w
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 
 from govgrid.coordination.enums import AssetKind, SystemKind, SystemState
 from govgrid.coordination.messages import MESSAGES
+from govgrid.coordination.models import Asset, ComputePool
+from govgrid.coordination.schemas import AssetCreate, PoolCreate
 from govgrid.coordination.services import assets, compute, targets, tasks, tenants
 from govgrid.core import ports
 from govgrid.core.authz.principal import Principal
@@ -250,9 +254,63 @@ def report_form(
     return RedirectResponse("/coordination/tasks?done=report", status_code=303)
 
 
-@router.get("/assets")
-def assets_page(request: Request, session: SessionDep, principal: PagePrincipal) -> HTMLResponse:
-    """Hardware on the map and in a table, the utilisation report, systems with duplication flags."""
+ASSET_FIELDS = ("department_code", "kind", "name", "location", "lon", "lat", "capacity", "capacity_unit",
+                "utilisation")
+POOL_FIELDS = ("department_code", "code", "name", "region", "capacity_units", "cost_per_unit", "residency",
+               "scheduler_address")
+
+
+@dataclass
+class FormState:
+    """A form as the user filled it, the fields in error and a message for the whole form."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    message: str = ""
+    status: int = 200
+
+
+def invalid_fields(exc: ValidationError | AppError, known: tuple[str, ...]) -> list[str]:
+    """The form fields an error names (a schema's locations or a service error's details)."""
+    locs = [e["loc"] for e in exc.errors()] if isinstance(exc, ValidationError) else [
+        d.get("loc", []) for d in exc.details or []
+    ]
+    return list(dict.fromkeys(str(part) for loc in locs for part in loc if str(part) in known))
+
+
+def failed(exc: ValidationError | AppError, values: dict[str, str], known: tuple[str, ...]) -> FormState:
+    """The form state after a refused submission: 422 for bad input, else the service error's status."""
+    fields = invalid_fields(exc, known)
+    if isinstance(exc, ValidationError):
+        return FormState(values, fields, "", 422)
+    return FormState(values, fields, "" if fields and exc.status == 422 else exc.message, exc.status)
+
+
+def blank(value: str) -> str | None:
+    """An optional form value: None when left empty."""
+    return value.strip() or None
+
+
+def asset_values(asset: Asset) -> dict[str, str]:
+    """A piece of hardware as the edit form shows it (utilisation in percent)."""
+    return {
+        "department_code": asset.department.code,
+        "kind": asset.kind,
+        "name": asset.name,
+        "location": asset.location,
+        "lon": "" if asset.lon is None else f"{asset.lon:g}",
+        "lat": "" if asset.lat is None else f"{asset.lat:g}",
+        "capacity": f"{asset.capacity:g}",
+        "capacity_unit": asset.capacity_unit,
+        "utilisation": f"{asset.utilisation * 100:g}",
+    }
+
+
+def render_assets(
+    request: Request, session: SessionDep, principal: Principal, *, form: FormState, editing: int = 0,
+    done: str = "",
+) -> HTMLResponse:
+    """The assets page with the hardware form in the given state."""
     hardware = assets.list_assets(session, actor=principal)
     features = [
         {
@@ -277,8 +335,89 @@ def assets_page(request: Request, session: SessionDep, principal: PagePrincipal)
             "system_kinds": list(SystemKind),
             "system_states": [SystemState.planned, SystemState.operating],
             "writable": writable,
+            "form": form,
+            "editing": editing,
+            "done": done[:200],
         },
+        status_code=form.status,
     )
+
+
+@router.get("/assets")
+def assets_page(
+    request: Request, session: SessionDep, principal: PagePrincipal, edit: int = 0, done: str = ""
+) -> HTMLResponse:
+    """Hardware on the map and in a table, the utilisation report, systems with duplication flags; the
+    hardware form (registering, or changing `edit`)."""
+    form = FormState()
+    if edit:
+        try:
+            form = FormState(asset_values(assets.get_asset(session, actor=principal, asset_id=edit)))
+        except AppError as exc:
+            return fail(request, exc, "/coordination/assets")
+    return render_assets(request, session, principal, form=form, editing=edit, done=done)
+
+
+def asset_data(values: dict[str, str]) -> assets.AssetData:
+    """The hardware a form describes, checked by the API's schema (utilisation given in percent)."""
+    util = blank(values["utilisation"]) or "0"
+    try:
+        share: float | str = float(util) / 100
+    except ValueError:
+        share = util  # the schema names the field
+    body = AssetCreate.model_validate({
+        "department_code": values["department_code"] or "-" * 8,
+        "kind": values["kind"],
+        "name": values["name"].strip(),
+        "location": values["location"].strip(),
+        "lon": blank(values["lon"]),
+        "lat": blank(values["lat"]),
+        "capacity": blank(values["capacity"]) or "0",
+        "capacity_unit": values["capacity_unit"].strip(),
+        "utilisation": share,
+    })
+    return assets.AssetData(**body.model_dump(exclude={"department_code"}))
+
+
+AssetForm = Annotated[str, Form(max_length=300)]
+
+
+@router.post("/assets")
+def asset_form(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    asset_id: Annotated[int, Form(ge=0, le=2_147_483_647)] = 0,
+    department_code: Annotated[str, Form(max_length=64)] = "",
+    kind: Annotated[str, Form(max_length=24)] = "",
+    name: AssetForm = "",
+    location: AssetForm = "",
+    lon: Annotated[str, Form(max_length=30)] = "",
+    lat: Annotated[str, Form(max_length=30)] = "",
+    capacity: Annotated[str, Form(max_length=30)] = "",
+    capacity_unit: Annotated[str, Form(max_length=30)] = "",
+    utilisation: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    """Register a piece of hardware, or change one (`asset_id`); bad input is shown in the form."""
+    values = {
+        "department_code": department_code, "kind": kind, "name": name, "location": location, "lon": lon,
+        "lat": lat, "capacity": capacity, "capacity_unit": capacity_unit, "utilisation": utilisation,
+    }
+    try:
+        with session.begin_nested():  # a refusal leaves nothing half-written
+            if asset_id:
+                current = assets.get_asset(session, actor=principal, asset_id=asset_id)
+                values["department_code"] = current.department.code
+                data = asset_data(values)
+                saved = assets.update_asset(session, actor=principal, asset_id=asset_id, data=data)
+            else:
+                saved = assets.add_asset(
+                    session, actor=principal, department_code=department_code, data=asset_data(values)
+                )
+    except (ValidationError, AppError) as exc:
+        state = failed(exc, values, ASSET_FIELDS)
+        return render_assets(request, session, principal, form=state, editing=asset_id)
+    return RedirectResponse(f"/coordination/assets?done={quote(saved.name)}#hardware", status_code=303)
 
 
 @router.post("/systems")
@@ -316,9 +455,10 @@ def system_form(
     return RedirectResponse("/coordination/assets#systems", status_code=303)
 
 
-@router.get("/pools")
-def pools_page(request: Request, session: SessionDep, principal: PagePrincipal) -> HTMLResponse:
-    """Compute pools with capacity, cost and residency; jobs; the form to submit a job."""
+def render_pools(
+    request: Request, session: SessionDep, principal: Principal, *, form: FormState, done: str = ""
+) -> HTMLResponse:
+    """The pools page with the pool form in the given state."""
     return render(
         request,
         "coordination/pools.html",
@@ -326,7 +466,66 @@ def pools_page(request: Request, session: SessionDep, principal: PagePrincipal) 
             "pools": compute.list_pools(session, actor=principal),
             "jobs": compute.list_jobs(session, actor=principal),
             "code": home_division(principal, ""),
+            "writable": [a for a in principal.assignments if a.role in ("admin", "operator")],
+            "form": form,
+            "done": done[:40],
         },
+        status_code=form.status,
+    )
+
+
+@router.get("/pools")
+def pools_page(
+    request: Request, session: SessionDep, principal: PagePrincipal, done: str = ""
+) -> HTMLResponse:
+    """Compute pools with capacity, cost and residency; jobs; the forms to register a pool, submit a job."""
+    return render_pools(request, session, principal, form=FormState(), done=done)
+
+
+@router.post("/pools")
+def pool_form(
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipal,
+    department_code: Annotated[str, Form(max_length=64)] = "",
+    code: Annotated[str, Form(max_length=64)] = "",
+    name: Annotated[str, Form(max_length=300)] = "",
+    region: Annotated[str, Form(max_length=200)] = "",
+    capacity_units: Annotated[str, Form(max_length=30)] = "",
+    cost_per_unit: Annotated[str, Form(max_length=30)] = "",
+    residency: Annotated[str, Form(max_length=4000)] = "",
+    scheduler_address: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    """Register a compute pool from the form; bad input is shown in the form."""
+    values = {
+        "department_code": department_code, "code": code, "name": name, "region": region,
+        "capacity_units": capacity_units, "cost_per_unit": cost_per_unit, "residency": residency,
+        "scheduler_address": scheduler_address,
+    }
+    try:
+        with session.begin_nested():  # a refusal leaves nothing half-written
+            pool = _register_pool(session, principal, values)
+    except (ValidationError, AppError) as exc:
+        return render_pools(request, session, principal, form=failed(exc, values, POOL_FIELDS))
+    return RedirectResponse(f"/coordination/pools?done={quote(pool.code)}#pools", status_code=303)
+
+
+def _register_pool(session: SessionDep, principal: Principal, values: dict[str, str]) -> ComputePool:
+    body = PoolCreate.model_validate({
+        "department_code": values["department_code"] or "-" * 8,
+        "code": values["code"].strip(),
+        "name": values["name"].strip(),
+        "region": values["region"].strip(),
+        "capacity_units": values["capacity_units"].strip(),
+        "cost_per_unit": values["cost_per_unit"].strip(),
+        "residency": values["residency"].replace(",", " ").replace("，", " ").split(),
+        "scheduler_address": values["scheduler_address"].strip(),
+    })
+    return compute.add_pool(
+        session,
+        actor=principal,
+        department_code=body.department_code,
+        data=compute.PoolData(**body.model_dump(exclude={"department_code"})),
     )
 
 

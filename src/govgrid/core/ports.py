@@ -233,7 +233,10 @@ TENANT_ONBOARDED = "coordination.tenant_onboarded"
 # JSON (no personal data, no ids: codes only); `plan` turns a pack's content and the adopter's parameter
 # mapping into a list of changes without writing (it raises ValidationFailedError when the content cannot be
 # applied there); `apply` writes the plan in the caller's transaction and returns the undo record (JSON);
-# `revert` restores the state the undo record describes, exactly.
+# `revert` restores the state the undo record describes, exactly. An exported content may carry a top-level
+# "sharing_needs" list ({resource_code, purpose, fields, consumer_line}); the reuse module moves it into the
+# manifest's "sharing", checks it in the preview (`check_sharing`), files it on install (`request_sharing`)
+# and withdraws what is still pending on uninstall (`withdraw_sharing`).
 
 
 @dataclass(frozen=True)
@@ -322,13 +325,49 @@ class SharingRequester(Protocol):
     ) -> int: ...
 
 
+class SharingChecker(Protocol):
+    """Why a need cannot be filed for a consumer department (zh-CN), or None when it can (writes nothing)."""
+
+    def __call__(
+        self, session: Session, *, consumer_department_code: str, need: SharingNeed
+    ) -> str | None: ...
+
+
+class SharingWithdrawer(Protocol):
+    """Withdraw a request filed for a pack if it is still pending; True if it was withdrawn."""
+
+    def __call__(self, session: Session, *, actor: Any, request_id: int) -> bool: ...
+
+
 SHARING_REQUESTERS: list[SharingRequester] = []
+SHARING_CHECKERS: list[SharingChecker] = []
+SHARING_WITHDRAWERS: list[SharingWithdrawer] = []
 
 
-def register_sharing_requester(requester: SharingRequester) -> None:
-    """Install the function that files sharing requests (the exchange's; the last one wins)."""
-    SHARING_REQUESTERS.clear()
-    SHARING_REQUESTERS.append(requester)
+def register_sharing_requester(
+    requester: SharingRequester,
+    *,
+    check: SharingChecker | None = None,
+    withdraw: SharingWithdrawer | None = None,
+) -> None:
+    """Install the functions that file, check and withdraw sharing requests (the exchange's; last wins)."""
+    SHARING_REQUESTERS[:] = [requester]
+    SHARING_CHECKERS[:] = [check] if check is not None else []
+    SHARING_WITHDRAWERS[:] = [withdraw] if withdraw is not None else []
+
+
+def check_sharing(session: Session, *, consumer_department_code: str, need: SharingNeed) -> str | None:
+    """Why the registered requester could not file the need (None: it can, or no checker is registered)."""
+    if not SHARING_CHECKERS:
+        return None
+    return SHARING_CHECKERS[0](session, consumer_department_code=consumer_department_code, need=need)
+
+
+def withdraw_sharing(session: Session, *, actor: Any, request_id: int) -> bool:
+    """Withdraw a pack's request if still pending (False when decided already or no withdrawer exists)."""
+    if not SHARING_WITHDRAWERS:
+        return False
+    return SHARING_WITHDRAWERS[0](session, actor=actor, request_id=request_id)
 
 
 def request_sharing(session: Session, *, actor: Any, consumer_department_code: str, need: SharingNeed) -> int:

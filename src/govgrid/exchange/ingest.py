@@ -4,15 +4,17 @@ stored."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from govgrid.core.errors import PayloadTooLargeError
-from govgrid.core.privacy import valid_id_number, valid_phone
+from govgrid.core.privacy import mask_value, valid_id_number, valid_phone
 
 ITEM_TYPES = ("string", "integer", "number", "date", "boolean", "division", "id_number", "phone")
 DIVISION_RE = re.compile(r"^\d{6}(\d{3}){0,2}$")
@@ -27,6 +29,29 @@ def _too_many_rows() -> PayloadTooLargeError:
         f"文件超过 {MAX_ROWS} 行上限，请分批上传 (more than {MAX_ROWS} rows in one upload; split the file)",
         details=[{"loc": ["file"], "msg": f"more than {MAX_ROWS} rows"}],
     )
+
+
+def twin_rules(items: Iterable[tuple[str, str, bool]]) -> dict[str, str]:
+    """The items a static masking twin (静态脱敏) masks, {name: rule}: the personal or sensitive items with a
+    rule (what the gateway masks by default), from (name, mask rule, personal or sensitive) of each item."""
+    return {name: rule for name, rule, personal in items if personal and rule and rule != "none"}
+
+
+def mask_key(rules: dict[str, str]) -> str:
+    """A short fingerprint of the rules a twin was masked with: the gateway serves a twin only when the rules
+    it would apply today are the same."""
+    text = ";".join(f"{name}={rules[name]}" for name in sorted(rules))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def masked_twin(rules: dict[str, str], row: dict[str, Any]) -> dict[str, Any]:
+    """A record's static masking twin: the whole record with each item of `rules` masked by its rule
+    (`core.privacy.mask_value`, the gateway's own function; empty values stay as they are)."""
+    twin = dict(row)
+    for name, rule in rules.items():
+        if name in twin:
+            twin[name] = mask_value(rule, twin[name])
+    return twin
 
 
 @dataclass

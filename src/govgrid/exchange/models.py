@@ -121,6 +121,10 @@ class Record(Base):
     row_no: Mapped[int] = mapped_column(Integer)
     division_code: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # 静态脱敏: the record with its personal items masked by their rules, made when stored (the gateway
+    # serves it instead of masking per value); mask_key names the rules used. NULL for rows stored before.
+    masked: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    mask_key: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         Index("ix_exchange_records_upload_id_id", "upload_id", "id"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from govgrid.core.modules import ModuleSpec, NavItem, WorkCounter
-from govgrid.exchange import api, ckan, dcat, measures, pages, port, usage
+from govgrid.exchange import api, ckan, dcat, measures, onboarding, packs, pages, port, usage
 from govgrid.exchange.cli import cli
 from govgrid.exchange.demo import load_demo
 from govgrid.exchange.services import metrics
@@ -15,6 +15,10 @@ port.register()  # the data-pull port of core.ports (services pre-fill, economy,
 measures.register()  # approval time and gateway calls for the coordination measures port
 
 usage.register()  # the data-use port of the institutions module (contribution ledger, security register)
+
+packs.register()  # the catalog section of solution packs and the packs' sharing requests (core.ports)
+
+onboarding.register()  # a newly hosted county's starting catalog (coordination.tenant_onboarded)
 
 MODULE = ModuleSpec(
     name="exchange",

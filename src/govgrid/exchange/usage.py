@@ -4,7 +4,8 @@
   purpose the caller gave), aggregated per resource, consumer department, call kind and purpose;
 - resources: the catalog entries provided in a subtree with their sharing type, catalog grade and personal
   (and sensitive) data items: the defaults of the security grading;
-- refusals: the audited refusals of the gateway (`exchange.gateway.denied`) to resources of the subtree.
+- refusals: the audited refusals of the gateway to resources of the subtree: `exchange.gateway.denied` (no
+  grant, not visible) and `exchange.gateway.refused` (a granted call over the grant's rate limit).
 Aggregates and catalog facts only: never a record served.
 """
 
@@ -12,14 +13,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, literal_column, select
+from sqlalchemy import String, and_, cast, func, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from govgrid.core import ports
 from govgrid.core.audit.models import AuditRecord
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
-from govgrid.exchange.models import GatewayCall, Resource
+from govgrid.exchange.models import GatewayCall, Grant, Resource
+from govgrid.exchange.services import ratelimit
 
 DENIED = "exchange.gateway.denied"
 
@@ -112,9 +114,15 @@ def resources(session: Session, *, division_code: str) -> list[ports.DataResourc
 def refusals(
     session: Session, *, start: datetime, end: datetime, division_code: str
 ) -> list[ports.DataRefusal]:
-    """Audited gateway refusals of calls to the subtree's resources over [start, end)."""
+    """Audited gateway refusals of calls to the subtree's resources over [start, end): denied calls (no grant,
+    not visible) and granted calls refused over the grant's rate limit (`rate_limited`)."""
     path = divisions.get(session, division_code).path
-    rows = session.execute(
+    window = (
+        AuditRecord.at >= start,
+        AuditRecord.at < end,
+        divisions.in_subtree(Resource.division_path, path),
+    )
+    named = session.execute(  # refusals recorded on the resource, by the caller
         select(
             AuditRecord.seq,
             AuditRecord.at,
@@ -125,12 +133,29 @@ def refusals(
         )
         .join(Resource, Resource.code == AuditRecord.entity_id)
         .where(
-            AuditRecord.action == DENIED,
-            AuditRecord.at >= start,
-            AuditRecord.at < end,
-            divisions.in_subtree(Resource.division_path, path),
+            or_(
+                AuditRecord.action == DENIED,
+                and_(
+                    AuditRecord.action == ratelimit.REFUSED, AuditRecord.entity_type != ratelimit.GRANT_KIND
+                ),
+            ),
+            *window,
         )
-        .order_by(AuditRecord.seq)
+    ).all()
+    by_grant = session.execute(  # rate-limit refusals recorded on the grant: the caller is its consumer
+        select(
+            AuditRecord.seq,
+            AuditRecord.at,
+            Resource.code,
+            literal_column("'department'"),
+            cast(Grant.consumer_department_id, String),
+            AuditRecord.detail,
+        )
+        .join(Grant, cast(Grant.id, String) == AuditRecord.entity_id)
+        .join(Resource, Resource.id == Grant.resource_id)
+        .where(
+            AuditRecord.action == ratelimit.REFUSED, AuditRecord.entity_type == ratelimit.GRANT_KIND, *window
+        )
     ).all()
     return [
         ports.DataRefusal(
@@ -140,7 +165,7 @@ def refusals(
             actor=f"{r[3]}:{r[4] or ''}",
             reason=str((r[5] or {}).get("reason", "denied")),
         )
-        for r in rows
+        for r in sorted([*named, *by_grant], key=lambda r: int(r[0]))
     ]
 
 

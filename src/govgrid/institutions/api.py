@@ -64,6 +64,7 @@ def get_ledger(
                 resources=len(x.resources),
                 consumers=len(x.consumers),
                 outcomes=x.outcomes,
+                cases_closed=len(x.cases_closed),
             )
             for x in book.scores
         ],
@@ -82,9 +83,11 @@ def get_ledger(
                 calls=r.use.calls,
                 rows=r.use.rows,
                 points=round(r.points, 4),
+                cases_closed=sorted(r.cases_closed),
             )
             for r in book.rows
         ],
+        cases_closed=book.cases_closed,
     )
 
 

@@ -77,3 +77,4 @@ class IncidentSource(StrEnum):
     """Where a candidate incident came from (real module data, never typed in)."""
 
     gateway_refusal = "gateway_refusal"  # 越权调用: the exchange gateway refused a call (audited)
+    rate_limit = "rate_limit"  # 超频调用: a granted call refused over the grant's rate limit (audited)

@@ -1,18 +1,21 @@
 """Background work: the governance pass every hour (a periodic job: once per hour however many workers run)
 syncs the grading register with the catalog and files the last two days' gateway refusals as incidents, for
-the whole tree. Idempotent: it works from the catalog and the audit chain, not from memory."""
+the whole tree. Idempotent: it works from the catalog and the audit chain, not from memory. And the durable
+subscriber that notes case closures (CITY_CASE_CLOSED) for the ledger's "cases closed"."""
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from govgrid.core import ports
 from govgrid.core.audit.service import SystemActor
 from govgrid.core.db import session_scope, utcnow
 from govgrid.core.divisions.enums import NATIONAL_CODE
+from govgrid.core.events import DomainEvent
 from govgrid.core.jobs import PeriodicJob
-from govgrid.institutions.services import incidents, register
+from govgrid.institutions.services import incidents, outcomes, register
 
 log = logging.getLogger(__name__)
 ACTOR = SystemActor("institutions.governance")
@@ -40,4 +43,24 @@ def govern_once() -> tuple[int, int, int]:
     return added, raised, filed
 
 
+def on_case_closed(event: DomainEvent) -> None:
+    """Note a reported case closure (at least once: noted once per case code)."""
+    payload = event.payload
+    try:
+        closed_at = datetime.fromisoformat(str(payload.get("closed_at", "")))
+    except ValueError:
+        closed_at = utcnow()
+    with session_scope() as session:
+        outcomes.note_closure(
+            session,
+            actor=ACTOR,
+            source=str(payload.get("source", "")),
+            external_ref=str(payload.get("external_ref", "")),
+            case_code=str(payload.get("case_code", "")),
+            result=str(payload.get("result", "")),
+            closed_at=closed_at if closed_at.tzinfo else closed_at.replace(tzinfo=utcnow().tzinfo),
+        )
+
+
 PERIODIC = (PeriodicJob("institutions.governance", INTERVAL_SECONDS, govern_once),)
+SUBSCRIPTIONS = [(ports.CITY_CASE_CLOSED, on_case_closed)]

@@ -94,6 +94,11 @@ ZH = {
     "in.reason_no_grant": "无授权调用",
     "in.reason_not_visible": "越权访问",
     "in.reason_denied": "被拒绝",
+    "in.reason_rate_limited": "超频调用（触发限流）",
+    "in.cases_closed": "办结案件",
+    "in.cases_closed_note": (
+        "（调用用途中写明的案件编号或诉求单号，其案件已由承办模块报告办结的件数；每件只计一次）"
+    ),
     "in.error": "未能完成",
     "in.back": "返回",
 }
@@ -190,6 +195,12 @@ EN = {
     "in.reason_no_grant": "Call without grant",
     "in.reason_not_visible": "Out-of-scope access",
     "in.reason_denied": "Refused",
+    "in.reason_rate_limited": "Over the rate limit",
+    "in.cases_closed": "Cases closed",
+    "in.cases_closed_note": (
+        "(cases whose code or ticket number a use's purpose named and that the handling module reported "
+        "closed; each counted once)"
+    ),
     "in.error": "Not done",
     "in.back": "Back",
 }

@@ -1,5 +1,6 @@
 """Institutions tables (数据制度): scoring rules (versioned per division), the security register with its
-reviews, and security incidents. Every row carries its division (and department where one keeps it)."""
+reviews, security incidents, and the case closures other modules report. Every row carries its division
+(and department where one keeps it)."""
 
 from __future__ import annotations
 
@@ -95,3 +96,18 @@ class Incident(Base):
     last_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True), default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(timezone=True))
+
+
+class CaseClosure(Base):
+    """A case reported closed by the module that handled it (the declared port event CITY_CASE_CLOSED):
+    the ledger's "cases closed" (办结案件) counts the data uses whose purpose named it."""
+
+    __tablename__ = "institutions_case_closures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_code: Mapped[str] = mapped_column(String(64), unique=True)  # the closing module's case code
+    source: Mapped[str] = mapped_column(String(32))  # where the case came from (e.g. appeals)
+    external_ref: Mapped[str] = mapped_column(String(64), index=True)  # the source's reference (ticket no.)
+    result: Mapped[str] = mapped_column(String(200), default="")
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True), default=utcnow)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from govgrid.core.events import subscribe
 from govgrid.core.modules import ModuleSpec, NavItem
 from govgrid.institutions import api, jobs, pages
 from govgrid.institutions.demo import load_demo
+
+for _name, _handler in jobs.SUBSCRIPTIONS:  # case closures for the ledger's "cases closed"
+    subscribe(_name, _handler)
 
 MODULE = ModuleSpec(
     name="institutions",

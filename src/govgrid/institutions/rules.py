@@ -3,6 +3,7 @@ and the scoring rule turning use into credited contribution (贡献分) for 绩�
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from govgrid.institutions.enums import GRADE_RANK, Grade, Outcome
@@ -45,6 +46,15 @@ def higher(a: Grade | str, b: Grade | str) -> Grade:
 
 _CASE_WORDS = ("办件", "案件", "复核", "核查", "执法", "检查")
 _SYNC_WORDS = ("同步", "拉取", "监测", "名录")
+
+
+_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{3,63}")
+
+
+def case_refs(purpose: str) -> set[str]:
+    """The references a purpose names (case codes, ticket and application numbers: letters, digits and
+    dashes with at least one digit), e.g. "城管案件核查 CG-20261203-0007" -> {"CG-20261203-0007"}."""
+    return {m for m in _REF.findall(purpose) if any(c.isdigit() for c in m)}
 
 
 def outcome_of(kind: str, purpose: str) -> Outcome:

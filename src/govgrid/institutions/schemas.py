@@ -26,6 +26,7 @@ class LedgerRowRead(BaseModel):
     calls: int
     rows: int
     points: float
+    cases_closed: list[str] = []
 
 
 class ScoreRead(BaseModel):
@@ -41,6 +42,7 @@ class ScoreRead(BaseModel):
     resources: int
     consumers: int
     outcomes: dict[str, int]
+    cases_closed: int = 0
 
 
 class RuleRead(BaseModel):
@@ -62,6 +64,7 @@ class LedgerRead(BaseModel):
     rule: RuleRead
     scores: list[ScoreRead]
     rows: list[LedgerRowRead]
+    cases_closed: int = 0  # closed cases (办结案件) the uses were for, each once
 
 
 class RuleCreate(BaseModel):

@@ -91,6 +91,7 @@ ZH = {
     "reuse.module_appeals": "民声诉求",
     "reuse.module_services": "一网通办",
     "reuse.module_exchange": "数据共享交换",
+    "reuse.module_services,exchange": "一网通办事项与数据目录（合并）",
 }
 
 EN = {
@@ -182,6 +183,7 @@ EN = {
     "reuse.module_appeals": "Citizen appeals",
     "reuse.module_services": "One-stop services",
     "reuse.module_exchange": "Data exchange",
+    "reuse.module_services,exchange": "Service items and data catalog (combined)",
 }
 
 MESSAGES = {"zh-CN": ZH, "en": EN}

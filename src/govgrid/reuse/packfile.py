@@ -35,8 +35,9 @@ PACK_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{2,79}$")
 LINE = {"type": "string", "pattern": "^[a-z0-9_]{2,40}$"}
 LINE_CODE = re.compile(r"^[a-z0-9_]{2,40}$")
 
-# What an adopter may set when installing (参数映射): its own departments for the origin's lines and its own
-# clocks per category. Shipped in every manifest so the adopter sees what a mapping may contain.
+# What an adopter may set when installing (参数映射): its own departments for the origin's lines, its own
+# clocks per appeal category and its own time limits per service item (working days). Shipped in every
+# manifest so the adopter sees what a mapping may contain.
 MAPPING_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "方案包参数映射 (the adopter's parameter mapping)",
@@ -62,6 +63,31 @@ MAPPING_SCHEMA: dict[str, Any] = {
                     "resolve_days": {"type": "integer", "minimum": 1, "maximum": 60},
                 },
             },
+        },
+        "service_days": {
+            "description": "事项编码（不含区划，如 SX-001）-> 本地时限，工作日 (item -> own limits)",
+            "type": "object",
+            "propertyNames": {"pattern": "^[A-Z][A-Z0-9]{0,15}-[A-Za-z0-9_-]{1,40}$"},
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "promised_days": {"type": "integer", "minimum": 0, "maximum": 365},
+                    "statutory_days": {"type": "integer", "minimum": 0, "maximum": 365},
+                },
+            },
+        },
+        "class_hours": {
+            "description": "城市管理类别（如 event-0101）-> 本地处置时限，工作小时 (class -> own hours)",
+            "type": "object",
+            "propertyNames": {"pattern": "^(part|event)-[0-9]{4}$"},
+            "additionalProperties": {"type": "number", "minimum": 0.5, "maximum": 720},
+        },
+        "class_deadline_scale": {
+            "description": "城市管理类别处置时限的折算比例 (scale of the pack's class deadlines)",
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 10,
         },
     },
 }

@@ -51,9 +51,15 @@ def packs_page(
         "adopters": packs.adopter_counts(session),
         "installs": installs,
         "admin": access.admin_divisions(principal),
-        "modules": sorted({s.module for s in ports.pack_sections()}),
+        "modules": _modules(),
         "done": done if done in ("installed", "uninstalled") else "",
     })
+
+
+def _modules() -> list[str]:
+    """The modules a pack can be exported from, and the services + catalog pack when both are offered."""
+    names = sorted({s.module for s in ports.pack_sections()})
+    return names + (["services,exchange"] if {"services", "exchange"} <= set(names) else [])
 
 
 @router.post("/packs/export")

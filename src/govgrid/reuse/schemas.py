@@ -15,7 +15,7 @@ class PackExport(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     division_code: str = Field(pattern=DIVISION)
-    module: str = Field(min_length=2, max_length=32, pattern=r"^[a-z_]+$")
+    module: str = Field(min_length=2, max_length=32, pattern=r"^[a-z_]+(,[a-z_]+)*$")
     pack_id: str | None = Field(default=None, max_length=80)
 
 

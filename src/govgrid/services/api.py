@@ -195,7 +195,9 @@ def get_material(
 ) -> Response:
     """An uploaded material as an attachment (audited)."""
     mat = applications.material_content(session, actor=principal, number=number, material_id=material_id)
-    return Response(mat.content, media_type=mat.content_type, headers=attachment_headers(mat.filename))
+    return Response(
+        materials.material_bytes(mat), media_type=mat.content_type, headers=attachment_headers(mat.filename)
+    )
 
 
 @router.post("/applications/{number}/supplement", response_model=s.ApplicationRead, summary="Answer 补正")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from govgrid.core.db import Base, UTCDateTime, utcnow
@@ -153,9 +153,10 @@ class TimelineEvent(Base):
 
 
 class Material(Base):
-    """A material uploaded for an application (type and size checked)."""
+    """A material uploaded for an application (type and size checked); the bytes are in core.storage."""
 
     __tablename__ = "services_materials"
+    __table_args__ = (Index("uq_services_materials_storage_key", "storage_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("services_applications.id"), index=True)
@@ -164,7 +165,9 @@ class Material(Base):
     content_type: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # the bytes, in core.storage (namespace services-materials); always set by materials.stored (nullable in
+    # the schema: migration services_0002 adds it without rebuilding the table)
+    storage_key: Mapped[str] = mapped_column(String(96), nullable=True)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(timezone=True), default=utcnow)
 
 

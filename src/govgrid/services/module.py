@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from govgrid.core.modules import ModuleSpec, NavItem
-from govgrid.services import api, jobs, measures, pages
+from govgrid.services import api, jobs, measures, onboarding, packs, pages
 from govgrid.services.demo import load_demo
 
 measures.register()  # 网上可办率, 即办件率 for the coordination measures port
+
+packs.register()  # service items, bundles and BPMN as a solution-pack section (core.ports)
+
+onboarding.register()  # a newly hosted county's starting service items (coordination.tenant_onboarded)
 
 MODULE = ModuleSpec(
     name="services",

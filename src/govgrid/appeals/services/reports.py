@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from shapely.geometry import mapping, shape
+from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -50,18 +51,17 @@ def _pct(x: float | None) -> float | None:
 def live_counts(session: Session, *, root: Division) -> dict[str, int]:
     """Open, overdue and escalated tickets right now (indexed on state; open tickets are few)."""
     now = utcnow()
-    base = select(func.count()).select_from(Ticket).where(Ticket.division_path.like(root.path + "%"))
+    # one pass over the open tickets (every overdue or escalated ticket counted here is open)
+    row = session.execute(
+        select(
+            func.count(),
+            func.count(sql_case((queries.overdue_clause(now=now), 1))),
+            func.count(sql_case((Ticket.escalation_level == EscalationLevel.superior, 1))),
+            func.count(sql_case((Ticket.escalation_level == EscalationLevel.supervisor, 1))),
+        ).where(Ticket.division_path.like(root.path + "%"), Ticket.state.in_(OPEN_STATES))
+    ).one()
     return {
-        "open": session.scalar(base.where(Ticket.state.in_(OPEN_STATES))) or 0,
-        "overdue": session.scalar(base.where(queries.overdue_clause(now=now))) or 0,
-        "at_superior": session.scalar(
-            base.where(Ticket.escalation_level == EscalationLevel.superior, Ticket.state.in_(OPEN_STATES))
-        )
-        or 0,
-        "at_supervisor": session.scalar(
-            base.where(Ticket.escalation_level == EscalationLevel.supervisor, Ticket.state.in_(OPEN_STATES))
-        )
-        or 0,
+        "open": row[0] or 0, "overdue": row[1] or 0, "at_superior": row[2] or 0, "at_supervisor": row[3] or 0
     }
 
 

@@ -187,16 +187,18 @@ def rankings(
     names: dict[int | str, str] = {}
     if by == "department":
         ids = [k for k in per if isinstance(k, int)]
-        for dept_id, dept_name in session.execute(
-            select(Department.id, Department.name).where(Department.id.in_(ids))
-        ):
-            names[dept_id] = dept_name
+        if ids:  # no round trip for an empty ranking
+            for dept_id, dept_name in session.execute(
+                select(Department.id, Department.name).where(Department.id.in_(ids))
+            ):
+                names[dept_id] = dept_name
     else:
         codes = [k for k in per if isinstance(k, str)]
-        for code, div_name in session.execute(
-            select(Division.code, Division.name).where(Division.code.in_(codes))
-        ):
-            names[code] = div_name
+        if codes:
+            for code, div_name in session.execute(
+                select(Division.code, Division.name).where(Division.code.in_(codes))
+            ):
+                names[code] = div_name
     rows: list[dict[str, Any]] = []
     for key, cnt in per.items():
         r = compute_rates(cnt, cfg)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from govgrid.carbon.enums import ReportStatus, VerificationOpinion, can_move
 from govgrid.carbon.models import CarbonProject, MonitoringReport, ReportFile
 from govgrid.carbon.services import access, projects
-from govgrid.core import geofiles
+from govgrid.core import geofiles, storage
 from govgrid.core.audit import service as audit
 from govgrid.core.audit.service import Actor
 from govgrid.core.authz import policy
@@ -26,6 +26,7 @@ from govgrid.core.errors import (
     ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
+    UnavailableError,
     ValidationFailedError,
 )
 
@@ -43,6 +44,7 @@ MEDIA_TYPES = {
 }
 MAX_FILE_BYTES = 20 * 1024 * 1024
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+FILE_NAMESPACE = "carbon-files"  # core.storage namespace of report files (uploads, engine outputs, rasters)
 
 
 def _report_problems(
@@ -190,7 +192,7 @@ def report_file_names(session: Session, *, report_id: int) -> list[str]:
 
 
 def report_file_rows(session: Session, *, report_id: int) -> list[ReportFile]:
-    """The files attached to a report (name, hash, size; the content stays unloaded), by name."""
+    """The files attached to a report (name, hash, size; the bytes stay in storage), by name."""
     return list(
         session.scalars(select(ReportFile).where(ReportFile.report_id == report_id).order_by(ReportFile.name))
     )
@@ -201,7 +203,16 @@ def report_files(session: Session, *, report_id: int, names: list[str]) -> dict[
     rows = session.scalars(
         select(ReportFile).where(ReportFile.report_id == report_id, ReportFile.name.in_(names))
     )
-    return {f.name: f.content for f in rows}
+    return {f.name: file_bytes(f) for f in rows}
+
+
+def file_bytes(f: ReportFile) -> bytes:
+    """The stored bytes of a report file, checked against the hash recorded when it was attached."""
+    data = storage.get(f.storage_key)
+    if len(data) != f.size or hashlib.sha256(data).hexdigest() != f.sha256:
+        log.error("report file does not match its hash", extra={"file_id": f.id, "report_id": f.report_id})
+        raise UnavailableError("文件校验失败，请联系管理员 (the stored file does not match its hash)")
+    return data
 
 
 def _check_content(name: str, ext: str, content: bytes) -> None:
@@ -277,16 +288,19 @@ def add_report_file(
     existing = session.scalar(
         select(ReportFile).where(ReportFile.report_id == report_id, ReportFile.name == name)
     )
-    if existing is not None:
+    if existing is not None:  # its object stays until `govgrid storage sweep` (a rollback keeps the old row)
         session.delete(existing)
         session.flush()
+    # the object first, then the row: a failed transaction leaves an orphan object for the sweep, never a row
+    # without its object
+    key = storage.put(FILE_NAMESPACE, content, content_type=MEDIA_TYPES[ext])
     f = ReportFile(
         report_id=report_id,
         name=name,
         media_type=MEDIA_TYPES[ext],
         sha256=digest,
         size=len(content),
-        content=content,
+        storage_key=key,
         generated=generated,
     )
     session.add(f)
@@ -434,3 +448,10 @@ def verify_report(
         },
     )
     return report
+
+
+def _referenced_keys(session: Session) -> list[str]:
+    return list(session.scalars(select(ReportFile.storage_key).where(ReportFile.storage_key.is_not(None))))
+
+
+storage.register_references(FILE_NAMESPACE, _referenced_keys)

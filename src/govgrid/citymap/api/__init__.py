@@ -6,7 +6,7 @@ and returns a stream that only awaits its queue.
 
 | file | routes |
 |---|---|
-| `grid.py` | `/classes`, `/grid/...`, `/parts/...` |
+| `grid.py` | `/classes`, `/counties/{code}/classes...`, `/grid/...`, `/parts/...` |
 | `reports.py` | `/photos/...`, `/reports`, `/ingest`, `/ingest/batch` |
 | `cases.py` | `/cases...` (the loop), `/cases/{id}/proposals`, `/dispatch/batch` |
 | `units.py` | `/units...` |

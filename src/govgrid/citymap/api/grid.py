@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Path, UploadFile
 
 from govgrid.citymap import catalog
 from govgrid.citymap import schemas as s
 from govgrid.citymap.api import uploads
 from govgrid.citymap.api.params import COUNTY, DIVISION
-from govgrid.citymap.services import access, features, grid, parts
+from govgrid.citymap.services import access, classes, features, grid, parts
 from govgrid.core.deps import CurrentPrincipal, SessionDep
 
 router = APIRouter()
+COUNTY_PATH = Annotated[str, Path(pattern=r"^\d{6}$")]
+KIND_PATH = Annotated[str, Path(pattern=r"^(part|event)$")]
+CODE_PATH = Annotated[str, Path(pattern=r"^\d{4}$")]
 VECTOR_FILE = Annotated[UploadFile, File(description=".geojson, .gpkg or zipped Shapefile")]
 
 
@@ -21,6 +24,64 @@ VECTOR_FILE = Annotated[UploadFile, File(description=".geojson, .gpkg or zipped 
 def list_classes() -> list[s.ClassRead]:
     """The GB/T 30428 part and event classes with deadlines (public reference data)."""
     return [s.ClassRead(**c.__dict__) for c in catalog.catalogue()]
+
+
+def _county_class(c: classes.CountyClass) -> s.CountyClassRead:
+    """A county's class as the API shows it."""
+    return s.CountyClassRead(
+        **c.klass.__dict__,
+        standard_deadline_hours=c.standard.deadline_hours,
+        standard_line=c.standard.line,
+        overridden=c.override is not None and c.override.active,
+        setting_active=None if c.override is None else c.override.active,
+    )
+
+
+@router.get("/counties/{county_code}/classes", response_model=list[s.CountyClassRead])
+def county_classes(
+    county_code: COUNTY_PATH, session: SessionDep, principal: CurrentPrincipal
+) -> list[s.CountyClassRead]:
+    """Every class as the county runs it (本县类别设置), with the standard's deadline and line beside."""
+    return [
+        _county_class(c)
+        for c in classes.county_catalogue(session, principal=principal, county_code=county_code)
+    ]
+
+
+@router.put("/counties/{county_code}/classes/{kind}/{class_code}", response_model=s.CountyClassRead)
+def set_county_class(
+    county_code: COUNTY_PATH,
+    kind: KIND_PATH,
+    class_code: CODE_PATH,
+    body: s.ClassSetting,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> s.CountyClassRead:
+    """Set the county's own deadline (working hours) and handling line for a class."""
+    classes.set_override(
+        session,
+        actor=principal,
+        county_code=county_code,
+        kind=kind,
+        code=class_code,
+        deadline_hours=body.deadline_hours,
+        line=body.line,
+        active=body.active,
+    )
+    found = classes.county_catalogue(session, principal=principal, county_code=county_code)
+    return next(_county_class(c) for c in found if (c.standard.kind, c.standard.code) == (kind, class_code))
+
+
+@router.delete("/counties/{county_code}/classes/{kind}/{class_code}", status_code=204)
+def clear_county_class(
+    county_code: COUNTY_PATH,
+    kind: KIND_PATH,
+    class_code: CODE_PATH,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> None:
+    """Remove the county's setting for a class: its new cases run under the standard again."""
+    classes.clear_override(session, actor=principal, county_code=county_code, kind=kind, code=class_code)
 
 
 @router.post("/grid/generate", response_model=s.ImportResult, status_code=201)

@@ -12,6 +12,7 @@ import cases` then `cases.file_case(session, principal=..., case_id=...)`.
 | `parts.py` | city parts: import |
 | `photos.py` | report and feedback photos |
 | `ingest.py` | 信息收集 from inspectors, cameras, sensors and other modules (the port): dedupe, new cases |
+| `classes.py` | classes per county (本县类别设置): own deadline and line over the GB/T 30428 standard |
 | `cases.py` | the loop: file, reject, (re-)dispatch, sign for, arrive, feedback, return, verify, evaluate |
 | `worklists.py` | work lists per role with counts, the steps a caller may take now, the dispatch choices |
 | `units.py` | field units: register, positions and track, status |

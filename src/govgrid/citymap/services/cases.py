@@ -31,7 +31,7 @@ from govgrid.citymap.enums import (
 )
 from govgrid.citymap.models import Case, CaseStep, FieldUnit, Photo
 from govgrid.citymap.schemas import CaseRead
-from govgrid.citymap.services import access, live
+from govgrid.citymap.services import access, classes, live
 from govgrid.citymap.services.common import Actor, county_of, who
 from govgrid.core.audit import service as audit
 from govgrid.core.authz.principal import Principal
@@ -220,15 +220,17 @@ def _take(case: Case, action: CaseAction) -> CaseState:
     return before
 
 
-def deadline_for(case: Case, start: datetime) -> datetime:
-    """The handling deadline: the class's office hours on the working-day calendar."""
-    klass = catalog.class_or_other(case.kind, case.class_code)
+def deadline_for(session: Session, case: Case, start: datetime) -> datetime:
+    """The handling deadline: the class's office hours (the county's own where it set them) on the working-day
+    calendar."""
+    klass = classes.for_county(session, county_code=case.county_code, kind=case.kind, code=case.class_code)
     return default_calendar().add_working_hours(start, klass.deadline_hours)
 
 
 def default_department(session: Session, case: Case) -> Department:
-    """The county department of the class's line (falls back to urban management)."""
-    klass = catalog.class_or_other(case.kind, case.class_code)
+    """The county department of the class's line, the county's own where it set one (falls back to urban
+    management)."""
+    klass = classes.for_county(session, county_code=case.county_code, kind=case.kind, code=case.class_code)
     for line in (klass.line, "urban_management"):
         dept = session.scalar(select(Department).where(Department.code == f"{case.county_code}-{line}"))
         if dept is not None:
@@ -265,7 +267,7 @@ def file_case(
     before = _take(case, CaseAction.file)
     now = utcnow()
     case.filed_at = now
-    case.deadline_at = deadline_for(case, now)
+    case.deadline_at = deadline_for(session, case, now)
     role = access.role_used(principal, access.DISPATCH_ROLES)
     record_step(
         session, case, actor=principal, action=CaseAction.file, from_state=before, role=role, note=note

@@ -3,8 +3,8 @@ cameras and the heat layer in the caller's scope."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from sqlalchemy import String, and_, cast, func, literal, select
@@ -60,21 +60,21 @@ def grid_layer(session: Session, *, county_code: str, division_code: str | None 
     if division_code:
         div = divisions.get(session, division_code)
         stmt = stmt.where(GridCell.division_path.like(div.path + "%"))
-    parts = []
-    for code, name, geom, div_code, area in session.execute(stmt.order_by(GridCell.code)):
-        props = {
-            "code": code,
-            "name": name,
-            "division_code": div_code,
-            "area_m2": area,
-            "open": counts.get(code, 0),
-            "overdue": overdue.get(code, 0),
-        }
-        parts.append(
-            f'{{"type":"Feature","id":"{code}","geometry":{geom},'
-            f'"properties":{json.dumps(props, ensure_ascii=False)}}}'
-        )
+    # One string per cell with the standard library's C string encoder: the same JSON as json.dumps of the
+    # properties, at a fraction of the cost (the layer has hundreds of cells and is read on every map view).
+    esc = encode_basestring
+    parts = [
+        f'{{"type":"Feature","id":{esc(code)},"geometry":{geom},"properties":{{"code":{esc(code)},'
+        f'"name":{esc(name)},"division_code":{esc(div_code)},"area_m2":{_number(area)},'
+        f'"open":{counts.get(code, 0)},"overdue":{overdue.get(code, 0)}}}}}'
+        for code, name, geom, div_code, area in session.execute(stmt.order_by(GridCell.code))
+    ]
     return '{"type":"FeatureCollection","features":[' + ",".join(parts) + "]}"
+
+
+def _number(value: float | None) -> str:
+    """A JSON number (or null), written as json.dumps writes a finite float."""
+    return "null" if value is None else float.__repr__(float(value))
 
 
 def cases_layer(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from govgrid.citymap import catalog
 from govgrid.citymap.enums import CASE_LOOP, OPEN_VALUES, CaseAction, CaseState
 from govgrid.citymap.models import Case, FieldUnit
-from govgrid.citymap.services import access
+from govgrid.citymap.services import access, classes
 from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
@@ -149,7 +149,7 @@ def department_choices(session: Session, *, case: Case) -> list[tuple[str, list[
             )
         )
     )
-    klass = catalog.class_or_other(case.kind, case.class_code)
+    klass = classes.for_county(session, county_code=case.county_code, kind=case.kind, code=case.class_code)
     line_rank = {code: i for i, (code, _zh, _en) in enumerate(LINES)}
     suggested = [klass.line, "urban_management"]
     town = case.division_code[:9]

@@ -73,6 +73,54 @@ def add_asset(
     return asset
 
 
+def get_asset(session: Session, *, actor: Actor, asset_id: int) -> Asset:
+    """One piece of hardware in the actor's scope or territory (404 otherwise)."""
+    asset = session.scalar(
+        select(Asset).where(
+            Asset.id == asset_id, access.records_clause(actor, Asset.department_id, Asset.division_path)
+        )
+    )
+    if asset is None:
+        raise NotFoundError(f"设施 {asset_id} 不存在或不在您的范围内 (no such hardware in your scope)")
+    audit.record(
+        session,
+        actor=actor,
+        action="coordination.asset_read",
+        entity_type="asset",
+        entity_id=asset.id,
+        division_code=asset.division_code,
+        department_id=asset.department_id,
+    )
+    return asset
+
+
+def update_asset(session: Session, *, actor: Actor, asset_id: int, data: AssetData) -> Asset:
+    """Change a piece of hardware (its department stays; the caller must be able to write there)."""
+    asset = get_asset(session, actor=actor, asset_id=asset_id)
+    access.department_for_write(session, actor=actor, department_code=asset.department.code)
+    before = {"kind": asset.kind, "capacity": asset.capacity, "utilisation": asset.utilisation}
+    asset.kind = AssetKind(data.kind).value
+    asset.name = data.name.strip()
+    asset.location = data.location
+    asset.lon, asset.lat = data.lon, data.lat
+    asset.capacity, asset.capacity_unit = data.capacity, data.capacity_unit
+    asset.utilisation = data.utilisation
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="coordination.asset_update",
+        entity_type="asset",
+        entity_id=asset.id,
+        division_code=asset.division_code,
+        department_id=asset.department_id,
+        detail={"before": before, "kind": asset.kind, "capacity": asset.capacity,
+                "utilisation": asset.utilisation},
+    )
+    log.info("asset updated", extra={"asset_id": asset.id})
+    return asset
+
+
 def list_assets(session: Session, *, actor: Actor, kind: str | None = None) -> list[Asset]:
     """Hardware in the actor's scope or territory."""
     stmt = select(Asset).where(access.records_clause(actor, Asset.department_id, Asset.division_path))

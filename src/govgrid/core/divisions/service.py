@@ -271,6 +271,33 @@ def locate_many(session: Session, lons: np.ndarray, lats: np.ndarray) -> list[st
     return _get_locator(session).locate_many(np.asarray(lons, float), np.asarray(lats, float))
 
 
+def richest_peer(session: Session, division: Division, division_code: Any, row_id: Any) -> Division | None:
+    """The division of the same level with the most rows (counted by `row_id`, placed by `division_code`,
+    columns of one table) in the nearest ancestor's subtree: the template a newly onboarded county starts from
+    (the same city first, then the same province; never across provinces)."""
+    for upper in reversed(ancestors(session, division)):
+        if upper.parent_code is None:  # the nation
+            break
+        code = session.scalar(
+            select(division_code)
+            .join(Division, Division.code == division_code)
+            .where(in_subtree(Division.path, upper.path), Division.level == division.level,
+                   Division.code != division.code)
+            .group_by(division_code)
+            .order_by(func.count(row_id).desc(), division_code)
+            .limit(1)
+        )
+        if code is not None:
+            return get(session, code)
+    return None
+
+
+def moved_text(text: str, template: Division, division: Division) -> str:
+    """A code or name of a template division's configuration, moved to another division (`-CODE-` in codes,
+    the division's name in names)."""
+    return text.replace(f"-{template.code}-", f"-{division.code}-").replace(template.name, division.name)
+
+
 def lineage_codes(div: Division) -> list[str]:
     """Codes from the nation down to this division (inclusive)."""
     return div.path.strip("/").split("/")

@@ -18,7 +18,6 @@ from govgrid.config import get_settings
 from govgrid.core.db import utcnow
 
 _hasher = PasswordHasher()
-_DUMMY = _hasher.hash("timing-equaliser")
 ALGORITHM = "HS256"
 API_KEY_PREFIX = "gg"
 
@@ -26,6 +25,13 @@ API_KEY_PREFIX = "gg"
 def hash_password(password: str) -> str:
     """Argon2id hash of a password."""
     return _hasher.hash(password)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """The hash a check against a missing user verifies against (made on first use: an argon2 hash at import
+    cost every process start, every CLI call and every worker, a noticeable moment)."""
+    return _hasher.hash("timing-equaliser")
 
 
 @functools.cache
@@ -38,7 +44,7 @@ def demo_password_hash(password: str) -> str:
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Constant-effort check of a password against its hash (a missing user still costs a hash)."""
     try:
-        return _hasher.verify(password_hash or _DUMMY, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

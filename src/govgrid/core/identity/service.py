@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from govgrid.config import get_settings
@@ -18,6 +18,7 @@ from govgrid.core.authz.principal import Assignment, Principal
 from govgrid.core.db import utcnow
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
+from govgrid.core.divisions.models import Division
 from govgrid.core.errors import (
     ConflictError,
     ForbiddenError,
@@ -63,14 +64,40 @@ def principal_for_user(user: User) -> Principal:
     )
 
 
+# Every request with a login loads its caller: built once here (plain column rows, two statements) instead of
+# ORM objects with their joined departments, divisions and lines, and a fresh statement, on every request.
+_USER_ROW = select(
+    User.username, User.display_name, User.is_active, User.is_superuser, User.is_demo, User.locale
+).where(User.id == bindparam("user_id"))
+_ASSIGNMENT_ROWS = (
+    select(RoleAssignment.department_id, Department.name, Department.line_code, Department.division_code,
+           Division.path, RoleAssignment.role, RoleAssignment.reach)
+    .join(Department, Department.id == RoleAssignment.department_id)
+    .join(Division, Division.code == Department.division_code)
+    .where(RoleAssignment.user_id == bindparam("user_id"))
+    .order_by(RoleAssignment.id)
+)
+
+
 def load_user_principal(session: Session, user_id: int) -> Principal | None:
     """The active user's principal, or None."""
-    user = session.scalar(select(User).where(User.id == user_id).options(selectinload(User.roles)))
+    user = session.execute(_USER_ROW, {"user_id": user_id}).first()
     if user is None or not user.is_active:
         return None
     if user.is_demo and not get_settings().demo_mode:
         return None
-    return principal_for_user(user)
+    rows = session.execute(_ASSIGNMENT_ROWS, {"user_id": user_id}).all()
+    return Principal(
+        kind="user",
+        id=user_id,
+        name=user.username,
+        display_name=user.display_name,
+        assignments=tuple(Assignment(department_id=r[0], department_name=r[1], line_code=r[2],
+                                     division_code=r[3], division_path=r[4], role=r[5], reach=r[6])
+                          for r in rows),
+        is_superuser=user.is_superuser,
+        locale=user.locale,
+    )
 
 
 def load_api_key_principal(session: Session, full_key: str) -> Principal | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from govgrid.config import get_settings
@@ -37,15 +37,19 @@ def start(
     return security.create_token(user.id, sid, minutes=minutes)
 
 
+# looked up on every request with a login: the statement is built once
+_SESSION_ROW = select(
+    UserSession.id, UserSession.user_id, UserSession.expires_at, UserSession.ended_at,
+    UserSession.last_seen_at,
+).where(UserSession.token_hash == bindparam("token_hash"))
+
+
 def resolve(session: Session, token: str) -> int | None:
     """The user id behind a token whose session is still open, else None."""
     claims = security.decode_token(token)
     if claims is None:
         return None
-    row = session.execute(select(
-        UserSession.id, UserSession.user_id, UserSession.expires_at, UserSession.ended_at,
-        UserSession.last_seen_at,
-    ).where(UserSession.token_hash == security.hash_session_id(claims.sid))).first()
+    row = session.execute(_SESSION_ROW, {"token_hash": security.hash_session_id(claims.sid)}).first()
     now = utcnow()
     if row is None or row.ended_at is not None or row.expires_at <= now or row.user_id != claims.user_id:
         return None

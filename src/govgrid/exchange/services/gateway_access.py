@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
+from govgrid.core import ratelimits
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
@@ -187,10 +189,34 @@ def _refuse(session: Session, actor: Principal, res: Target, code: str, mode: st
     )
 
 
-def resolve(session: Session, *, actor: Principal | None, code: str, mode: str) -> tuple[Principal, Access]:
+def count_call(acc: Access) -> Callable[[], None]:
+    """Count a call against its grant's rate limit; returns the wait for the answer (which raises 429 over the
+    limit). With a remote counter store (PostgreSQL, Redis) the count is a round trip on a connection of its
+    own: it runs in a worker thread meanwhile, and the caller waits for it before anything is served or
+    audited. The in-process store (SQLite) counts at once."""
+    grant = acc.grant
+    if grant is None:
+        return _counted
+    # the same call as `resolve` makes when it counts
+    if isinstance(ratelimits.storage(), ratelimits.LocalStorage):
+        RATE_LIMITER.hit(grant.id, grant.rate_limit_per_minute)
+        return _counted
+    return _COUNTERS.submit(RATE_LIMITER.hit, grant.id, grant.rate_limit_per_minute).result
+
+
+def _counted() -> None:
+    return None
+
+
+_COUNTERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="exchange-ratelimit")
+
+
+def resolve(
+    session: Session, *, actor: Principal | None, code: str, mode: str, counted: bool = True
+) -> tuple[Principal, Access]:
     """The caller (401 if anonymous) and how it reaches the resource's records; counts the call against the
-    grant's rate limit. 404 if the entry is invisible, 403 without a grant, 409 for a provider-API
-    resource."""
+    grant's rate limit (unless `counted` is false: the caller then counts it with `count_call`). 404 if the
+    entry is invisible, 403 without a grant, 409 for a provider-API resource."""
     if actor is None:
         raise UnauthorizedError("需要登录 (authentication required)")
     res, candidate = _target_and_grant(session, code, mode, list(actor.department_ids))
@@ -210,6 +236,6 @@ def resolve(session: Session, *, actor: Principal | None, code: str, mode: str) 
     masks = {
         f: items[f][1] for f in fields if items[f][1] != MaskRule.none and items[f][2] and f not in clear
     }
-    if grant is not None:
+    if grant is not None and counted:
         RATE_LIMITER.hit(grant.id, grant.rate_limit_per_minute)
     return actor, Access(res, grant, fields, masks, grant.row_filter_division if grant else None)

@@ -103,6 +103,9 @@ def upload_records(
     session.add(up)
     session.flush()
     div_item = next((i.name for i in res.items if i.type == ItemType.division), None)
+    # 静态脱敏: each record is stored with its masked twin (the gateway's default masks, applied once here).
+    rules = ingest.twin_rules((i.name, i.mask, i.personal or i.sensitive) for i in res.items)
+    key = ingest.mask_key(rules)
     batch = []
     for row_no, row in parsed.rows:
         batch.append(
@@ -111,6 +114,8 @@ def upload_records(
                 "row_no": row_no,
                 "division_code": row.get(div_item) if div_item else None,
                 "data": row,
+                "masked": ingest.masked_twin(rules, row),
+                "mask_key": key,
             }
         )
         if len(batch) >= INSERT_BATCH:

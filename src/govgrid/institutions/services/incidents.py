@@ -1,5 +1,6 @@
 """Security incidents (安全事件) and their handling, filed from real module data: the exchange gateway's
-audited refusals (``core.ports.data_refusals``) become candidate incidents, one per resource, caller and day
+audited refusals (``core.ports.data_refusals``: calls without a grant or out of scope, and granted calls over
+the grant's rate limit, 超频调用) become candidate incidents, one per source, resource, caller and day
 (Beijing time), counted; a scan is idempotent (an audit record is counted once). Handling follows the one
 transition table ``enums.INCIDENT``, each move noted with who, when and why."""
 
@@ -25,6 +26,7 @@ from govgrid.institutions.services import access
 log = logging.getLogger(__name__)
 
 BEIJING = timedelta(hours=8)
+RATE_LIMITED = "rate_limited"  # the reason of a granted call refused over its rate limit (its own incidents)
 STATE_ZH = {
     IncidentState.reported: "待研判",
     IncidentState.investigating: "处置中",
@@ -55,7 +57,8 @@ def scan(session: Session, *, actor: Actor | None, division_code: str, start: da
         if res is None:
             continue
         day = (r.at + BEIJING).date().isoformat()
-        key = f"{IncidentSource.gateway_refusal.value}:{r.resource_code}:{r.actor}:{day}"[:200]
+        source = IncidentSource.rate_limit if r.reason == RATE_LIMITED else IncidentSource.gateway_refusal
+        key = f"{source.value}:{r.resource_code}:{r.actor}:{day}"[:200]
         inc = session.scalar(select(Incident).where(Incident.key == key))
         if inc is None:
             grade = (
@@ -69,7 +72,7 @@ def scan(session: Session, *, actor: Actor | None, division_code: str, start: da
             )
             inc = Incident(
                 key=key,
-                source=IncidentSource.gateway_refusal.value,
+                source=source.value,
                 resource_code=res.code,
                 division_code=res.division_code,
                 division_path=res.division_path,

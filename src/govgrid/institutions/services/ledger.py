@@ -1,9 +1,11 @@
 """The contribution ledger (数据贡献台账) and its scoring rules (贡献计分规则, 绩效考核).
 
 The ledger is computed, never typed in: the exchange's served gateway calls (through ``core.ports.data_use``)
-per provider department and resource, who used them, for which purposes, the outcome each use enabled and
-the points it earns. A division's rule (weights per outcome and per row) is stored versioned; a division
-without its own rule uses its nearest ancestor's, then the platform default. The assessing level's rule scores
+per provider department and resource, who used them, for which purposes, the outcome each use enabled, the
+points it earns, and the cases closed (办结案件) it was used for: the references a use's purpose names (a
+case code, a ticket number) that the handling module reported closed (``services.outcomes``). A division's
+rule (weights per outcome and per row) is stored versioned; a division without its own rule uses its nearest
+ancestor's, then the platform default. The assessing level's rule scores
 every provider of its subtree.
 """
 
@@ -25,7 +27,7 @@ from govgrid.core.errors import ValidationFailedError
 from govgrid.institutions import rules
 from govgrid.institutions.enums import Outcome
 from govgrid.institutions.models import ScoringRule
-from govgrid.institutions.services import access
+from govgrid.institutions.services import access, outcomes
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,7 @@ class LedgerRow:
     provider_name: str
     outcome: Outcome
     points: float
+    cases_closed: frozenset[str] = frozenset()  # case codes its purpose named that were reported closed
 
 
 @dataclass
@@ -54,6 +57,7 @@ class ProviderScore:
     resources: set[str] = field(default_factory=set)
     consumers: set[str] = field(default_factory=set)
     outcomes: dict[str, int] = field(default_factory=dict)  # outcome -> calls
+    cases_closed: set[str] = field(default_factory=set)  # closed cases (办结案件) its data was used for
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,11 @@ class Ledger:
     rule: Rule
     rows: list[LedgerRow]
     scores: list[ProviderScore]
+
+    @property
+    def cases_closed(self) -> int:
+        """Closed cases (办结案件) the ledger's uses were for, each counted once."""
+        return len(set().union(*(r.cases_closed for r in self.rows)))
 
 
 def effective_rule(session: Session, *, division: Division) -> Rule:
@@ -176,9 +185,13 @@ def ledger(
         names[dept_id] = dept_name
     rows: list[LedgerRow] = []
     scores: dict[int, ProviderScore] = {}
+    closed = outcomes.closed_among(
+        session, (ref for u in uses if u.provider_department_id in seen for ref in rules.case_refs(u.purpose))
+    )
     for u in uses:
         if u.provider_department_id not in seen:
             continue
+        cases = frozenset(closed[ref] for ref in rules.case_refs(u.purpose) if ref in closed)
         got = rules.credit(
             kind=u.kind,
             purpose=u.purpose,
@@ -188,7 +201,7 @@ def ledger(
             row_weight=rule.row_weight,
         )
         name = names.get(u.provider_department_id, "")
-        rows.append(LedgerRow(u, name, got.outcome, got.points))
+        rows.append(LedgerRow(u, name, got.outcome, got.points, cases))
         s = scores.setdefault(
             u.provider_department_id,
             ProviderScore(u.provider_department_id, name, u.provider_line_code, u.provider_division_code),
@@ -199,6 +212,7 @@ def ledger(
         s.resources.add(u.resource_code)
         s.consumers.add(u.consumer_name or str(u.consumer_department_id or ""))
         s.outcomes[got.outcome.value] = s.outcomes.get(got.outcome.value, 0) + u.calls
+        s.cases_closed |= cases
     audit.record(
         session,
         actor=who,
@@ -206,7 +220,8 @@ def ledger(
         entity_type="ledger",
         entity_id=div.code,
         division_code=div.code,
-        detail={"line": line, "rows": len(rows), "rule_version": rule.version},
+        detail={"line": line, "rows": len(rows), "rule_version": rule.version, "cases_closed": len(
+            set().union(*(r.cases_closed for r in rows)))},
     )
     ranked = sorted(scores.values(), key=lambda s: (-s.points, s.department_id))
     return Ledger(div, line, start, end, rule, rows, ranked)

@@ -28,6 +28,7 @@ from govgrid.reuse.models import Installation, Pack
 from govgrid.reuse.services import access
 
 log = logging.getLogger(__name__)
+SHARING_KEY = "sharing"  # the preview's list of sharing requests an install files (not a module section)
 
 
 @dataclass
@@ -70,20 +71,26 @@ def _government(session: Session, division_code: str) -> Department:
 def export_pack(
     session: Session, *, actor: Actor, division_code: str, module: str, pack_id: str | None = None
 ) -> Pack:
-    """Export the division's configuration of a module as a signed pack and put it in the catalogue."""
+    """Export the division's configuration of a module (or of several: ``services,exchange``) as a signed
+    pack and put it in the catalogue."""
     division = access.require_division_admin(
         session, actor=actor, division_code=division_code, what="导出配置"
     )
-    sections = ports.pack_sections(module)
-    if not sections:
-        raise NotFoundError(f"模块 {module} 没有可导出的配置 (module {module} offers no pack sections)")
+    names = [m.strip() for m in module.split(",") if m.strip()]
+    sections = [s for name in dict.fromkeys(names) for s in ports.pack_sections(name)]
+    missing = [name for name in names if not ports.pack_sections(name)]
+    if missing or not sections:
+        raise NotFoundError(f"模块 {'、'.join(missing) or module} 没有可导出的配置 "
+                            f"(module {module} offers no pack sections)")
+    module = ",".join(dict.fromkeys(names))
     contents = {f"{s.module}/{s.name}": s.export(session, division_code=division_code) for s in sections}
+    needs = _lift_needs(contents)
     if not any(any(v for v in c.values()) for c in contents.values()):
         raise ValidationFailedError(
             f"{division.name} 在 {module} 模块中还没有自己的配置，没有可导出的内容 "
             f"(the division has no own {module} configuration to export)"
         )
-    pid = pack_id or f"{module}-{division_code}"
+    pid = pack_id or f"{module.replace(',', '-')}-{division_code}"
     if not packfile.PACK_ID.match(pid):
         raise ValidationFailedError("方案包编号只能用小写字母、数字、点、横线和下划线 (invalid pack id)")
     previous = list(session.scalars(select(Pack.version).where(Pack.pack_id == pid)))
@@ -105,12 +112,21 @@ def export_pack(
         "parameters": packfile.MAPPING_SCHEMA,
         "sections": [{"key": f"{s.module}/{s.name}", "title_zh": s.title_zh} for s in sections],
         "fixtures": _fixtures(contents),
-        "sharing": [],  # resource codes the pack needs shared; none for the sections offered today
+        "sharing": needs,  # the shared resources the adopter's departments will need (from the sections)
     }
     document = packfile.seal(manifest, contents)
     pack = _store(session, actor=actor, document=document, department_id=dept.id)
     log.info("pack exported", extra={"pack_row_id": pack.id, "pack_id": pid, "division_code": division_code})
     return pack
+
+
+def _lift_needs(contents: dict[str, Any]) -> list[dict[str, Any]]:
+    """Move the sections' ``sharing_needs`` into the manifest's list (one per resource and line)."""
+    needs: dict[tuple[str, str], dict[str, Any]] = {}
+    for content in contents.values():
+        for need in content.pop("sharing_needs", None) or []:
+            needs.setdefault((need["resource_code"], need.get("consumer_line", "government")), need)
+    return list(needs.values())[:50]
 
 
 def _fixtures(contents: dict[str, Any]) -> list[dict[str, Any]]:
@@ -205,15 +221,61 @@ def preview(
     document = packfile.read(packfile.to_bytes(pack.document))  # the stored copy is checked again
     mapped = packfile.check_mapping(document["manifest"]["parameters"], mapping)
     plans = []
-    for key, content in document["sections"].items():
+    for key, content in _in_manifest_order(document):
         section = _section(key)
         changes = section.plan(session, division_code=division_code, content=content, mapping=mapped)
         plans.append(SectionPlan(key, section.title_zh, changes))
+    sharing = _sharing_plan(session, document["manifest"], division_code)
+    if sharing.changes:
+        plans.append(sharing)
     audit.record(
         session, actor=actor, action="reuse.pack_previewed", entity_type="reuse_pack", entity_id=pack.id,
         division_code=division_code, detail={"changes": sum(len(p.changes) for p in plans)},
     )
     return plans
+
+
+def _in_manifest_order(document: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The pack's sections in the order its manifest lists them (the file's keys are sorted)."""
+    listed = [str(s.get("key")) for s in document["manifest"].get("sections", []) if isinstance(s, dict)]
+    rank = {key: i for i, key in enumerate(listed)}
+    return sorted(document["sections"].items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+
+
+def _needs(manifest: dict[str, Any], division_code: str) -> list[tuple[str, ports.SharingNeed]]:
+    """The manifest's sharing needs as (consumer department code, need) for a division."""
+    out = []
+    for need in manifest.get("sharing", []):
+        wanted = ports.SharingNeed(
+            resource_code=need["resource_code"],
+            purpose=f"方案包 {manifest['id']} {manifest['version']}：{need['purpose']}"[:2000],
+            fields=tuple(need.get("fields", [])),
+            consumer_line=need.get("consumer_line", "government"),
+        )
+        out.append((f"{division_code}-{wanted.consumer_line}", wanted))
+    return out
+
+
+def _sharing_plan(session: Session, manifest: dict[str, Any], division_code: str) -> SectionPlan:
+    """The sharing requests an install would file (422 with every need that cannot be filed here)."""
+    changes, problems = [], []
+    for consumer, need in _needs(manifest, division_code):
+        problem = ports.check_sharing(session, consumer_department_code=consumer, need=need)
+        if problem:
+            problems.append({"loc": ["sharing", need.resource_code], "msg": problem})
+            continue
+        changes.append(ports.PackChange(
+            op="add", path=f"/sharing/{need.resource_code}", before=None, after=consumer,
+            label=f"申请共享资源 {need.resource_code}（申请部门 {consumer}"
+            f"{'，信息项 ' + '、'.join(need.fields) if need.fields else ''}）",
+        ))
+    if problems:
+        raise ValidationFailedError(
+            "方案包需要的共享资源在本地无法申请，请先与首创地或资源提供部门确认 "
+            "(the pack needs shared resources this division cannot request)",
+            details=problems,
+        )
+    return SectionPlan(SHARING_KEY, "数据共享申请（安装时自动提交）", changes)
 
 
 def active_installation(session: Session, *, pack_id: str, division_code: str) -> Installation | None:
@@ -237,8 +299,9 @@ def install(
             f"{pack.pack_id} 已安装（版本 {current.version}）；如需更换版本请先卸载 (already installed here)"
         )
     plans = preview(session, actor=actor, pack=pack, division_code=division_code, mapping=mapping)
+    plans_applied = [p for p in plans if p.key != SHARING_KEY]
     undo: dict[str, Any] = {}
-    for plan in plans:
+    for plan in plans_applied:
         undo[plan.key] = _section(plan.key).apply(
             session, actor=actor, division_code=division_code, plan=plan.changes
         )
@@ -251,7 +314,7 @@ def install(
         department_id=_government(session, division_code).id,
         state=InstallState.installed,
         mapping=dict(mapping or {}),
-        changes=[{"section": p.key, **change_json(c)} for p in plans for c in p.changes] + requested,
+        changes=[{"section": p.key, **change_json(c)} for p in plans_applied for c in p.changes] + requested,
         undo=undo,
         installed_by=access.actor_name(actor),
     )
@@ -272,14 +335,7 @@ def _file_sharing(
 ) -> list[dict[str, Any]]:
     """File the sharing requests the pack needs for the adopter (core.ports.request_sharing)."""
     out = []
-    for need in pack.document["manifest"].get("sharing", []):
-        wanted = ports.SharingNeed(
-            resource_code=need["resource_code"],
-            purpose=f"方案包 {pack.pack_id} {pack.version}：{need['purpose']}"[:2000],
-            fields=tuple(need.get("fields", [])),
-            consumer_line=need.get("consumer_line", "government"),
-        )
-        consumer = f"{division_code}-{wanted.consumer_line}"
+    for consumer, wanted in _needs(pack.document["manifest"], division_code):
         request_id = ports.request_sharing(
             session, actor=actor, consumer_department_code=consumer, need=wanted
         )
@@ -319,6 +375,11 @@ def uninstall(session: Session, *, actor: Actor, pack_id: str, division_code: st
     )
     for key in reversed(list(row.undo)):
         _section(key).revert(session, actor=actor, division_code=division_code, undo=row.undo[key])
+    withdrawn = [
+        c["after"] for c in row.changes
+        if c.get("section") == SHARING_KEY and isinstance(c.get("after"), int) and c["after"] > 0
+        and ports.withdraw_sharing(session, actor=actor, request_id=c["after"])
+    ]
     row.state = InstallState.uninstalled
     row.uninstalled_at = utcnow()
     row.uninstalled_by = access.actor_name(actor)
@@ -326,7 +387,7 @@ def uninstall(session: Session, *, actor: Actor, pack_id: str, division_code: st
     audit.record(
         session, actor=actor, action="reuse.pack_uninstalled", entity_type="reuse_installation",
         entity_id=row.id, division_code=division_code, department_id=row.department_id,
-        detail={"pack_id": pack_id, "version": row.version},
+        detail={"pack_id": pack_id, "version": row.version, "withdrawn_requests": withdrawn},
     )
     log.info("pack uninstalled", extra={"installation_id": row.id, "division_code": division_code})
     return row

@@ -21,7 +21,7 @@ from govgrid.core.privacy import valid_id_number
 from govgrid.services import engine
 from govgrid.services.enums import MODE_ZH, AppStatus, EventKind, HandlingMode
 from govgrid.services.models import Application, Certificate, Material, TaskRecord, TimelineEvent
-from govgrid.services.services import items, prefill, processes, workflow
+from govgrid.services.services import items, materials, prefill, processes, workflow
 from govgrid.services.services.access import (
     KIND,
     application_clause,
@@ -179,18 +179,7 @@ def submit(session: Session, *, actor: Principal | None, data: SubmitIn) -> Appl
     session.add(app)
     session.flush()
     for f in checked:
-        session.add(
-            Material(
-                application_id=app.id,
-                code=f.code,
-                filename=f.filename,
-                content_type=f.content_type,
-                size=len(f.content),
-                sha256=f.sha256,
-                content=f.content,
-                uploaded_at=now,
-            )
-        )
+        session.add(materials.stored(f, application_id=app.id, uploaded_at=now))
     where = f"（{accepted.name}代收，{decided.name}办理）" if counter else ""
     workflow.note(
         session,
@@ -329,18 +318,7 @@ def supplement(
         app.form = {**app.form, **_check_form(app.item.form_fields or [], {**app.form, **form})}
     now = utcnow()
     for f in checked:
-        session.add(
-            Material(
-                application_id=app.id,
-                code=f.code,
-                filename=f.filename,
-                content_type=f.content_type,
-                size=len(f.content),
-                sha256=f.sha256,
-                content=f.content,
-                uploaded_at=now,
-            )
-        )
+        session.add(materials.stored(f, application_id=app.id, uploaded_at=now))
     workflow.move(app, AppStatus.in_progress)
     workflow.resume_clock(app, now)
     workflow.note(

@@ -1,16 +1,25 @@
 """Materials (申请材料): which an item needs, which the government already holds, upload checks (type by the
-file's leading bytes, size)."""
+file's leading bytes, size), and their bytes in core.storage (the row keeps the key, hash and size)."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from govgrid.core.errors import PayloadTooLargeError, ValidationFailedError
-from govgrid.services.models import ServiceItem
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govgrid.core import storage
+from govgrid.core.errors import PayloadTooLargeError, UnavailableError, ValidationFailedError
+from govgrid.services.models import Material, ServiceItem
+
+log = logging.getLogger(__name__)
 
 MAX_MATERIAL_BYTES = 5 * 1024 * 1024
+MATERIAL_NAMESPACE = "services-materials"  # core.storage namespace of uploaded application materials
 # Leading bytes of the accepted file types (the declared type and the name are not trusted).
 SIGNATURES = {
     "application/pdf": (b"%PDF-",),
@@ -111,3 +120,36 @@ def check_files(item: ServiceItem, files: list[UploadIn], *, require_all: bool =
             details=problems,
         )
     return out
+
+
+def stored(f: CheckedFile, *, application_id: int, uploaded_at: datetime) -> Material:
+    """A material row for a checked upload whose bytes were just written to core.storage (object first)."""
+    # the object first, then the row: a failed transaction leaves an orphan object for `govgrid storage
+    # sweep`, never a row without its object
+    key = storage.put(MATERIAL_NAMESPACE, f.content, content_type=f.content_type)
+    return Material(
+        application_id=application_id,
+        code=f.code,
+        filename=f.filename,
+        content_type=f.content_type,
+        size=len(f.content),
+        sha256=f.sha256,
+        storage_key=key,
+        uploaded_at=uploaded_at,
+    )
+
+
+def material_bytes(mat: Material) -> bytes:
+    """The stored bytes of a material, checked against the hash recorded at upload."""
+    data = storage.get(mat.storage_key)
+    if len(data) != mat.size or hashlib.sha256(data).hexdigest() != mat.sha256:
+        log.error("material does not match its hash", extra={"material_id": mat.id})
+        raise UnavailableError("材料文件校验失败，请联系管理员 (the stored file does not match its hash)")
+    return data
+
+
+def _referenced_keys(session: Session) -> list[str]:
+    return list(session.scalars(select(Material.storage_key).where(Material.storage_key.is_not(None))))
+
+
+storage.register_references(MATERIAL_NAMESPACE, _referenced_keys)
