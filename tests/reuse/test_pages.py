@@ -97,3 +97,42 @@ def test_the_case_page_shows_the_divisions_current_figures_from_the_measures_por
         assert "测试空值" not in page.text and seen == [PINGDING]
     finally:
         ports.MEASURE_PROVIDERS.pop("test_reuse", None)
+
+
+def test_the_case_page_shows_each_adopters_figures_before_and_after_the_install(client, neihuang: Session):
+    from datetime import timedelta
+
+    from govgrid.core import ports
+
+    windows: list[tuple[str, float]] = []
+
+    def compute(session, *, division_code, start, end):
+        windows.append((division_code, (end - start) / timedelta(days=1)))
+        # before the install (the window ends at the install) 80 %, after it 95 %
+        return {"test.on_time": 0.95 if end > installed.installed_at else 0.8}
+
+    ports.register_measures(ports.MeasureProvider("test_reuse_effect", (
+        ports.Measure("test.on_time", "测试按期率", "Test on time", "ratio"),), compute))
+    try:
+        pack = packs.export_pack(neihuang, actor=SystemActor("t"), division_code=NEIHUANG, module="appeals")
+        installed, _ = packs.install(neihuang, actor=SystemActor("t"), pack=pack, division_code=PINGDING,
+                                     mapping={})
+        installed.installed_at -= timedelta(days=30)  # installed a month ago
+        neihuang.flush()
+        case = cases.submit(neihuang, actor=SystemActor("t"), division_code=NEIHUANG, title="内黄县监督群",
+                            summary="群众诉求", pack_id=pack.pack_id)
+        cases.start_review(neihuang, actor=SystemActor("t"), case_id=case.id)
+        cases.decide(neihuang, actor=SystemActor("t"), case_id=case.id, accept=True)
+        cookie_login(client, neihuang, "pd_gov")  # the adopter sees its own before and after
+        page = client.get(f"/reuse/cases/{case.id}", headers={"Accept": "text/html"})
+        assert page.status_code == 200, page.text
+        assert "平定县" in page.text and "复用前后" in page.text
+        assert "80.0%" in page.text and "95.0%" in page.text
+        assert (PINGDING, 90.0) in windows  # the 90 days before the install
+        assert any(c == PINGDING and 29.9 < d < 30.1 for c, d in windows)  # the 30 days since
+        client.cookies.clear()
+        cookie_login(client, neihuang, "nh_gov")  # another county reads the case, not Pingding's figures
+        other = client.get(f"/reuse/cases/{case.id}", headers={"Accept": "text/html"})
+        assert other.status_code == 200 and "复用前后" not in other.text
+    finally:
+        ports.MEASURE_PROVIDERS.pop("test_reuse_effect", None)

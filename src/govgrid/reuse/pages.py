@@ -235,6 +235,7 @@ def case_page(request: Request, session: SessionDep, principal: PagePrincipal, c
     return render(request, "reuse/case.html", {
         "case": case, "names": names, "next": {str(s) for s in CASE_LIFECYCLE.next_states(case.state)},
         "current": cases.current_measures(session, actor=principal, case_id=case.id),
+        "effects": cases.adoption_effects(session, actor=principal, case_id=case.id),
         "published": case.state in ("accepted", "recommended_provincial", "recommended_national"),
     })
 

@@ -19,8 +19,15 @@ from govgrid.core.db import utcnow
 from govgrid.core.departments import service as departments
 from govgrid.core.divisions.models import Division
 from govgrid.core.errors import ForbiddenError, NotFoundError, UnauthorizedError, ValidationFailedError
-from govgrid.reuse.enums import CASE_LIFECYCLE, CASE_STATES_ZH, PUBLISHED_STATES, CaseOrigin, CaseState
-from govgrid.reuse.models import Case, CaseRating, Pack
+from govgrid.reuse.enums import (
+    CASE_LIFECYCLE,
+    CASE_STATES_ZH,
+    PUBLISHED_STATES,
+    CaseOrigin,
+    CaseState,
+    InstallState,
+)
+from govgrid.reuse.models import Case, CaseRating, Installation, Pack
 from govgrid.reuse.services import access
 
 log = logging.getLogger(__name__)
@@ -249,3 +256,36 @@ def current_measures(
         for key, value in values.items()
         if value is not None and key in catalog
     ]
+
+
+def adoption_effects(
+    session: Session, *, actor: Actor, case_id: int, days: int = 90
+) -> list[dict[str, Any]]:
+    """For each installation of the case's pack that the actor may see (its own territory's), the adopter's
+    figures from the modules (``core.ports.measures``) over `days` before the install and `days` after it (up
+    to now): [{division, installed_at, rows: [(zh-CN title, unit, before, after)]}]. Recomputed from the
+    modules' data each time, so nothing is typed in."""
+    case = get_case(session, actor=actor, case_id=case_id)
+    if not case.pack_id:
+        return []
+    stmt = (
+        select(Installation, Division.name)
+        .join(Division, Division.code == Installation.division_code)
+        .where(Installation.pack_id == case.pack_id, Installation.state == InstallState.installed)
+    )
+    if not access.is_system(actor):
+        stmt = stmt.where(access.visible_installations(access.principal_of(actor)))
+    catalog = ports.measure_catalog()
+    now = utcnow()
+    out = []
+    for inst, name in session.execute(stmt.order_by(Installation.installed_at).limit(50)).all():
+        t0 = inst.installed_at
+        before = ports.measures(session, inst.division_code, t0 - timedelta(days=days), t0)
+        after = ports.measures(session, inst.division_code, t0, min(now, t0 + timedelta(days=days)))
+        rows = [
+            (catalog[key].title_zh, catalog[key].unit, before.get(key), after.get(key))
+            for key in catalog
+            if before.get(key) is not None or after.get(key) is not None
+        ]
+        out.append({"division": name, "division_code": inst.division_code, "installed_at": t0, "rows": rows})
+    return out
