@@ -38,9 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep a module whose tests share a module-scoped fixture (a live server, a browser, a loaded demo) on one
-    xdist worker (`--dist loadgroup`), and the tests of the session-wide live server together: split across
-    two workers, each would build the same server."""
+    """Keep a module whose tests share a module-scoped fixture (a live server, a browser, a loaded demo) on
+    one xdist worker (`--dist loadgroup`), and the tests of the session-wide live server together: split
+    across two workers, each would build the same server."""
     for item in items:
         defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
         if "live_server" in defs:
