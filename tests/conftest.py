@@ -37,6 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
         compileall.compile_dir(SRC, quiet=1)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook turns the group marks into node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Keep a module whose tests share a module-scoped fixture (a live server, a browser, a loaded demo) on
     one xdist worker (`--dist loadgroup`), and the tests of the session-wide live server together: split
