@@ -50,3 +50,24 @@ def test_demo_answers_at_once_in_a_fresh_folder(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
         out.close()
+
+
+def test_a_load_that_failed_says_so_instead_of_loading_forever(client) -> None:
+    from govgrid.demo import DemoProgress, DemoStep
+
+    steps = [DemoStep("a", "第一步", "first", lambda s, c: None),
+             DemoStep("b", "市场监管协同", "market", lambda s, c: None)]
+    app_state = client.app.state
+    before = getattr(app_state, "demo_progress", None)
+    try:
+        app_state.demo_progress = DemoProgress(steps, index=2)
+        assert 'id="demo-loading"' in client.get("/").text, "the banner while it loads"
+        app_state.demo_progress = DemoProgress(steps, index=2, failed=True)
+        page = client.get("/").text
+        assert 'id="demo-failed"' in page and "演示数据加载失败" in page
+        assert 'id="demo-loading"' not in page, "a failed load is not 'still loading'"
+        app_state.demo_progress = DemoProgress(steps, index=2, done=True)
+        page = client.get("/").text
+        assert 'id="demo-loading"' not in page and 'id="demo-failed"' not in page
+    finally:
+        app_state.demo_progress = before

@@ -297,7 +297,8 @@ def upsert_entities(
     )
     log.info(
         "market entities imported",
-        extra={"department_id": department.id, "created": created, "updated": updated},
+        # not "created": a LogRecord attribute (logging refuses to overwrite it)
+        extra={"department_id": department.id, "entities_created": created, "entities_updated": updated},
     )
     return {"created": created, "updated": updated, "classes": dict(sorted(classes.items()))}
 
