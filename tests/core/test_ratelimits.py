@@ -4,6 +4,7 @@ the gateway's per-grant limit answers 429 with Retry-After through it."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +121,85 @@ def test_storage_follows_the_deployment(monkeypatch):
         ratelimits.dispose()
     finally:
         set_settings(before)
+
+
+def test_a_count_in_the_audit_append_refuses_over_the_limit_and_appends_nothing(db, database_url):
+    from sqlalchemy import func
+
+    from govgrid.core.audit import service as audit
+    from govgrid.core.audit.models import AuditHead, AuditRecord
+
+    engine = db.connection().engine
+    count = ratelimits.in_statement("t.guard", 5, limit=2, engine=engine)
+    if not database_url.startswith("postgresql"):
+        assert count is None, "SQLite counts in process memory: nothing to count in a statement"
+        return
+    assert count is not None, "PostgreSQL with its counters in the same database counts in the append"
+
+    def append() -> audit.AuditRecord:
+        guard = ratelimits.in_statement("t.guard", 5, limit=2, engine=engine)
+        return audit.record(db, actor=audit.SystemActor("test"), action="test.guarded", guard=guard)
+
+    first, second = append(), append()
+    assert second.seq == first.seq + 1 and second.prev_hash == first.hash
+    with pytest.raises(audit.GuardRefused) as refused:
+        append()
+    assert 1 <= ratelimits.retry_after(refused.value.expires_at) <= 60
+    assert db.get(AuditHead, 1).seq == second.seq, "the head did not move"
+    assert db.scalar(select(func.count()).where(AuditRecord.action == "test.guarded")) == 2
+    assert audit.verify(db).ok, "the records the database hashed verify in Python"
+    key = RATE_LIMITS.c.key.startswith("LIMITER/t.guard/5/")
+    assert db.execute(select(RATE_LIMITS.c.count).where(key)).scalar_one() == 3, (
+        "the same window as `hit`; the refused count goes when the caller rolls back"
+    )
+
+
+def test_counts_in_appends_take_the_chain_head_first_so_two_callers_never_deadlock(database_url):
+    # A caller that holds the head (it appended) and counts another key must never wait for a caller that
+    # counted that key and now waits for the head: the count is taken after the head's lock, so the second
+    # caller holds no counter while it waits. Counted first, PostgreSQL would report a deadlock here.
+    if not database_url.startswith("postgresql"):
+        pytest.skip("counts in append statements are PostgreSQL's")
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from govgrid.core import db as coredb
+    from govgrid.core.audit import service as audit
+
+    engine = coredb.get_engine()
+    actor = audit.SystemActor("test")
+    errors: list[BaseException] = []
+
+    def append(session: Session, key: int, action: str) -> None:
+        guard = ratelimits.in_statement("t.order", key, limit=100, engine=engine)
+        audit.record(session, actor=actor, action=action, guard=guard)
+
+    def second_caller(pid: list[int]) -> None:
+        try:
+            with Session(engine) as b:
+                pid.append(b.execute(text("SELECT pg_backend_pid()")).scalar_one())
+                append(b, 2, "test.order.b")  # waits for the head A holds
+                b.commit()
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    with Session(engine) as a, engine.connect() as watcher:
+        append(a, 1, "test.order.a")  # A holds the head (and counter 1)
+        pid: list[int] = []
+        b_thread = threading.Thread(target=second_caller, args=(pid,))
+        b_thread.start()
+        for _ in range(200):  # until B waits on a lock
+            waiting = pid and watcher.execute(
+                text("SELECT wait_event_type FROM pg_stat_activity WHERE pid = :p"), {"p": pid[0]}
+            ).scalar() == "Lock"
+            watcher.commit()
+            if waiting:
+                break
+            time.sleep(0.02)
+        assert waiting, "the second caller should be waiting for the chain head"
+        append(a, 2, "test.order.a")  # A counts key 2 now: B must not hold it
+        a.commit()
+    b_thread.join(timeout=30)
+    assert not b_thread.is_alive() and not errors, errors
+    with coredb.session_scope() as s:
+        assert audit.verify(s).ok

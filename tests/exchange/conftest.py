@@ -72,7 +72,7 @@ def to_csv(rows: list[dict[str, Any]], header: list[str] | None = None) -> bytes
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_rate_limits(database_url):  # the counters are where the configured database says
     ratelimit.RATE_LIMITER.reset()
     yield
     ratelimit.RATE_LIMITER.reset()

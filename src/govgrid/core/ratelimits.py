@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from limits import RateLimitItem, RateLimitItemPerMinute, RateLimitItemPerSecond
@@ -38,20 +39,28 @@ RATE_LIMITS = Table(
 )
 
 
-def _upsert(dialect: Any) -> Any:
-    """One statement per counted call, built once: a new row, the count added in the window, or a new window
-    when the row's has ended."""
-    ins = dialect.insert(RATE_LIMITS).values(
-        key=bindparam("key"), count=bindparam("amount"), expires_at=bindparam("expires_at")
-    )
-    expired = RATE_LIMITS.c.expires_at <= bindparam("now")
+def _upsert(dialect: Any, source: Any = None) -> Any:
+    """One statement per counted call: a new row, the count added in the window, or a new window when the
+    row's has ended; returns (count, expires_at). With `source` (a FROM clause) the row is counted once per
+    row of it, after it: the caller's statement orders its locks so (see `Count`)."""
+    values: dict[str, Any] = {
+        "key": bindparam("key", type_=String),
+        "count": bindparam("amount", type_=Integer),
+        "expires_at": bindparam("expires_at", type_=Float),
+    }
+    ins = dialect.insert(RATE_LIMITS)
+    if source is None:
+        ins = ins.values(values)
+    else:
+        ins = ins.from_select(list(values), select(*values.values()).select_from(source))
+    expired = RATE_LIMITS.c.expires_at <= bindparam("now", type_=Float)
     return ins.on_conflict_do_update(
         index_elements=[RATE_LIMITS.c.key],
         set_={
             "count": case((expired, ins.excluded.count), else_=RATE_LIMITS.c.count + ins.excluded.count),
             "expires_at": case((expired, ins.excluded.expires_at), else_=RATE_LIMITS.c.expires_at),
         },
-    ).returning(RATE_LIMITS.c.count)
+    ).returning(RATE_LIMITS.c.count, RATE_LIMITS.c.expires_at)
 
 
 _UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
@@ -224,7 +233,47 @@ def hit(namespace: str, key: str | int, *, limit: int, seconds: int = 60) -> int
         raise UnavailableError(
             "限流计数服务暂不可用，请稍后重试 (the rate-limit counters are unreachable; retry shortly)"
         ) from exc
-    return max(1, math.ceil(reset_at - time.time()))
+    return retry_after(reset_at)
+
+
+@dataclass(frozen=True)
+class Count:
+    """One call counted inside the caller's own statement and transaction (see `in_statement`): the audit
+    append's `guard`. The counter row stays locked until the caller commits, so the UPSERT is built to run
+    after the statement's own serialising lock (it reads `source`, the locked row): every holder of a counter
+    row then already holds that lock, and two calls can never wait on each other in a cycle."""
+
+    params: dict[str, Any]
+    limit: int
+    shape: str = "core.ratelimits.count"
+
+    def statement(self, source: Any) -> Any:
+        """The UPSERT, counted once per row of `source` (none: not counted), returning (count, expires_at)."""
+        return _upsert(postgresql, source)
+
+
+def in_statement(
+    namespace: str, key: str | int, *, limit: int, engine: Engine, seconds: int = 60
+) -> Count | None:
+    """The count of one call of `key` for the caller's own PostgreSQL statement, when the counters are the
+    table in `engine`'s own database (no Redis configured): a round trip and a connection fewer than `hit`.
+    None otherwise: count with `hit`. The same key and windows as `hit` (both paths count the same row); the
+    caller refuses the call when the returned count is over `limit` (see `retry_after`), and its rollback
+    takes the refused count back."""
+    store = storage()
+    if not isinstance(store, SqlStorage) or engine.dialect.name != "postgresql":
+        return None
+    if store.engine.url != engine.url:
+        return None
+    item = _item(limit, seconds)
+    now = time.time()
+    key_ = item.key_for(namespace, str(key))
+    return Count({"key": key_, "amount": 1, "now": now, "expires_at": now + item.get_expiry()}, limit)
+
+
+def retry_after(expires_at: float) -> int:
+    """Seconds until a counted window ends (Retry-After), at least 1."""
+    return max(1, math.ceil(expires_at - time.time()))
 
 
 def reset(namespace: str | None = None) -> None:

@@ -139,3 +139,26 @@ def test_audit_list_is_scoped_to_the_supervisors_territory(client, db, login):
     assert client.get("/api/v1/audit", headers=login("nh_tax")).status_code == 403
     assert client.get("/api/v1/audit/verify", headers=login("nh_supervisor")).status_code == 403
     assert client.get("/api/v1/audit/verify", headers=login("admin")).json()["ok"] is True
+
+
+def test_the_parts_the_database_hashes_splice_into_the_canonical_record():
+    # PostgreSQL hashes a record in its append statement from these parts and the head it locks there; the
+    # chain check hashes `canonical` in Python: the two must be the same bytes, whatever the record holds.
+    from datetime import UTC, datetime
+
+    tricky = [
+        {"n": 1, "名": "张三", "quote": 'a "b" \\ c'},
+        {"prev_hash": "\x00p", "seq": "x", "nested": {"prev_hash": "y", "z": [1, None, 2.5]}},
+        {},
+    ]
+    for detail in tricky:
+        for purpose, request_id in (("核查 / 目的", "req-1"), (None, None), ('"}', "\n")):
+            values = audit._values(
+                1234567, "ab" * 32, actor=SystemActor("测试"), action="test.parts", entity_type=None,
+                entity_id=42, division_code="410527", department_id=None, purpose=purpose, detail=detail,
+            )
+            values["request_id"] = request_id
+            values["at"] = datetime(2026, 12, 3, 1, 2, 3, 456789, tzinfo=UTC)
+            before, between, after = audit.canonical_parts(values)
+            spliced = before + values["prev_hash"].encode() + between + str(values["seq"]).encode() + after
+            assert spliced == audit.canonical(values), detail

@@ -28,7 +28,7 @@ from govgrid.exchange import ingest
 from govgrid.exchange.enums import AccessMode, CallKind, ItemType
 from govgrid.exchange.models import GatewayCall, Record
 from govgrid.exchange.services.access import KIND
-from govgrid.exchange.services.gateway_access import Access, count_call, resolve
+from govgrid.exchange.services.gateway_access import Access, Counting, count_call, resolve
 
 _CALLS = cast("Table", GatewayCall.__table__)
 
@@ -221,10 +221,11 @@ def read_records(
     `filters` are equality on items, `sort` is [(item, descending)], `q` a text matched in any served unmasked
     item (every word somewhere) or {item: text}. Masked items can be neither filtered, sorted nor searched
     (422)."""
-    caller, acc = resolve(session, actor=actor, code=code, mode=AccessMode.records, counted=False)
-    # The rate-limit count runs beside the records query (a round trip of its own on a remote store); it is
-    # waited for before anything is served or audited: a call over the limit is refused with 429 as before.
-    counted = count_call(acc)
+    caller, acc = resolve(session, actor=actor, code=code, mode=AccessMode.records)
+    # The call is counted against the grant's rate limit in the audit append's own statement (PostgreSQL), or
+    # beside the records query (Redis: a round trip of its own); over the limit it is refused with 429 before
+    # anything is audited or served.
+    counting = count_call(session, acc)
     filters = dict(filters or {})
     sort = list(sort or [])
     q_fields = dict(q) if isinstance(q, dict) else {}
@@ -292,11 +293,11 @@ def read_records(
     # body.
     records_json = json.dumps(records, ensure_ascii=False, separators=(",", ":"), default=str).encode()
     digest = hashlib.sha256(records_json).hexdigest()
-    counted()  # 429 over the grant's limit: nothing audited, nothing served
     _log_call(
         session,
         actor=caller,
         acc=acc,
+        counting=counting,
         kind=kind,
         rows=len(records),
         digest=digest,
@@ -340,13 +341,17 @@ def _log_call(
     *,
     actor: Principal,
     acc: Access,
+    counting: Counting,
     kind: str,
     rows: int,
     digest: str,
     purpose: str,
     detail: dict[str, Any],
 ) -> None:
-    """One audit record and one call-log row (the figures of the flow matrix) for a served call."""
+    """One audit record and one call-log row (the figures of the flow matrix) for a served call, counted
+    against its grant's rate limit first (in the same statement on PostgreSQL): 429 over the limit, and then
+    nothing is audited or served."""
+    counting.wait()
     consumer = (
         acc.grant.consumer_department_id
         if acc.grant
@@ -362,6 +367,25 @@ def _log_call(
         "response_sha256": digest,
     }
     # The call-log row is written with the audit record and names its seq (one statement on PostgreSQL).
+    try:
+        _append(session, actor, acc, kind, rows, digest, purpose, detail, consumer, call, counting.guard)
+    except audit.GuardRefused as exc:
+        counting.refused(exc)  # nothing was appended; the rollback takes the count back
+
+
+def _append(
+    session: Session,
+    actor: Principal,
+    acc: Access,
+    kind: str,
+    rows: int,
+    digest: str,
+    purpose: str,
+    detail: dict[str, Any],
+    consumer: int | None,
+    call: dict[str, Any],
+    guard: audit.Guard | None,
+) -> None:
     audit.record(
         session,
         actor=actor,
@@ -380,6 +404,7 @@ def _log_call(
             **detail,
         },
         with_row=(_CALLS, "audit_seq", call),
+        guard=guard,
     )
 
 
@@ -388,6 +413,7 @@ def verify(
 ) -> dict[str, Any]:
     """Answer only consistent / not consistent for the values (e.g. ID number + name); no data out."""
     caller, acc = resolve(session, actor=actor, code=code, mode=AccessMode.verify)
+    counting = count_call(session, acc)
     bad = [k for k in values if k not in acc.fields]
     if bad:
         raise ValidationFailedError(
@@ -418,6 +444,7 @@ def verify(
         session,
         actor=caller,
         acc=acc,
+        counting=counting,
         kind=CallKind.verify,
         rows=0,
         digest=digest,

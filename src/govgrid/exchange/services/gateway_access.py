@@ -10,12 +10,13 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn, cast
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from govgrid.core import ratelimits
+from govgrid.core.audit.service import GuardRefused
 from govgrid.core.authz.principal import Principal
 from govgrid.core.db import utcnow
 from govgrid.core.errors import ConflictError, ForbiddenError, NotFoundError, UnauthorizedError
@@ -189,19 +190,37 @@ def _refuse(session: Session, actor: Principal, res: Target, code: str, mode: st
     )
 
 
-def count_call(acc: Access) -> Callable[[], None]:
-    """Count a call against its grant's rate limit; returns the wait for the answer (which raises 429 over the
-    limit). With a remote counter store (PostgreSQL, Redis) the count is a round trip on a connection of its
-    own: it runs in a worker thread meanwhile, and the caller waits for it before anything is served or
-    audited. The in-process store (SQLite) counts at once."""
+@dataclass(frozen=True)
+class Counting:
+    """How a served call is counted against its grant's rate limit: `guard`, counted in the call's own audit
+    append (PostgreSQL keeping the counters in its own database: no round trip of its own), or a count made
+    beside the records query that `wait()` waits for (which raises 429 over the limit)."""
+
+    wait: Callable[[], None]
+    guard: ratelimits.Count | None = None
+    grant: GrantView | None = None
+
+    def refused(self, exc: GuardRefused) -> NoReturn:
+        """The 429 of a call whose guard went over the limit (nothing was appended or served)."""
+        grant = cast(GrantView, self.grant)  # a guard is made for a grant only
+        RATE_LIMITER.refuse(grant.id, grant.rate_limit_per_minute, ratelimits.retry_after(exc.expires_at))
+
+
+def count_call(session: Session, acc: Access) -> Counting:
+    """Count a call against its grant's rate limit. On PostgreSQL with the counters in its database the
+    count is a guard of the call's audit append (`audit.record`). With another remote counter store (Redis) it
+    is a round trip on a connection of its own: it runs in a worker thread meanwhile, and the caller waits for
+    it before anything is served or audited. The in-process store (SQLite) counts at once."""
     grant = acc.grant
     if grant is None:
-        return _counted
-    # the same call as `resolve` makes when it counts
+        return Counting(_counted)
+    guard = RATE_LIMITER.in_statement(grant.id, grant.rate_limit_per_minute, session.connection().engine)
+    if guard is not None:
+        return Counting(_counted, guard, grant)
     if isinstance(ratelimits.storage(), ratelimits.LocalStorage):
         RATE_LIMITER.hit(grant.id, grant.rate_limit_per_minute)
-        return _counted
-    return _COUNTERS.submit(RATE_LIMITER.hit, grant.id, grant.rate_limit_per_minute).result
+        return Counting(_counted)
+    return Counting(_COUNTERS.submit(RATE_LIMITER.hit, grant.id, grant.rate_limit_per_minute).result)
 
 
 def _counted() -> None:
@@ -211,12 +230,10 @@ def _counted() -> None:
 _COUNTERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="exchange-ratelimit")
 
 
-def resolve(
-    session: Session, *, actor: Principal | None, code: str, mode: str, counted: bool = True
-) -> tuple[Principal, Access]:
-    """The caller (401 if anonymous) and how it reaches the resource's records; counts the call against the
-    grant's rate limit (unless `counted` is false: the caller then counts it with `count_call`). 404 if the
-    entry is invisible, 403 without a grant, 409 for a provider-API resource."""
+def resolve(session: Session, *, actor: Principal | None, code: str, mode: str) -> tuple[Principal, Access]:
+    """The caller (401 if anonymous) and how it reaches the resource's records (the caller counts the call
+    with `count_call`). 404 if the entry is invisible, 403 without a grant, 409 for a provider-API
+    resource."""
     if actor is None:
         raise UnauthorizedError("需要登录 (authentication required)")
     res, candidate = _target_and_grant(session, code, mode, list(actor.department_ids))
@@ -236,6 +253,4 @@ def resolve(
     masks = {
         f: items[f][1] for f in fields if items[f][1] != MaskRule.none and items[f][2] and f not in clear
     }
-    if grant is not None and counted:
-        RATE_LIMITER.hit(grant.id, grant.rate_limit_per_minute)
     return actor, Access(res, grant, fields, masks, grant.row_filter_division if grant else None)

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import logging
+from typing import NoReturn
+
+from sqlalchemy.engine import Engine
 
 from govgrid.core import ratelimits
 from govgrid.core.audit.service import Actor, SystemActor
@@ -36,8 +39,25 @@ class RateLimiter:
         rollback) on the resource `code` by the caller `actor` when given, else on the grant by the gateway:
         the institutions module files it as a security incident. No personal data: ids and the limit."""
         retry = ratelimits.hit(NAMESPACE, grant_id, limit=limit, seconds=60)
-        if retry is None:
-            return
+        if retry is not None:
+            self.refuse(grant_id, limit, retry, actor=actor, code=code, mode=mode)
+
+    def in_statement(self, grant_id: int, limit: int, engine: Engine) -> ratelimits.Count | None:
+        """The count of one call under the grant for the caller's own audit append (a guard of
+        `audit.record`, same key and window as `hit`), when the counters live in that database; else None."""
+        return ratelimits.in_statement(NAMESPACE, grant_id, limit=limit, engine=engine, seconds=60)
+
+    def refuse(
+        self,
+        grant_id: int,
+        limit: int,
+        retry: int,
+        *,
+        actor: Actor | None = None,
+        code: str | None = None,
+        mode: str | None = None,
+    ) -> NoReturn:
+        """Raise the 429 of a call over the grant's limit (see `hit`)."""
         log.info(
             "exchange gateway call refused",
             extra={"grant_id": grant_id, "reason": "rate_limited", "limit_per_minute": limit},
