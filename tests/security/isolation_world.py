@@ -70,6 +70,7 @@ OBJECT_SQL: list[tuple[str, str, str]] = [
      "ORDER BY id"),
     (r"/citymap/", "camera_id", "SELECT id, :pd FROM citymap_cameras "
      "WHERE division_path LIKE '%/' || :pd || '/' ORDER BY id"),
+    (r"^/citymap/classes/", "county_code", "SELECT code, code FROM divisions WHERE code = :pd"),
     (r"", "channel_id", "SELECT id, division_code FROM appeals_wechat_channels ORDER BY id"),
 ]
 # names of objects that only their territory may see listed (division codes, resource codes and service

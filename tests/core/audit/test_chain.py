@@ -153,12 +153,13 @@ def test_the_parts_the_database_hashes_splice_into_the_canonical_record():
     ]
     for detail in tricky:
         for purpose, request_id in (("核查 / 目的", "req-1"), (None, None), ('"}', "\n")):
-            values = audit._values(
-                1234567, "ab" * 32, actor=SystemActor("测试"), action="test.parts", entity_type=None,
-                entity_id=42, division_code="410527", department_id=None, purpose=purpose, detail=detail,
-            )
-            values["request_id"] = request_id
-            values["at"] = datetime(2026, 12, 3, 1, 2, 3, 456789, tzinfo=UTC)
+            values = {
+                "seq": 1234567, "at": datetime(2026, 12, 3, 1, 2, 3, 456789, tzinfo=UTC),
+                "actor_type": "system", "actor_id": None, "actor_name": "测试", "action": "test.parts",
+                "entity_type": None,
+                "entity_id": "42", "division_code": "410527", "department_id": None, "purpose": purpose,
+                "detail": detail, "request_id": request_id, "prev_hash": "ab" * 32,
+            }
             before, between, after = audit.canonical_parts(values)
             spliced = before + values["prev_hash"].encode() + between + str(values["seq"]).encode() + after
             assert spliced == audit.canonical(values), detail

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from govgrid.citymap import catalog
 from govgrid.citymap.enums import CaseState
-from govgrid.citymap.services import worklists
+from govgrid.citymap.services import classes, worklists
 from govgrid.core.authz.principal import Principal
 from govgrid.core.deps import get_locale
 from govgrid.core.pages import basemap_settings, translate
@@ -66,6 +66,7 @@ def page_context(request: Request, session: Session, principal: Principal) -> di
     locale = get_locale(request)
     return {
         "tabs": tabs(session, principal),
+        "classes_tab": classes.may_change_some(principal),
         "basemap": basemap(),
         "state_names": {s.value: translate(locale, f"citymap.state.{s.value}") for s in CaseState},
     }

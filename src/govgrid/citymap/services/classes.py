@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from govgrid.citymap import catalog
@@ -21,16 +21,19 @@ from govgrid.citymap.models import ClassOverride
 from govgrid.citymap.services import access
 from govgrid.citymap.services.common import Actor
 from govgrid.core.audit import service as audit
+from govgrid.core.authz import policy
 from govgrid.core.authz.principal import Principal
 from govgrid.core.departments.catalogue import LINES
 from govgrid.core.departments.models import Department
 from govgrid.core.divisions import service as divisions
 from govgrid.core.divisions.models import Division
+from govgrid.core.divisions.service import in_subtree
 from govgrid.core.errors import ForbiddenError, NotFoundError, ValidationFailedError
 
 log = logging.getLogger(__name__)
 LINE_NAMES = {code: zh for code, zh, _en in LINES}
 COLUMNS = ("deadline_hours", "line", "active")
+MAX_COUNTIES = 200  # the county picker of a provincial or platform administrator
 
 
 @dataclass(frozen=True)
@@ -88,13 +91,28 @@ def county(session: Session, county_code: str) -> Division:
     return div
 
 
-def require_class_admin(session: Session, actor: Actor, county_code: str) -> Division:
-    """The county, if the actor may change its class settings: the urban-management bureau's administrator or
-    an administrator overseeing the county (403 otherwise; system actors may)."""
-    div = county(session, county_code)
-    if isinstance(actor, Principal) and not (
+def may_change(session: Session, actor: Actor, div: Division) -> bool:
+    """True if the actor may change the county's class settings: the urban-management bureau's administrator
+    or an administrator overseeing the county (system actors may)."""
+    return not isinstance(actor, Principal) or (
         access.may_manage_grid(actor, div) or access.in_territory(session, actor, div.code, ("admin",))
-    ):
+    )
+
+
+def may_change_some(principal: Principal) -> bool:
+    """True if the principal may change some county's class settings (the pages show the settings tab): the
+    platform administrator, an urban-management administrator, or an administrator with a territory's reach
+    (`may_change` decides per county)."""
+    return principal.is_superuser or any(
+        a.role == "admin" and (a.line_code == access.GRID_LINE or a.reach == "division")
+        for a in principal.assignments
+    )
+
+
+def require_class_admin(session: Session, actor: Actor, county_code: str) -> Division:
+    """The county, if the actor may change its class settings (`may_change`; 403 otherwise)."""
+    div = county(session, county_code)
+    if isinstance(actor, Principal) and not may_change(session, actor, div):
         log.info(
             "citymap refused: class settings", extra={"principal_id": actor.id, "division_code": div.code}
         )
@@ -103,6 +121,27 @@ def require_class_admin(session: Session, actor: Actor, county_code: str) -> Div
             f"(only an administrator of {div.code} may change its class settings)"
         )
     return div
+
+
+def visible_counties(session: Session, principal: Principal) -> list[Division]:
+    """The counties whose class settings the caller may see (its territory, or the grid it keeps), by code."""
+    keeps = [
+        in_subtree(Division.path, a.division_path)
+        for a in principal.assignments
+        if a.role == "admin" and a.line_code == access.GRID_LINE
+    ]
+    stmt = (
+        select(Division)
+        .where(Division.level == "county", or_(policy.division_clause(principal, Division.path, ()), *keeps))
+        .order_by(Division.code)
+        .limit(MAX_COUNTIES)
+    )
+    return list(session.scalars(stmt))
+
+
+def county_lines(session: Session, county_code: str) -> set[str]:
+    """The lines (条) with a department in the county: those a class of the county may be handled by."""
+    return set(session.scalars(select(Department.line_code).where(Department.division_code == county_code)))
 
 
 def county_catalogue(session: Session, *, principal: Principal, county_code: str) -> list[CountyClass]:
