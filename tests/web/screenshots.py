@@ -26,7 +26,8 @@ from tests.web.crawl import login
 SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 760}}
 # pages every installed module shows in the navigation are added after these
 FIRST = [("home-anonymous", None, "/"), ("login", None, "/login"), ("home-matrix", "nh_gov", "/"),
-         ("error-404", "nh_gov", "/departments/987654321")]
+         ("error-404", "nh_gov", "/departments/987654321"),
+         ("citymap-classes", "admin", "/citymap/classes?county=140321&kind=event")]
 COLOURS = 96  # an adaptive palette: screenshots are flat colours and text
 
 
