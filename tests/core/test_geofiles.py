@@ -40,3 +40,17 @@ def test_a_csv_connection_file_cannot_be_opened_by_any_driver(tmp_path):
 def test_a_renamed_geojson_is_refused_before_gdal(tmp_path):
     with pytest.raises(ValidationFailedError):
         geofiles.read_vector("parcels.gpkg", b'{"type": "FeatureCollection", "features": []}')
+
+
+def test_a_sqlite_file_that_is_no_geopackage_is_a_422_naming_the_upload(tmp_path):
+    # passes the magic-byte check (an SQLite header); the GeoPackage driver, named at the open, refuses it
+    import sqlite3
+
+    plain = tmp_path / "plain.db"
+    with sqlite3.connect(plain) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    with pytest.raises(ValidationFailedError) as refused:
+        geofiles.read_vector("parcels.gpkg", plain.read_bytes())
+    assert "parcels.gpkg" in str(refused.value.details or refused.value) and str(tmp_path) not in str(
+        refused.value.details
+    )

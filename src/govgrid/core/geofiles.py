@@ -7,7 +7,9 @@ for vectors; GeoTIFF for rasters), written to a private temporary file and opene
 GDAL configured to refuse network access, directory scans and VRT tricks. The vector reader's GDAL (the
 one pyogrio bundles) keeps only the GPKG and ESRI Shapefile drivers: every other driver is deregistered
 before the first upload is opened (`restrict_vector_drivers`), so no content can select VRT, CSV, WFS or any
-driver that follows paths or URLs; the raster reader pins GTiff at open. GeoJSON never reaches GDAL.
+driver that follows paths or URLs; and each open names the upload's own driver (`_pinned`: GDAL must identify
+the file with that one driver allowed; a GeoPackage opens through the `GPKG:` prefix). The raster reader pins
+GTiff at open. GeoJSON never reaches GDAL.
 Errors name the upload, never a server path, and quote file values only as short escaped excerpts."""
 
 from __future__ import annotations
@@ -258,7 +260,30 @@ def _pyogrio_gdal() -> Any:
     lib.GDALGetDriverShortName.restype = ctypes.c_char_p
     lib.GDALGetDriverShortName.argtypes = [ctypes.c_void_p]
     lib.GDALDeregisterDriver.argtypes = [ctypes.c_void_p]
+    lib.GDALIdentifyDriverEx.restype = ctypes.c_void_p
+    lib.GDALIdentifyDriverEx.argtypes = [
+        ctypes.c_char_p, ctypes.c_uint, ctypes.POINTER(ctypes.c_char_p), ctypes.POINTER(ctypes.c_char_p)
+    ]
     return lib
+
+
+_GDAL_OF_VECTOR = 0x04
+
+
+def _pinned(path: str, fmt: VectorFormat) -> str | None:
+    """The path to open with the upload's own driver named explicitly: GDAL must identify the file as `fmt`
+    with that one driver allowed (`GDALIdentifyDriverEx`), and a GeoPackage is opened through the `GPKG:`
+    prefix, which selects that driver alone. None if that driver does not claim the file."""
+    import ctypes
+
+    lib = _pyogrio_gdal()
+    if lib is None:
+        raise UnavailableError("服务器的矢量文件读取组件不可用，请改用 GeoJSON 或联系管理员")
+    allowed = (ctypes.c_char_p * 2)(fmt.value.encode(), None)
+    handle = lib.GDALIdentifyDriverEx(path.encode(), _GDAL_OF_VECTOR, allowed, None)
+    if not handle or lib.GDALGetDriverShortName(handle).decode() != fmt.value:
+        return None
+    return f"GPKG:{path}" if fmt is VectorFormat.gpkg else path
 
 
 def restrict_vector_drivers() -> None:
@@ -297,8 +322,10 @@ def _read_with_gdal(filename: str, data: bytes, fmt: VectorFormat, limits: Limit
         pyogrio.set_gdal_config_options(HARDENED_GDAL)
         restrict_vector_drivers()
         try:
-            info = pyogrio.read_info(path)
-            if str(info.get("driver")) != fmt.value:
+            # the one driver named at every open, beside the process-wide allow-list
+            pinned = _pinned(path, fmt)
+            info = pyogrio.read_info(pinned) if pinned else {}
+            if pinned is None or str(info.get("driver")) != fmt.value:
                 raise _refuse(
                     filename, f"文件不是 {fmt.value} (the file is not {fmt.value})", "driver mismatch"
                 )
@@ -306,8 +333,8 @@ def _read_with_gdal(filename: str, data: bytes, fmt: VectorFormat, limits: Limit
                 raise PayloadTooLargeError(
                     f"要素超过 {limits.features} 个上限 (more than {limits.features} features)"
                 )
-            meta, _fids, geoms, values = pyogrio.raw.read(path, max_features=limits.features + 1)
-        except (ValidationFailedError, PayloadTooLargeError):
+            meta, _fids, geoms, values = pyogrio.raw.read(pinned, max_features=limits.features + 1)
+        except (ValidationFailedError, PayloadTooLargeError, UnavailableError):
             raise
         except Exception as exc:  # pyogrio raises DataSourceError, DataLayerError and GDAL errors
             raise _refuse(
