@@ -45,3 +45,26 @@ def launch() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+# The two widths every page is checked at: a laptop and a phone.
+VIEWPORTS = [
+    pytest.param({"width": 1280, "height": 900}, id="desktop"),
+    pytest.param({"width": 375, "height": 740}, id="phone"),
+]
+
+
+def login(page: Any, base: str, username: str) -> None:
+    """Log in through the login form with the demo password; returns once the page names the user."""
+    from govgrid.demo import DEMO_PASSWORD
+
+    page.goto(base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", DEMO_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#whoami", state="attached")
+
+
+def no_horizontal_scroll(page: Any) -> None:
+    """The page fits its width: nothing makes a phone scroll sideways."""
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")

@@ -8,11 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests import live
-
-VIEWPORTS = [
-    pytest.param({"width": 1280, "height": 900}, id="desktop"),
-    pytest.param({"width": 375, "height": 740}, id="phone"),
-]
+from tests.browser import VIEWPORTS, login, no_horizontal_scroll
 
 
 @pytest.fixture(scope="module")
@@ -23,23 +19,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer
     srv.stop()
 
 
-def login(page, server, username: str) -> None:
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", live.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#whoami", state="attached")
-
-
-def no_horizontal_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_an_admin_registers_and_changes_a_machine_room(server, chromium, viewport):
     page = chromium.new_page(viewport=viewport)
-    login(page, server, "nh_gov")
+    login(page, server.url, "nh_gov")
     page.goto(server.url + "/coordination/assets")
     name = f"内黄县政务云机房 {viewport['width']}"
     page.select_option("#asset-kind", "machine_room")
@@ -81,7 +65,7 @@ def test_an_admin_registers_and_changes_a_machine_room(server, chromium, viewpor
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_an_admin_registers_a_compute_pool(server, chromium, viewport):
     page = chromium.new_page(viewport=viewport)
-    login(page, server, "nh_gov")
+    login(page, server.url, "nh_gov")
     page.goto(server.url + "/coordination/pools")
     code = f"NH-{viewport['width']}"
     page.fill("#pool-code", code)

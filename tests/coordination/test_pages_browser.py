@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from tests import live
+from tests.browser import VIEWPORTS, login, no_horizontal_scroll
 
 PREPARE = (
     "from govgrid.core.modules import DemoContext, module_specs\n"
@@ -21,10 +22,6 @@ PREPARE = (
     "module_specs()\n"
     "with db.session_scope() as s: load_demo(s, DemoContext())\n"
 )
-VIEWPORTS = [
-    pytest.param({"width": 1280, "height": 900}, id="desktop"),
-    pytest.param({"width": 375, "height": 740}, id="phone"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -37,23 +34,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer
     srv.stop()
 
 
-def login(page, server, username: str) -> None:
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", live.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#whoami", state="attached")
-
-
-def no_horizontal_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_city_assigns_a_task_and_sees_the_red_flags(server, chromium, viewport):
     page = chromium.new_page(viewport=viewport)
-    login(page, server, "ay_gov")
+    login(page, server.url, "ay_gov")
     page.goto(server.url + "/coordination/tasks")
     assert page.locator("h1").inner_text() == "任务督办"
     red = page.locator("#supervision li[data-colour=red]")
@@ -75,7 +60,7 @@ def test_city_assigns_a_task_and_sees_the_red_flags(server, chromium, viewport):
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_county_reports_progress_with_evidence(server, chromium, viewport):
     page = chromium.new_page(viewport=viewport)
-    login(page, server, "nh_gov")
+    login(page, server.url, "nh_gov")
     page.goto(server.url + "/coordination/tasks")
     cards = page.locator(".task")
     assert cards.count() >= 2
@@ -96,7 +81,7 @@ def test_county_reports_progress_with_evidence(server, chromium, viewport):
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_province_overview_and_asset_map_with_the_duplication_flag(server, chromium, viewport):
     page = chromium.new_page(viewport=viewport)
-    login(page, server, "hn_gov")
+    login(page, server.url, "hn_gov")
     page.goto(server.url + "/coordination/overview")
     assert "河南省" in page.locator("#overview-title").inner_text()
     assert page.locator("#rollup tr[data-division='410500']").count() == 1
@@ -115,7 +100,7 @@ def test_province_overview_and_asset_map_with_the_duplication_flag(server, chrom
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_a_job_goes_to_the_cheapest_allowed_pool(server, chromium, viewport):
     page = chromium.new_page(viewport=viewport)
-    login(page, server, "nh_gov")
+    login(page, server.url, "nh_gov")
     page.goto(server.url + "/coordination/pools")
     assert page.locator("#pools tbody tr").count() == 2
     page.fill("#job-name", f"内黄碳储量 {viewport['width']}")

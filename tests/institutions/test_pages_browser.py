@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests import live
+from tests.browser import VIEWPORTS, login, no_horizontal_scroll
 
 PREPARE = (
     "from govgrid.core.modules import DemoContext, module_specs\n"
@@ -18,10 +19,6 @@ PREPARE = (
     "with db.session_scope() as s: load_exchange(s, DemoContext())\n"
     "with db.session_scope() as s: load_demo(s, DemoContext())\n"
 )
-VIEWPORTS = [
-    pytest.param({"width": 1280, "height": 900}, id="desktop"),
-    pytest.param({"width": 375, "height": 740}, id="phone"),
-]
 
 
 @pytest.fixture(scope="module")
@@ -34,23 +31,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[live.LiveServer
     srv.stop()
 
 
-def login(page, server, username: str) -> None:
-    page.goto(server.url + "/login")
-    page.fill("#username", username)
-    page.fill("#password", live.DEMO_PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("#whoami", state="attached")
-
-
-def no_horizontal_scroll(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_county_reads_the_ledger_and_sets_a_rule(server, chromium, viewport):
     page = chromium.new_page(viewport=viewport)
-    login(page, server, "nh_shuju")
+    login(page, server.url, "nh_shuju")
     page.goto(server.url + "/institutions/ledger?division=410527")
     assert "数据贡献台账" in page.locator("h1").inner_text()
     assert page.locator("#scores tbody tr[data-department]").count() >= 1
@@ -70,7 +55,7 @@ def test_county_reads_the_ledger_and_sets_a_rule(server, chromium, viewport):
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_county_handles_the_incident_from_a_refused_call(server, chromium, viewport):
     page = chromium.new_page(viewport=viewport)
-    login(page, server, "nh_shuju")
+    login(page, server.url, "nh_shuju")
     page.goto(server.url + "/institutions/security?division=410527")
     assert page.locator("#register tr[data-resource='A01-410527-0001']").count() == 1
     row = page.locator("#incidents tr[data-incident]").first
