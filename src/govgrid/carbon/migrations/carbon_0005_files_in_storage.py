@@ -14,8 +14,7 @@ Create Date: 2026-12-03 14:20:00
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
+from govgrid.migrations import blobs
 
 revision = "carbon_0005"
 down_revision = "carbon_0004"
@@ -23,39 +22,11 @@ branch_labels = None
 depends_on = None
 
 NAMESPACE = "carbon-files"
-files = sa.table(
-    "carbon_report_files",
-    sa.column("id", sa.Integer),
-    sa.column("media_type", sa.String),
-    sa.column("content", sa.LargeBinary),
-    sa.column("storage_key", sa.String),
-)
 
 
 def upgrade() -> None:
-    from govgrid.core import storage
-
-    op.add_column("carbon_report_files", sa.Column("storage_key", sa.String(length=96), nullable=True))
-    conn = op.get_bind()
-    ids = list(conn.execute(sa.select(files.c.id).order_by(files.c.id)).scalars())
-    for file_id in ids:  # one at a time: rasters are up to 20 MB each
-        row = conn.execute(sa.select(files.c.media_type, files.c.content).where(files.c.id == file_id)).one()
-        key = storage.put(NAMESPACE, bytes(row.content), content_type=row.media_type)
-        conn.execute(files.update().where(files.c.id == file_id).values(storage_key=key))
-    # unique; left nullable (as the model declares it) so that no dialect needs a table rebuild
-    op.create_index("uq_carbon_report_files_storage_key", "carbon_report_files", ["storage_key"], unique=True)
-    op.execute("ALTER TABLE carbon_report_files DROP COLUMN content")
+    blobs.to_storage("carbon_report_files", blob="content", media_type="media_type", namespace=NAMESPACE)
 
 
 def downgrade() -> None:
-    from govgrid.core import storage
-
-    op.add_column("carbon_report_files", sa.Column("content", sa.LargeBinary(), nullable=True))
-    conn = op.get_bind()
-    rows = list(conn.execute(sa.select(files.c.id, files.c.storage_key).order_by(files.c.id)))
-    for file_id, key in rows:
-        conn.execute(files.update().where(files.c.id == file_id).values(content=storage.get(key)))
-    if conn.dialect.name != "sqlite":
-        op.alter_column("carbon_report_files", "content", existing_type=sa.LargeBinary(), nullable=False)
-    op.drop_index("uq_carbon_report_files_storage_key", table_name="carbon_report_files")
-    op.execute("ALTER TABLE carbon_report_files DROP COLUMN storage_key")
+    blobs.from_storage("carbon_report_files", blob="content", media_type="media_type")

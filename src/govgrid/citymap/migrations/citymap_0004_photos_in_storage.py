@@ -13,8 +13,7 @@ Create Date: 2026-12-03 11:00:00
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from alembic import op
+from govgrid.migrations import blobs
 
 revision = "citymap_0004"
 down_revision = "citymap_0003"
@@ -22,41 +21,11 @@ branch_labels = None
 depends_on = None
 
 NAMESPACE = "citymap-photos"
-photos = sa.table(
-    "citymap_photos",
-    sa.column("id", sa.Integer),
-    sa.column("content_type", sa.String),
-    sa.column("data", sa.LargeBinary),
-    sa.column("storage_key", sa.String),
-)
 
 
 def upgrade() -> None:
-    from govgrid.core import storage
-
-    op.add_column("citymap_photos", sa.Column("storage_key", sa.String(length=96), nullable=True))
-    conn = op.get_bind()
-    ids = list(conn.execute(sa.select(photos.c.id).order_by(photos.c.id)).scalars())
-    for photo_id in ids:  # one at a time: photos are up to 8 MB each
-        row = conn.execute(
-            sa.select(photos.c.content_type, photos.c.data).where(photos.c.id == photo_id)
-        ).one()
-        key = storage.put(NAMESPACE, bytes(row.data), content_type=row.content_type)
-        conn.execute(photos.update().where(photos.c.id == photo_id).values(storage_key=key))
-    # unique; left nullable (as the model declares it) so that no dialect needs a table rebuild
-    op.create_index("uq_citymap_photos_storage_key", "citymap_photos", ["storage_key"], unique=True)
-    op.execute("ALTER TABLE citymap_photos DROP COLUMN data")
+    blobs.to_storage("citymap_photos", blob="data", media_type="content_type", namespace=NAMESPACE)
 
 
 def downgrade() -> None:
-    from govgrid.core import storage
-
-    op.add_column("citymap_photos", sa.Column("data", sa.LargeBinary(), nullable=True))
-    conn = op.get_bind()
-    rows = list(conn.execute(sa.select(photos.c.id, photos.c.storage_key).order_by(photos.c.id)))
-    for photo_id, key in rows:
-        conn.execute(photos.update().where(photos.c.id == photo_id).values(data=storage.get(key)))
-    if conn.dialect.name != "sqlite":
-        op.alter_column("citymap_photos", "data", existing_type=sa.LargeBinary(), nullable=False)
-    op.drop_index("uq_citymap_photos_storage_key", table_name="citymap_photos")
-    op.execute("ALTER TABLE citymap_photos DROP COLUMN storage_key")
+    blobs.from_storage("citymap_photos", blob="data", media_type="content_type")
