@@ -112,9 +112,15 @@ def test_the_class_admin_sets_and_restores_a_class_through_the_form(client, db, 
     assert _settings(db) == [("event", "0101", 6.0, "housing")]
 
     r = client.post(
-        CLEAR, data={"csrf_token": token, "key": GARBAGE}, headers=HTML, follow_redirects=False
+        CLEAR,
+        data={"csrf_token": token, "key": GARBAGE, "kind": "event", "q": "垃圾"},
+        headers=HTML,
+        follow_redirects=False,
     )
     assert r.status_code == 303
+    assert "kind=event" in r.headers["location"] and "q=%E5%9E%83%E5%9C%BE" in r.headers["location"], (
+        "back to the table as the admin had filtered it"
+    )
     after = client.get(r.headers["location"], headers=HTML).text
     assert "已恢复 0101 暴露垃圾 的标准设置" in after
     row = _row(after, GARBAGE)

@@ -200,8 +200,10 @@ def _parse_hours(text: str) -> float | str | None:
     return value if math.isfinite(value) else text
 
 
-def _back(county_code: str, done: str, key: str) -> RedirectResponse:
-    query = urlencode({"county": county_code, "done": done, "key": key})
+def _back(county_code: str, done: str, key: str, kind: str, q: str) -> RedirectResponse:
+    """Back to the table as the caller filtered it, the changed row in view."""
+    kept = {name: value for name, value in (("kind", kind), ("q", q)) if value}
+    query = urlencode({"county": county_code, "done": done, "key": key, **kept})
     return RedirectResponse(f"/citymap/classes?{query}#row-{key}", status_code=303)
 
 
@@ -230,6 +232,8 @@ def set_class(
     key: Annotated[str, Form(max_length=40)] = "",
     deadline_hours: Annotated[str, Form(max_length=40)] = "",
     line: Annotated[str, Form(max_length=64)] = "",
+    kind: Annotated[str, Form(max_length=10)] = "",
+    q: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Set the county's own deadline and line for a class; back to the table (303), or the form again with
     the reason (422, nothing written). A caller who may not change the county gets 403."""
@@ -275,13 +279,15 @@ def set_class(
             session,
             principal,
             county=div.code,
+            kind=kind,
+            q=q,
             edit=key if parsed is not None else None,
             error=message,
             field_errors=fields,
             entered=entered,
             status_code=exc.status,
         )
-    return _back(div.code, "set", key)
+    return _back(div.code, "set", key, kind, q)
 
 
 @router.post("/citymap/classes/{county_code}/clear")
@@ -291,6 +297,8 @@ def clear_class(
     session: SessionDep,
     principal: PagePrincipal,
     key: Annotated[str, Form(max_length=40)] = "",
+    kind: Annotated[str, Form(max_length=10)] = "",
+    q: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
     """Restore the standard for a class (the county's setting removed); back to the table (303)."""
     div = classes.require_class_admin(session, principal, county_code)  # 403 before anything else
@@ -300,4 +308,4 @@ def clear_class(
             "本平台没有这个城市管理类别 (no such class)", details=[{"loc": ["key"], "msg": key[:40]}]
         )
     classes.clear_override(session, actor=principal, county_code=div.code, kind=parsed[0], code=parsed[1])
-    return _back(div.code, "cleared", key)
+    return _back(div.code, "cleared", key, kind, q)
