@@ -28,7 +28,8 @@ def _case(code: str) -> Case:
 
 def test_a_second_reporter_waits_for_the_first_and_takes_the_next_serial(database_url):
     if not database_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL only: SQLite lets one writer in at a time")
+        pytest.skip("concurrent writers need PostgreSQL: SQLite lets one writer in at a time; "
+                    "CI's PostgreSQL leg runs it")
     make = coredb.session_factory()
     first, second = make(), make()
     got: dict[str, object] = {}

@@ -31,7 +31,8 @@ def _run_two(monkeypatch: pytest.MonkeyPatch, county: str) -> tuple[list[str], t
 
 def test_only_one_process_simulates_a_county_on_postgresql(database_url: str, monkeypatch) -> None:
     if coredb.get_engine().dialect.name != "postgresql":
-        pytest.skip("SQLite is served by one process: the simulator runs there directly")
+        pytest.skip("the election is PostgreSQL's: SQLite is served by one process, which simulates directly "
+                    "(next test); CI's PostgreSQL leg runs it")
     monkeypatch.setattr(jobs, "stop", threading.Event())
     started, release = _run_two(monkeypatch, "140321")
     time.sleep(1.0)
@@ -46,7 +47,8 @@ def test_only_one_process_simulates_a_county_on_postgresql(database_url: str, mo
 
 def test_sqlite_runs_the_simulator_in_its_one_process(database_url: str, monkeypatch) -> None:
     if coredb.get_engine().dialect.name == "postgresql":
-        pytest.skip("PostgreSQL elects one process (test above)")
+        pytest.skip("SQLite's single process only: PostgreSQL elects one process (test above); "
+                    "CI's SQLite leg runs it")
     calls: list[str] = []
     monkeypatch.setattr(jobs.simulation, "run", lambda c, *, seconds, stop: calls.append(c) or 0)
     jobs.simulate_once_per_deployment("140321")

@@ -19,7 +19,9 @@ from tests.conftest import cookie_login, csrf_token
 
 API = "/api/v1/jobs/failed"
 ON_POSTGRES = bool(os.environ.get("GOVGRID_TEST_DATABASE_URL"))
-sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason="on PostgreSQL defer queues (test_jobs_postgres.py)")
+sqlite_only = pytest.mark.skipif(ON_POSTGRES, reason=(
+    "SQLite runs jobs in process; on PostgreSQL the queue is tested in test_jobs_postgres.py; "
+    "CI's SQLite leg runs it"))
 CALLS: list[dict] = []
 
 

@@ -45,7 +45,8 @@ def test_worker_refuses_sqlite(sqlite_settings):
     assert result.exit_code == 2 and "worker needs PostgreSQL" in result.output.replace("\n", " ")
 
 
-@pytest.mark.skipif(not os.environ.get("GOVGRID_TEST_DATABASE_URL"), reason="PostgreSQL only")
+@pytest.mark.skipif(not os.environ.get("GOVGRID_TEST_DATABASE_URL"), reason=(
+    "several web workers need PostgreSQL (SQLite is served by one process); CI's PostgreSQL leg runs it"))
 @pytest.mark.slow
 def test_serve_with_two_workers_on_postgresql(database_url, tmp_path):
     port = free_port()

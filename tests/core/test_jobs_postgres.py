@@ -18,7 +18,9 @@ from govgrid.core.db import session_scope
 from govgrid.core.jobs import queue, registry
 from govgrid.core.jobs.models import FailureStatus, JobFailure
 
-pytestmark = pytest.mark.skipif(not os.environ.get("GOVGRID_TEST_DATABASE_URL"), reason="PostgreSQL only")
+pytestmark = pytest.mark.skipif(not os.environ.get("GOVGRID_TEST_DATABASE_URL"), reason=(
+    "the procrastinate job queue runs on PostgreSQL only (SQLite runs jobs in process: test_jobs.py); "
+    "CI's PostgreSQL leg runs it"))
 CALLS: list[dict] = []
 
 

@@ -24,7 +24,8 @@ from sqlalchemy.engine import make_url
 from tests import live
 
 BASE = os.environ.get("GOVGRID_TEST_DATABASE_URL", "")
-pytestmark = pytest.mark.skipif(not BASE.startswith("postgresql"), reason="needs PostgreSQL (many processes)")
+pytestmark = pytest.mark.skipif(not BASE.startswith("postgresql"), reason=(
+    "several server processes on one database need PostgreSQL; CI's PostgreSQL leg runs it"))
 
 LIMIT = 5
 LON, LAT = 113.6312, 37.7861
