@@ -101,3 +101,23 @@ def test_a_line_the_adopter_lacks_and_a_limit_over_the_statutory_one_are_refused
                       mapping={"service_days": {"SX-004": {"promised_days": 30}}})
     assert any("超过法定时限" in d["msg"] for d in too_long.value.details)
     assert _state(db, PINGDING) == before
+
+
+def test_a_pack_never_turns_a_shared_process_back_to_an_older_version(counties: Session):
+    # every county runs the newest BPMN version of a process: a pack exported before an upgrade must not
+    # install its (older) copy as the newest again
+    from govgrid.services.services import processes
+
+    db = counties
+    nh_gov, pd_gov = principal(db, "nh_gov"), principal(db, "pd_gov")
+    pack = packs.export_pack(db, actor=nh_gov, division_code=NEIHUANG, module="services")
+    old = pack.document["sections"][SECTION]["processes"]["birth_bundle"]["bpmn"]
+    newer = old.replace("</bpmn:definitions>", "<!-- 2026 修订 --></bpmn:definitions>")
+    assert newer != old
+    upgraded = processes.store(db, actor=ACTOR, data=newer.encode("utf-8"))
+    latest = processes.latest(db, process_id="birth_bundle")
+    assert latest.id in [r.id for r in upgraded]
+    plans = packs.preview(db, actor=pd_gov, pack=pack, division_code=PINGDING, mapping=MAPPING)
+    assert not [c for p in plans for c in p.changes if c.path.startswith("/processes/")]
+    packs.install(db, actor=pd_gov, pack=pack, division_code=PINGDING, mapping=MAPPING)
+    assert processes.latest(db, process_id="birth_bundle").id == latest.id, "the upgrade stays the newest"

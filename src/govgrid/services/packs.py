@@ -170,7 +170,8 @@ def _wanted(
 
 
 def _process_changes(session: Session, procs: dict[str, Any]) -> tuple[list[ports.PackChange], list[Any]]:
-    """New BPMN process versions the pack brings (same file already stored: none), and BPMN problems."""
+    """New BPMN process versions the pack brings (a file any stored version already has: none), and BPMN
+    problems."""
     changes, problems = [], []
     for pid, spec in sorted(procs.items()):
         current = session.scalar(select(ProcessDefinition).where(ProcessDefinition.process_id == pid)
@@ -182,7 +183,11 @@ def _process_changes(session: Session, procs: dict[str, Any]) -> tuple[list[port
                          for p in checked.problems] or [{"loc": ["services", "processes", pid],
                                                          "msg": "BPMN 文件中没有该流程"}]
             continue
-        if current is not None and current.sha256 == checked.sha256:
+        held = session.scalar(select(ProcessDefinition.id).where(
+            ProcessDefinition.process_id == pid, ProcessDefinition.sha256 == checked.sha256).limit(1))
+        if held is not None:
+            # a version the platform holds already (any, not only the newest): a pack never turns the process
+            # every county runs back to an older one
             continue
         name = checked.process_names.get(pid, pid)
         changes.append(ports.PackChange(
