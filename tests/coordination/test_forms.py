@@ -59,6 +59,12 @@ def test_an_admin_registers_and_changes_a_machine_room(client, db: Session, user
     assert r.status_code == 303
     db.refresh(room)
     assert (room.utilisation, room.capacity) == (0.2, 48)
+
+    # a precise position and a large capacity come back whole in the edit form: saving it moves nothing
+    room.lon, room.lat, room.capacity = 114.9012345, 35.9512345, 1234567.0
+    db.flush()
+    edit = client.get(f"/coordination/assets?edit={room.id}", headers={"Accept": "text/html"}).text
+    assert 'value="114.9012345"' in edit and 'value="35.9512345"' in edit and 'value="1234567"' in edit
     actions = db.scalars(select(AuditRecord.action).where(
         AuditRecord.entity_type == "asset", AuditRecord.entity_id == str(room.id))).all()
     assert "coordination.asset_add" in actions and "coordination.asset_update" in actions

@@ -298,11 +298,12 @@ def asset_values(asset: Asset) -> dict[str, str]:
         "kind": asset.kind,
         "name": asset.name,
         "location": asset.location,
-        "lon": "" if asset.lon is None else f"{asset.lon:g}",
-        "lat": "" if asset.lat is None else f"{asset.lat:g}",
-        "capacity": f"{asset.capacity:g}",
+        # 15 significant digits: the stored value comes back whole (":g" kept 6, moving an asset ~100 m)
+        "lon": "" if asset.lon is None else f"{asset.lon:.15g}",
+        "lat": "" if asset.lat is None else f"{asset.lat:.15g}",
+        "capacity": f"{asset.capacity:.15g}",
         "capacity_unit": asset.capacity_unit,
-        "utilisation": f"{asset.utilisation * 100:g}",
+        "utilisation": f"{asset.utilisation * 100:.12g}",
     }
 
 
