@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./govgrid.db"
     redis_url: str = Field(default="", description="redis://host:6379/0 keeps the shared rate-limit counters "
                            "in Redis; empty = in the database (PostgreSQL) or in process (SQLite)")
+    compute_schedulers: str = Field(default="", description="the Dask scheduler addresses a compute pool "
+                                    "may name (tcp://host:port, space-separated); empty = none: every pool "
+                                    "runs its jobs in the server process")
     demo_mode: bool = False
     secret_key: SecretStr = Field(default=SecretStr(""), description="signs sessions, tokens and CSRF; "
                                   "seals secrets at rest (never logged or shown)")

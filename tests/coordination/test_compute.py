@@ -22,6 +22,15 @@ def clusters():
     east.close()
 
 
+@pytest.fixture()
+def allowed(clusters, monkeypatch):
+    """The operator allows the two clusters' schedulers (GOVGRID_COMPUTE_SCHEDULERS)."""
+    from govgrid.config import get_settings
+
+    monkeypatch.setattr(get_settings(), "compute_schedulers", f"{clusters['east']} {clusters['west']}")
+    return clusters
+
+
 def pools(client, login, clusters):
     for body in (
         {
@@ -51,7 +60,8 @@ def pools(client, login, clusters):
         assert r.status_code == 201, r.text
 
 
-def test_a_job_runs_on_the_cheapest_allowed_cluster(client, db: Session, login, users, clusters):
+def test_a_job_runs_on_the_cheapest_allowed_cluster(client, db: Session, login, users, allowed):
+    clusters = allowed
     pools(client, login, clusters)
     job = {"name": "内黄湿地碳储量", "data_division_code": "410527", "units": 8, "size": 64}
     r = client.post("/api/v1/coordination/jobs", json=job, headers=login("nh_gov"))
@@ -74,7 +84,10 @@ def test_a_job_runs_on_the_cheapest_allowed_cluster(client, db: Session, login, 
     assert pools_now["NX-ZW"]["used_units"] == 0 and "scheduler_address" not in pools_now["NX-ZW"]
 
 
-def test_residency_refuses_with_the_reason_and_writes_nothing(client, db: Session, login, users, clusters):
+def test_residency_refuses_with_the_reason_and_writes_nothing(
+    client, db: Session, login, users, allowed
+):
+    clusters = allowed
     pools(client, login, clusters)
     before = db.scalar(select(func.count(ComputeJob.id)))
     r = client.post(
@@ -99,3 +112,29 @@ def test_residency_refuses_with_the_reason_and_writes_nothing(client, db: Sessio
         == 401
     )
     assert db.scalar(select(func.count(ComputeJob.id))) == before
+
+
+def test_a_scheduler_the_operator_did_not_allow_is_refused_and_never_contacted(
+    client, db: Session, login, users, clusters, monkeypatch
+):
+    # the server connects to a pool's scheduler and takes results back from it: an address anyone typed in
+    # would let an operator make the server call any host
+    from govgrid.config import get_settings
+    from govgrid.coordination.models import ComputePool
+
+    body = {"code": "XX-1", "name": "外部集群", "region": "未知", "capacity_units": 8, "cost_per_unit": 0.1,
+            "residency": ["410000"], "scheduler_address": "tcp://203.0.113.9:8786",
+            "department_code": "410000-data_management"}
+    r = client.post("/api/v1/coordination/pools", json=body, headers=login("hn_gov_t"))
+    assert r.status_code == 422 and "scheduler_address" in r.text
+    assert db.scalar(select(func.count(ComputePool.id)).where(ComputePool.code == "XX-1")) == 0
+
+    # a pool registered while the address was allowed, then taken off the list: its jobs fail, untried
+    monkeypatch.setattr(get_settings(), "compute_schedulers", clusters["east"])
+    body = {**body, "scheduler_address": clusters["east"], "cost_per_unit": 0.01}
+    assert client.post("/api/v1/coordination/pools", json=body, headers=login("hn_gov_t")).status_code == 201
+    monkeypatch.setattr(get_settings(), "compute_schedulers", "")
+    monkeypatch.setattr(compute, "run_on", lambda *a, **k: pytest.fail("a disallowed scheduler was called"))
+    job = {"name": "试算", "data_division_code": "410527", "units": 1, "size": 8}
+    out = client.post("/api/v1/coordination/jobs", json=job, headers=login("nh_gov")).json()
+    assert out["state"] == "failed" and "XX-1" in out["reason"]

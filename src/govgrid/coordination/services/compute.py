@@ -15,6 +15,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govgrid.config import get_settings
 from govgrid.coordination.enums import JOB, JobState
 from govgrid.coordination.models import ComputeJob, ComputePool
 from govgrid.coordination.placement import PoolView, place
@@ -53,6 +54,12 @@ def add_pool(
         for c in data.residency
         if session.get(Division, c) is None
     ]
+    allowed = get_settings().compute_schedulers.split()
+    if data.scheduler_address and data.scheduler_address not in allowed:
+        # the server connects to a pool's scheduler and takes results back from it: only the operator's own
+        problems.append({"loc": ["scheduler_address"],
+                         "msg": "调度器地址不在本平台允许的列表中，请联系平台管理员 "
+                                "(not one of the scheduler addresses GOVGRID_COMPUTE_SCHEDULERS allows)"})
     if session.scalar(select(ComputePool.id).where(ComputePool.code == data.code)) is not None:
         problems.append({"loc": ["code"], "msg": "编号已存在 (code taken)"})
     if problems:
@@ -165,6 +172,8 @@ def submit_job(
     session.flush()
     log.info("compute job placed", extra={"job_id": job.id, "pool_id": pool.id})
     try:
+        if pool.scheduler_address and pool.scheduler_address not in get_settings().compute_schedulers.split():
+            raise PermissionError("scheduler address no longer allowed")  # a pool registered before the list
         total = run_on(pool.scheduler_address, size, seed=job.id)
     except (OSError, TimeoutError, ValueError) as exc:  # unreachable or malformed scheduler address
         JOB.require_move(job.state, JobState.failed, message="作业状态异常 (job state)")
