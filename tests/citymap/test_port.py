@@ -70,9 +70,19 @@ def test_forwarded_event_becomes_a_case_and_closure_is_reported_back(client, db,
     client.post(f"{API}/cases/{case.id}/feedback", json={"result": "已劝离"}, headers=h["pd_handler"])
     r = client.post(f"{API}/cases/{case.id}/verify", json={"passed": True}, headers=h["pd_inspector"])
     assert r.status_code == 200
-    assert [(p["source"], p["external_ref"], p["result"]) for p in closed] == [
-        ("appeals", "T-2024-0001", "已劝离")
+    assert [(p["source"], p["external_ref"], p["result"], p["handled"]) for p in closed] == [
+        ("appeals", "T-2024-0001", "已劝离", True)
     ]
+
+    # a report the command centre declines (不予立案) is told back as closed without being handled
+    with session_scope() as s:
+        report_city_event(s, CityEventReport(
+            source="appeals", external_ref="T-2024-0002", category="street_vending", description="重复反映",
+            lon=c.center_lon, lat=c.center_lat, division_code=None, reported_at=""))
+    other = db.scalar(select(Case).where(Case.external_ref == "T-2024-0002"))
+    r = client.post(f"{API}/cases/{other.id}/reject", json={"reason": "重复上报"}, headers=h["pd_dispatcher"])
+    assert r.status_code == 200, r.text
+    assert (closed[-1]["external_ref"], closed[-1]["handled"]) == ("T-2024-0002", False)
 
 
 def test_unmappable_or_outside_events_are_refused_without_a_case(db):

@@ -69,3 +69,19 @@ def test_cases_closed_counts_closed_cases_named_by_uses_once(client, db: Session
     assert 'id="cases-closed">1<' in page and "办结案件" in page
     other = client.get("/api/v1/institutions/divisions/410527/ledger", headers=login("in_pd"))
     assert other.status_code == 403
+
+
+def test_a_declined_report_is_no_closed_case(db: Session, usage):
+    # 不予立案: the city map tells the source the report was declined; nothing was handled with the data
+    call(db, usage.police, "410527-urban_management", kind="verify", purpose=f"城管案件核查 {OPEN_CASE}")
+    declined = ports.CityCaseClosed(
+        source="appeals", external_ref="20261130000124", case_code=OPEN_CASE,
+        result="不予立案: 不属于城管职责", closed_at=utcnow().isoformat(), handled=False,
+    )
+    ports.report_case_closed(db, declined)
+    db.commit()
+    deliver_pending(db, now=utcnow() + timedelta(minutes=2))
+    assert db.scalar(select(func.count(CaseClosure.id))) == 0
+    end = utcnow()
+    assert ledger.ledger(db, actor=SYSTEM, division_code="410527", start=end - timedelta(days=30),
+                         end=end).cases_closed == 0

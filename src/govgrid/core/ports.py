@@ -47,6 +47,7 @@ class CityCaseClosed:
     case_code: str
     result: str
     closed_at: str
+    handled: bool = True  # False: declined (不予立案), closed without being handled
 
 
 def report_city_event(session: Session, report: CityEventReport) -> None:

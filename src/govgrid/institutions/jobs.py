@@ -44,8 +44,11 @@ def govern_once() -> tuple[int, int, int]:
 
 
 def on_case_closed(event: DomainEvent) -> None:
-    """Note a reported case closure (at least once: noted once per case code)."""
+    """Note a reported case closure (at least once: noted once per case code); a declined report (不予立案)
+    was closed without being handled and is not an outcome of the data used for it."""
     payload = event.payload
+    if payload.get("handled", True) is False:
+        return
     try:
         closed_at = datetime.fromisoformat(str(payload.get("closed_at", "")))
     except ValueError:

@@ -284,7 +284,7 @@ def reject_case(session: Session, *, principal: Principal, case_id: int, reason:
     record_step(
         session, case, actor=principal, action=CaseAction.reject, from_state=before, role=role, note=reason
     )
-    _tell_source(session, case, f"不予立案: {reason}")
+    _tell_source(session, case, f"不予立案: {reason}", handled=False)
     return case
 
 
@@ -536,7 +536,7 @@ def send_back_case(session: Session, *, principal: Principal, case_id: int, reas
     return case
 
 
-def _tell_source(session: Session, case: Case, result: str) -> None:
+def _tell_source(session: Session, case: Case, result: str, *, handled: bool = True) -> None:
     """A case that came from another module (through the declared port) reports its outcome back."""
     if case.source in OWN_SOURCES or not case.external_ref:
         return
@@ -548,5 +548,6 @@ def _tell_source(session: Session, case: Case, result: str) -> None:
             case_code=case.code,
             result=result,
             closed_at=utcnow().isoformat(),
+            handled=handled,
         ),
     )
