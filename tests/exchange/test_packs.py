@@ -139,3 +139,22 @@ def test_a_provider_line_the_adopter_lacks_is_refused_with_the_hint(db: Session,
         packs.preview(db, actor=pd_gov, pack=pack, division_code=PINGDING,
                       mapping={"lines": {"civil_affairs": "no_such_line"}})
     assert any("参数映射 lines" in d["msg"] for d in refused.value.details)
+
+
+def test_an_entry_already_called_through_the_gateway_stays_and_uninstall_is_a_409(
+    db: Session, world: dict[str, Any]
+):
+    # the provider read its new entry once (a call-log row names it): removing the entry would break that
+    # row's reference, so the uninstall is refused with the reason, never a 500
+    from govgrid.core.errors import ConflictError
+    from govgrid.exchange.models import GatewayCall
+
+    pd_gov = principal(db, "pd_gov")
+    pack = packs.export_pack(db, actor=ACTOR, division_code=NEIHUANG, module="exchange")
+    packs.install(db, actor=pd_gov, pack=pack, division_code=PINGDING, mapping={})
+    made = db.scalar(select(Resource).where(Resource.code == f"C05-{PINGDING}-0001"))
+    db.add(GatewayCall(resource_id=made.id, kind="records", rows=0, response_sha256="0" * 64))
+    db.flush()
+    with pytest.raises(ConflictError) as refused:
+        packs.uninstall(db, actor=pd_gov, pack_id=pack.pack_id, division_code=PINGDING)
+    assert refused.value.status == 409 and "调用记录" in str(refused.value)

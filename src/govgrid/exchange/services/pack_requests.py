@@ -20,7 +20,15 @@ from govgrid.core.departments.models import Department
 from govgrid.core.errors import ConflictError, NotFoundError
 from govgrid.core.ports import SharingNeed
 from govgrid.exchange.enums import PENDING, RequestStatus, SharingType
-from govgrid.exchange.models import Grant, Resource, ResourceVersion, SearchTerm, SharingRequest, Upload
+from govgrid.exchange.models import (
+    GatewayCall,
+    Grant,
+    Resource,
+    ResourceVersion,
+    SearchTerm,
+    SharingRequest,
+    Upload,
+)
 from govgrid.exchange.schemas import RequestCreate, ResourceCreate
 from govgrid.exchange.services import catalog, sharing
 from govgrid.exchange.services.access import catalog_clause
@@ -261,12 +269,16 @@ def remove_entries(session: Session, *, actor: Any, codes: list[str]) -> None:
         res = session.scalar(select(Resource).where(Resource.code == code))
         if res is None:
             continue
-        used = [select(m.id).where(m.resource_id == res.id).limit(1) for m in (Upload, SharingRequest, Grant)]
+        used = [
+            select(m.id).where(m.resource_id == res.id).limit(1)
+            for m in (Upload, SharingRequest, Grant, GatewayCall)  # a call log row names the entry too
+        ]
         for stmt in used:
             if session.scalar(stmt) is not None:
                 raise ConflictError(
-                    f"目录 {code} 安装后已有数据、共享申请或授权，不能随方案包卸载；请先处理后再卸载 "
-                    "(the entry is in use: records, requests or grants)"
+                    f"目录 {code} 安装后已有数据、共享申请、授权或调用记录，不能随方案包卸载；"
+                    "请先处理后再卸载 "
+                    "(the entry is in use: records, requests, grants or calls)"
                 )
         session.execute(delete(ResourceVersion).where(ResourceVersion.resource_id == res.id))
         session.execute(delete(SearchTerm).where(SearchTerm.resource_id == res.id))

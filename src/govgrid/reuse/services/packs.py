@@ -339,7 +339,7 @@ def _file_sharing(
         request_id = ports.request_sharing(
             session, actor=actor, consumer_department_code=consumer, need=wanted
         )
-        out.append({"section": "sharing", "op": "add", "path": f"/sharing/{wanted.resource_code}",
+        out.append({"section": SHARING_KEY, "op": "add", "path": f"/sharing/{wanted.resource_code}",
                     "before": None, "after": request_id,
                     "label": f"申请共享资源 {wanted.resource_code}（{consumer}，申请编号 {request_id}）"})
     return out
