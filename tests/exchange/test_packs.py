@@ -42,7 +42,7 @@ def _catalog(db: Session, division: str) -> list[tuple[Any, ...]]:
 
 @pytest.fixture()
 def world(db: Session) -> dict[str, Any]:
-    """内黄县民政局's 低保 roll (its own entry) and its pending request for 安阳市公安局's household data."""
+    """内黄县民政局's 低保 roll (its own entry) and its granted request for 安阳市公安局's household data."""
     from govgrid.exchange import packs as exchange_packs
 
     exchange_packs.register()  # the exchange's section and sharing requester (another test may swap them)
@@ -56,14 +56,15 @@ def world(db: Session) -> dict[str, Any]:
                           sharing_type="none", items=ITEMS, grade="general")
     need = SharingNeed(resource_code=city.code, purpose="低保家庭户籍核对",
                        fields=("household_no", "members"), consumer_line="civil_affairs")
-    pack_requests.file_request(db, actor=ACTOR, consumer_department_code=f"{NEIHUANG}-civil_affairs",
-                               need=need)
-    approver = identity.ensure_user_with_role(
+    approver = identity.principal_for_user(identity.ensure_user_with_role(
         db, actor=ACTOR, username="city_police_approver", password="govgrid-demo-" + "x" * 8,
         display_name="市公安局审批人", department_code=f"{CITY}-public_security", role="approver",
         reach="department",
-    )
-    return {"own": own, "city": city, "secret": secret, "approver": identity.principal_for_user(approver)}
+    ))
+    asked = pack_requests.file_request(db, actor=ACTOR, consumer_department_code=f"{NEIHUANG}-civil_affairs",
+                                       need=need)
+    sharing.decide(db, actor=approver, request_id=asked, action="approve")  # a granted need travels
+    return {"own": own, "city": city, "secret": secret, "approver": approver}
 
 
 def test_catalog_entries_and_sharing_needs_install_and_uninstall_exactly(db: Session, world: dict[str, Any]):
@@ -158,3 +159,22 @@ def test_an_entry_already_called_through_the_gateway_stays_and_uninstall_is_a_40
     with pytest.raises(ConflictError) as refused:
         packs.uninstall(db, actor=pd_gov, pack_id=pack.pack_id, division_code=PINGDING)
     assert refused.value.status == 409 and "调用记录" in str(refused.value)
+
+
+def test_a_pending_request_does_not_travel_and_a_purpose_carries_no_personal_data(
+    db: Session, world: dict[str, Any]
+):
+    # the pack is read by every adopter: only needs a provider approved, their purpose scrubbed
+    schools = new_resource(db, provider=f"{CITY}-public_security", class_code="A04", name="流动人口登记",
+                           items=ITEMS, grade="general")
+    need = SharingNeed(resource_code=schools.code, purpose="核对 13812345678 张三的家庭",
+                       fields=("household_no",), consumer_line="civil_affairs")
+    consumer = f"{NEIHUANG}-civil_affairs"
+    pack_requests.file_request(db, actor=ACTOR, consumer_department_code=consumer, need=need)
+    needs = pack_requests.export_catalog(db, division_code=NEIHUANG)["sharing_needs"]
+    assert [n["resource_code"] for n in needs] == [world["city"].code], "the pending request stays home"
+    asked = pack_requests.file_request(db, actor=ACTOR, consumer_department_code=consumer, need=need)
+    sharing.decide(db, actor=world["approver"], request_id=asked, action="approve")
+    needs = pack_requests.export_catalog(db, division_code=NEIHUANG)["sharing_needs"]
+    purpose = next(n["purpose"] for n in needs if n["resource_code"] == schools.code)
+    assert "13812345678" not in purpose

@@ -19,6 +19,7 @@ from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
 from govgrid.core.errors import ConflictError, NotFoundError
 from govgrid.core.ports import SharingNeed
+from govgrid.core.privacy import scrub_text
 from govgrid.exchange.enums import PENDING, RequestStatus, SharingType
 from govgrid.exchange.models import (
     GatewayCall,
@@ -162,7 +163,7 @@ def entry_code(key: str, division_code: str) -> str:
 
 def export_catalog(session: Session, *, division_code: str) -> dict[str, Any]:
     """The county's own catalog entries (provider line, items, sharing type, update cycle) and the shared
-    resources outside the county its departments use or have asked for (the pack's sharing needs)."""
+    resources outside the county its departments were granted (the pack's sharing needs)."""
     entries: dict[str, Any] = {}
     rows = session.scalars(
         select(Resource).where(Resource.division_code == division_code).order_by(Resource.code)
@@ -183,7 +184,8 @@ def export_catalog(session: Session, *, division_code: str) -> dict[str, Any]:
         .where(
             Department.division_code == division_code,
             Resource.division_code != division_code,
-            SharingRequest.status.in_([*PENDING, RequestStatus.granted]),
+            # approved needs only: a pending request may still be refused, and the pack is read platform-wide
+            SharingRequest.status == RequestStatus.granted,
         )
         .order_by(SharingRequest.id)
     ).all()
@@ -192,7 +194,8 @@ def export_catalog(session: Session, *, division_code: str) -> dict[str, Any]:
             (req.resource.code, line),
             {
                 "resource_code": req.resource.code,
-                "purpose": req.purpose[:500],
+                # the purpose is free text of one department, read by every adopter: personal data scrubbed
+                "purpose": scrub_text(req.purpose[:500]) or "",
                 "fields": list(req.fields or []),
                 "consumer_line": line,
             },
