@@ -112,6 +112,7 @@ def test_bad_settings_are_422_in_chinese_and_write_nothing(client, db, login):
         (GARBAGE, {"deadline_hours": 0}, None),
         (GARBAGE, {"deadline_hours": 1000}, None),
         (GARBAGE, {"line": "no_such_line"}, "本县没有"),
+        (GARBAGE, {}, "请填写处置时限或处置条线"),  # a row that changes nothing is no setting
         (GARBAGE, {"deadline_hours": 3, "colour": "red"}, None),
         (f"{API}/counties/{PINGDING}/classes/event/9999", {"deadline_hours": 3}, "没有城市管理类别"),
         (f"{API}/counties/{PINGDING}/classes/thing/0101", {"deadline_hours": 3}, None),

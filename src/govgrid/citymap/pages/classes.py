@@ -253,11 +253,6 @@ def set_class(
                 "处置时限应为数字 (the deadline must be a number)",
                 details=[{"loc": ["body", "deadline_hours"], "msg": hours[:40]}],
             )
-        if hours is None and chosen is None:
-            raise ValidationFailedError(
-                "请填写处置时限或选择处置条线 (give a deadline or a line)",
-                details=[{"loc": [], "msg": "empty"}],
-            )
         with session.begin_nested():  # nothing of a refused setting is written
             classes.set_override(
                 session,

@@ -167,6 +167,9 @@ def problems(
     out: list[dict[str, Any]] = []
     if catalog.parse_key(key) is None:
         return [{"loc": loc, "msg": f"本平台没有城市管理类别 {key}（格式如 event-0101、part-0115）"}]
+    if deadline_hours is None and line is None:
+        # a row that changes nothing would still show as the county's own setting
+        return [{"loc": loc, "msg": "请填写处置时限或处置条线，或恢复标准设置 (give a deadline or a line)"}]
     lo, hi = catalog.DEADLINE_HOURS
     if deadline_hours is not None and (
         isinstance(deadline_hours, bool)
