@@ -28,3 +28,8 @@ def test_codes_and_names_move_to_the_new_county(db):
     assert divisions.moved_text("A01-410527-0001", template, new) == "A01-410526-0001"
     assert divisions.moved_text("内黄县人口基础信息", template, new) == "滑县人口基础信息"
     assert divisions.moved_text("410527", template, new) == "410527"  # a bare code is not a -CODE- part
+    # only a leading name moves, and never a two-character one (城区 is also the word "urban area")
+    assert divisions.moved_text("全省内黄县试点清单", template, new) == "全省内黄县试点清单"
+    chengqu = divisions.get(db, "140302")  # 阳泉市城区
+    assert chengqu.name == "城区"
+    assert divisions.moved_text("城区道路挖掘许可", chengqu, new) == "城区道路挖掘许可"

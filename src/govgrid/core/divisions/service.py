@@ -293,9 +293,13 @@ def richest_peer(session: Session, division: Division, division_code: Any, row_i
 
 
 def moved_text(text: str, template: Division, division: Division) -> str:
-    """A code or name of a template division's configuration, moved to another division (`-CODE-` in codes,
-    the division's name in names)."""
-    return text.replace(f"-{template.code}-", f"-{division.code}-").replace(template.name, division.name)
+    """A code or name of a template division's configuration, moved to another division: `-CODE-` in codes,
+    and a name that starts with the template's name (内黄县人口基础信息). A name of two characters (城区,
+    矿区, 郊区) is also an ordinary word, so names are moved only for longer division names."""
+    moved = text.replace(f"-{template.code}-", f"-{division.code}-")
+    if len(template.name) >= 3 and moved.startswith(template.name):
+        moved = division.name + moved[len(template.name):]
+    return moved
 
 
 def lineage_codes(div: Division) -> list[str]:
