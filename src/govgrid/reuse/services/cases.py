@@ -261,10 +261,11 @@ def current_measures(
 def adoption_effects(
     session: Session, *, actor: Actor, case_id: int, days: int = 90
 ) -> list[dict[str, Any]]:
-    """For each installation of the case's pack that the actor may see (its own territory's), the adopter's
-    figures from the modules (``core.ports.measures``) over `days` before the install and `days` after it (up
-    to now): [{division, installed_at, rows: [(zh-CN title, unit, before, after)]}]. Recomputed from the
-    modules' data each time, so nothing is typed in."""
+    """For each installation of the case's pack that the actor may see (its own territory's; the 10 latest),
+    the adopter's figures from the modules (``core.ports.measures``) over two windows of the same length
+    either side of the install: the time since the install, at most `days` (a count over 5 days after is not
+    set against 90 days before). [{division, installed_at, days, rows: [(zh-CN title, unit, before, after)]}].
+    Recomputed from the modules' data each time, so nothing is typed in."""
     case = get_case(session, actor=actor, case_id=case_id)
     if not case.pack_id:
         return []
@@ -278,14 +279,17 @@ def adoption_effects(
     catalog = ports.measure_catalog()
     now = utcnow()
     out = []
-    for inst, name in session.execute(stmt.order_by(Installation.installed_at).limit(50)).all():
+    latest = session.execute(stmt.order_by(Installation.installed_at.desc()).limit(10)).all()
+    for inst, name in reversed(latest):
         t0 = inst.installed_at
-        before = ports.measures(session, inst.division_code, t0 - timedelta(days=days), t0)
-        after = ports.measures(session, inst.division_code, t0, min(now, t0 + timedelta(days=days)))
+        span = min(now - t0, timedelta(days=days))
+        before = ports.measures(session, inst.division_code, t0 - span, t0)
+        after = ports.measures(session, inst.division_code, t0, t0 + span)
         rows = [
             (catalog[key].title_zh, catalog[key].unit, before.get(key), after.get(key))
             for key in catalog
             if before.get(key) is not None or after.get(key) is not None
         ]
-        out.append({"division": name, "division_code": inst.division_code, "installed_at": t0, "rows": rows})
+        out.append({"division": name, "division_code": inst.division_code, "installed_at": t0,
+                    "days": max(1, round(span / timedelta(days=1))), "rows": rows})
     return out
