@@ -30,7 +30,10 @@ class User(Base):
     # only administrators covering it may grant it roles.
     home_department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), default=None)
 
-    roles: Mapped[list[RoleAssignment]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    # in the order they were granted, as `service.load_user_principal` reads them: the first is the primary
+    roles: Mapped[list[RoleAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="RoleAssignment.id"
+    )
 
 
 class RoleAssignment(Base):
