@@ -233,7 +233,13 @@ def write(
     if parsed is None:
         raise ValidationFailedError(f"本平台没有城市管理类别 {key} (unknown class)")
     kind, code = parsed
-    row = rows(session, county_code=county_code).get(key)
+    row = session.scalar(
+        select(ClassOverride).where(
+            ClassOverride.county_code == county_code,
+            ClassOverride.kind == kind,
+            ClassOverride.class_code == code,
+        )
+    )
     if state is None:
         if row is not None:
             session.delete(row)
