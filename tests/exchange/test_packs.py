@@ -115,6 +115,11 @@ def test_a_decided_request_stays_when_the_pack_is_uninstalled(db: Session, world
     sharing.decide(db, actor=world["approver"], request_id=request_id, action="approve")
     packs.uninstall(db, actor=pd_gov, pack_id=pack.pack_id, division_code=PINGDING)
     assert db.get(SharingRequest, request_id).status == RequestStatus.granted
+    # installed again: the department holds the grant already, so no second request is filed
+    requests = db.scalar(select(func.count()).select_from(SharingRequest))
+    row, _plans = packs.install(db, actor=pd_gov, pack=pack, division_code=PINGDING, mapping={})
+    assert [c["after"] for c in row.changes if c["section"] == "sharing"] == [0]
+    assert db.scalar(select(func.count()).select_from(SharingRequest)) == requests
 
 
 def test_a_need_outside_the_adopters_reach_is_a_clear_422_in_the_dry_run(db: Session, world: dict[str, Any]):
@@ -170,10 +175,10 @@ def test_a_pending_request_does_not_travel_and_a_purpose_carries_no_personal_dat
     need = SharingNeed(resource_code=schools.code, purpose="核对 13812345678 张三的家庭",
                        fields=("household_no",), consumer_line="civil_affairs")
     consumer = f"{NEIHUANG}-civil_affairs"
-    pack_requests.file_request(db, actor=ACTOR, consumer_department_code=consumer, need=need)
+    asked = pack_requests.file_request(db, actor=ACTOR, consumer_department_code=consumer, need=need)
     needs = pack_requests.export_catalog(db, division_code=NEIHUANG)["sharing_needs"]
     assert [n["resource_code"] for n in needs] == [world["city"].code], "the pending request stays home"
-    asked = pack_requests.file_request(db, actor=ACTOR, consumer_department_code=consumer, need=need)
+    assert pack_requests.file_request(db, actor=ACTOR, consumer_department_code=consumer, need=need) == 0
     sharing.decide(db, actor=world["approver"], request_id=asked, action="approve")
     needs = pack_requests.export_catalog(db, division_code=NEIHUANG)["sharing_needs"]
     purpose = next(n["purpose"] for n in needs if n["resource_code"] == schools.code)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from govgrid.core.audit import service as audit
 from govgrid.core.authz.principal import Assignment, Principal
+from govgrid.core.db import utcnow
 from govgrid.core.departments import service as departments
 from govgrid.core.departments.models import Department
 from govgrid.core.errors import ConflictError, NotFoundError
@@ -100,11 +101,23 @@ def problem(session: Session, *, consumer_department_code: str, need: SharingNee
 
 
 def file_request(session: Session, *, actor: Any, consumer_department_code: str, need: SharingNeed) -> int:
-    """File the need as a sharing request of the consumer department; its id (0: its own data, none filed)."""
+    """File the need as a sharing request of the consumer department; its id (0: none filed, because it is
+    the department's own data or the department already holds a live grant or a pending request for it)."""
     dept = departments.get_by_code(session, consumer_department_code)
-    own = session.scalar(select(Resource.provider_department_id).where(Resource.code == need.resource_code))
-    if own == dept.id:
+    res = session.execute(
+        select(Resource.id, Resource.provider_department_id).where(Resource.code == need.resource_code)
+    ).first()
+    if res is not None and res.provider_department_id == dept.id:
         return 0  # the department's own data: nothing to request
+    if res is not None:
+        held = session.scalar(select(Grant.id).where(
+            Grant.resource_id == res.id, Grant.consumer_department_id == dept.id, Grant.revoked_at.is_(None),
+            Grant.expires_at > utcnow()).limit(1))
+        asked = session.scalar(select(SharingRequest.id).where(
+            SharingRequest.resource_id == res.id, SharingRequest.consumer_department_id == dept.id,
+            SharingRequest.status.in_(PENDING)).limit(1))
+        if held is not None or asked is not None:
+            return 0  # a second install files no second request (nor, for open data, a second grant)
     req = sharing.submit_request(
         session,
         actor=acting_for(actor, dept),
