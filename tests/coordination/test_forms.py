@@ -113,6 +113,8 @@ def test_an_admin_registers_a_compute_pool_and_bad_input_is_shown(client, db: Se
     assert db.scalar(select(func.count(ComputePool.id)).where(ComputePool.code == "NH-T1")) == 0
     r = _post(client, "/coordination/pools", {**POOL, "residency": "410527 999999"}, "/coordination/pools")
     assert r.status_code == 422 and 'id="error-residency"' in r.text  # unknown division, from the service
+    r = _post(client, "/coordination/pools", {**POOL, "department_code": ""}, "/coordination/pools")
+    assert r.status_code == 422 and 'id="error-department_code"' in r.text  # beside the field, not a 404
     r = _post(client, "/coordination/pools", POOL, "/coordination/pools")
     assert r.status_code == 303
     pool = db.scalar(select(ComputePool).where(ComputePool.code == "NH-T1"))

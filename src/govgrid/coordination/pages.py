@@ -367,7 +367,7 @@ def asset_data(values: dict[str, str]) -> assets.AssetData:
     except ValueError:
         share = util  # the schema names the field
     body = AssetCreate.model_validate({
-        "department_code": values["department_code"] or "-" * 8,
+        "department_code": values["department_code"],
         "kind": values["kind"],
         "name": values["name"].strip(),
         "location": values["location"].strip(),
@@ -513,7 +513,7 @@ def pool_form(
 
 def _register_pool(session: SessionDep, principal: Principal, values: dict[str, str]) -> ComputePool:
     body = PoolCreate.model_validate({
-        "department_code": values["department_code"] or "-" * 8,
+        "department_code": values["department_code"],
         "code": values["code"].strip(),
         "name": values["name"].strip(),
         "region": values["region"].strip(),
