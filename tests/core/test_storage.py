@@ -83,7 +83,7 @@ def test_default_folder_sits_beside_the_sqlite_database() -> None:
 
 
 @pytest.fixture()
-def use_storage(tmp_path: Path) -> Iterator[None]:
+def use_storage(tmp_path: Path, database_url: str) -> Iterator[None]:  # settings are configured with it
     """Route core.storage to a fresh local folder for one test."""
     before = get_settings()
     set_settings(before.model_copy(update={"storage_url": str(tmp_path / "store")}))
@@ -140,7 +140,7 @@ def s3_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture()
-def use_s3(s3_endpoint: str) -> Iterator[str]:
+def use_s3(s3_endpoint: str, database_url: str) -> Iterator[str]:  # settings are configured with it
     """core.storage on s3://govgrid-test/<fresh prefix> for one test."""
     import uuid
 
@@ -216,3 +216,17 @@ def test_storage_sweep_command_removes_old_orphans(database_url: str, tmp_path: 
         assert not store.exists(old) and store.exists(young)  # the young one may still get its row
     finally:
         set_settings(before)
+
+
+def test_a_changed_object_is_refused_not_served(use_storage) -> None:
+    import hashlib
+
+    from govgrid.core.errors import UnavailableError
+
+    key = storage.put("test-verify", b"as attached", content_type="text/plain")
+    digest = hashlib.sha256(b"as attached").hexdigest()
+    assert storage.get_verified(key, size=11, sha256=digest) == b"as attached"
+    # the same key holding other bytes of the same length, as a tampered object store would
+    (Path(get_settings().storage_url) / key).write_bytes(b"as altered!")
+    with pytest.raises(UnavailableError):
+        storage.get_verified(key, size=11, sha256=digest)

@@ -9,6 +9,7 @@ asking each namespace's registered reference source which keys rows still hold."
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import threading
@@ -203,6 +204,16 @@ def put(namespace: str, data: bytes, *, content_type: str) -> str:
 def get(key: str) -> bytes:
     """The bytes stored under `key`."""
     return get_storage().get(key)
+
+
+def get_verified(key: str, *, size: int, sha256: str) -> bytes:
+    """The bytes stored under `key`, checked against the size and SHA-256 recorded when they were stored: a
+    changed or truncated object is logged and refused (503), never served."""
+    data = get(key)
+    if len(data) != size or hashlib.sha256(data).hexdigest() != sha256:
+        log.error("stored object does not match its hash", extra={"storage_key": key})
+        raise UnavailableError("文件校验失败，请联系管理员 (the stored file does not match its hash)")
+    return data
 
 
 def exists(key: str) -> bool:

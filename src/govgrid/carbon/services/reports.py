@@ -26,7 +26,6 @@ from govgrid.core.errors import (
     ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
-    UnavailableError,
     ValidationFailedError,
 )
 
@@ -208,11 +207,7 @@ def report_files(session: Session, *, report_id: int, names: list[str]) -> dict[
 
 def file_bytes(f: ReportFile) -> bytes:
     """The stored bytes of a report file, checked against the hash recorded when it was attached."""
-    data = storage.get(f.storage_key)
-    if len(data) != f.size or hashlib.sha256(data).hexdigest() != f.sha256:
-        log.error("report file does not match its hash", extra={"file_id": f.id, "report_id": f.report_id})
-        raise UnavailableError("文件校验失败，请联系管理员 (the stored file does not match its hash)")
-    return data
+    return storage.get_verified(f.storage_key, size=f.size, sha256=f.sha256)
 
 
 def _check_content(name: str, ext: str, content: bytes) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govgrid.core import storage
-from govgrid.core.errors import PayloadTooLargeError, UnavailableError, ValidationFailedError
+from govgrid.core.errors import PayloadTooLargeError, ValidationFailedError
 from govgrid.services.models import Material, ServiceItem
 
 log = logging.getLogger(__name__)
@@ -141,11 +141,7 @@ def stored(f: CheckedFile, *, application_id: int, uploaded_at: datetime) -> Mat
 
 def material_bytes(mat: Material) -> bytes:
     """The stored bytes of a material, checked against the hash recorded at upload."""
-    data = storage.get(mat.storage_key)
-    if len(data) != mat.size or hashlib.sha256(data).hexdigest() != mat.sha256:
-        log.error("material does not match its hash", extra={"material_id": mat.id})
-        raise UnavailableError("材料文件校验失败，请联系管理员 (the stored file does not match its hash)")
-    return data
+    return storage.get_verified(mat.storage_key, size=mat.size, sha256=mat.sha256)
 
 
 def _referenced_keys(session: Session) -> list[str]:
