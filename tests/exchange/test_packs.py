@@ -183,3 +183,17 @@ def test_a_pending_request_does_not_travel_and_a_purpose_carries_no_personal_dat
     needs = pack_requests.export_catalog(db, division_code=NEIHUANG)["sharing_needs"]
     purpose = next(n["purpose"] for n in needs if n["resource_code"] == schools.code)
     assert "13812345678" not in purpose
+
+
+def test_a_verify_only_interface_is_asked_for_verification(db: Session, world: dict[str, Any]):
+    # a provider API that only answers verify calls (ID-card checks): the pack's request asks for that,
+    # instead of passing the preview and failing the install's compliance check
+    checks = new_resource(db, provider=f"{CITY}-public_security", class_code="A05", name="身份核验接口",
+                          items=ITEMS, grade="general", kind="api", api_url="https://id.example/check",
+                          sharing_method="verify")
+    need = SharingNeed(resource_code=checks.code, purpose="低保申请人身份核验", fields=("household_no",),
+                       consumer_line="civil_affairs")
+    consumer = f"{PINGDING}-civil_affairs"
+    assert pack_requests.problem(db, consumer_department_code=consumer, need=need) is None
+    filed = pack_requests.file_request(db, actor=ACTOR, consumer_department_code=consumer, need=need)
+    assert db.get(SharingRequest, filed).mode == "verify"

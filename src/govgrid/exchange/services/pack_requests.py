@@ -21,7 +21,14 @@ from govgrid.core.departments.models import Department
 from govgrid.core.errors import ConflictError, NotFoundError
 from govgrid.core.ports import SharingNeed
 from govgrid.core.privacy import scrub_text
-from govgrid.exchange.enums import PENDING, RequestStatus, SharingType
+from govgrid.exchange.enums import (
+    PENDING,
+    AccessMode,
+    RequestStatus,
+    ResourceKind,
+    SharingMethod,
+    SharingType,
+)
 from govgrid.exchange.models import (
     GatewayCall,
     Grant,
@@ -105,7 +112,9 @@ def file_request(session: Session, *, actor: Any, consumer_department_code: str,
     the department's own data or the department already holds a live grant or a pending request for it)."""
     dept = departments.get_by_code(session, consumer_department_code)
     res = session.execute(
-        select(Resource.id, Resource.provider_department_id).where(Resource.code == need.resource_code)
+        select(Resource.id, Resource.provider_department_id, Resource.kind, Resource.sharing_method).where(
+            Resource.code == need.resource_code
+        )
     ).first()
     if res is not None and res.provider_department_id == dept.id:
         return 0  # the department's own data: nothing to request
@@ -118,6 +127,8 @@ def file_request(session: Session, *, actor: Any, consumer_department_code: str,
             SharingRequest.status.in_(PENDING)).limit(1))
         if held is not None or asked is not None:
             return 0  # a second install files no second request (nor, for open data, a second grant)
+    verify_only = res is not None and res.kind == ResourceKind.api
+    verify_only = verify_only and res.sharing_method == SharingMethod.verify
     req = sharing.submit_request(
         session,
         actor=acting_for(actor, dept),
@@ -126,6 +137,8 @@ def file_request(session: Session, *, actor: Any, consumer_department_code: str,
             consumer_department_code=dept.code,
             purpose=need.purpose[:2000],
             fields=list(need.fields),
+            # a provider API that only answers verify calls (e.g. ID-card checks) is asked for verification
+            mode=AccessMode.verify.value if verify_only else AccessMode.records.value,
         ),
     )
     log.info("pack sharing request filed", extra={"request_id": req.id, "consumer_department_id": dept.id})
