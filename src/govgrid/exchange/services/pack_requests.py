@@ -127,8 +127,8 @@ def file_request(session: Session, *, actor: Any, consumer_department_code: str,
             SharingRequest.status.in_(PENDING)).limit(1))
         if held is not None or asked is not None:
             return 0  # a second install files no second request (nor, for open data, a second grant)
-    verify_only = res is not None and res.kind == ResourceKind.api
-    verify_only = verify_only and res.sharing_method == SharingMethod.verify
+    method = (res.kind, res.sharing_method) if res is not None else None
+    verify_only = method == (ResourceKind.api, SharingMethod.verify)
     req = sharing.submit_request(
         session,
         actor=acting_for(actor, dept),
